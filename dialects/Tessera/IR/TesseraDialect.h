@@ -1,0 +1,11 @@
+//===- TesseraDialect.h - The tessera dialect -------------------*- C++ -*-===//
+#ifndef TESSERA_DIALECTS_TESSERA_IR_TESSERADIALECT_H
+#define TESSERA_DIALECTS_TESSERA_IR_TESSERADIALECT_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+
+#include "dialects/Tessera/IR/TesseraDialect.h.inc"
+
+#endif // TESSERA_DIALECTS_TESSERA_IR_TESSERADIALECT_H

@@ -1,0 +1,148 @@
+//===- ImporterImpl.h - Shared state of the ONNX importer -------*- C++ -*-===//
+//
+// Internal to import/onnx. GraphImporter owns the builder, the value table
+// and the current node; op converters (OnnxOps.cpp) use its helpers to read
+// attributes and constant inputs and to create verified, folded ops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_IMPORT_ONNX_IMPORTERIMPL_H
+#define TESSERA_IMPORT_ONNX_IMPORTERIMPL_H
+
+#include "import/onnx/OnnxImporter.h"
+#include "onnx.pb.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <optional>
+#include <string>
+
+namespace mlir::tessera::onnx_import {
+
+using mlir::FailureOr;
+using mlir::LogicalResult;
+using mlir::Type;
+using mlir::Value;
+
+/// Thrown-free error channel: the first failure's message, one line.
+struct ImportError {
+  std::string message;
+  explicit operator bool() const { return !message.empty(); }
+};
+
+/// Element count of `shape` with overflow checks; nullopt on a negative
+/// dimension or when the product (times `elementBytes`) overflows int64.
+std::optional<int64_t> checkedNumElements(llvm::ArrayRef<int64_t> shape,
+                                          int64_t elementBytes = 1);
+
+/// The MLIR element type of an ONNX TensorProto data type, or null.
+Type convertDataType(mlir::MLIRContext *ctx, int32_t dataType);
+/// ONNX's name of a data type, for messages ("uint8").
+std::string dataTypeName(int32_t dataType);
+
+/// Reads a TensorProto (initializer or Constant value) into an ElementsAttr;
+/// `modelDir` resolves external data (empty: external data is an error).
+FailureOr<mlir::ElementsAttr>
+convertTensor(mlir::MLIRContext *ctx, const onnx::TensorProto &tensor,
+              llvm::StringRef modelDir, const ImportOptions &options,
+              std::string &error);
+
+class GraphImporter {
+public:
+  GraphImporter(mlir::MLIRContext *ctx, const ImportOptions &options,
+                std::string modelDir, std::string modelName, int64_t opset)
+      : ctx(ctx), builder(ctx), options(options),
+        modelDir(std::move(modelDir)), modelName(std::move(modelName)),
+        opset(opset) {}
+
+  /// Converts `node` (the current node for messages) and binds its outputs.
+  LogicalResult convertNode(const onnx::NodeProto &node);
+
+  //===--------------------------------------------------------------------===//
+  // Helpers for op converters
+  //===--------------------------------------------------------------------===//
+
+  /// Records "node 'n' (Op, opset N): <msg>" as the import error.
+  LogicalResult fail(const llvm::Twine &msg);
+  /// Same, saying the feature is unsupported.
+  LogicalResult unsupported(const llvm::Twine &what);
+
+  int64_t numInputs() const { return node->input_size(); }
+  /// Input `i`, or a null Value when absent (out of range or empty name).
+  Value input(int i) const;
+  /// Input `i`, failing with a message when absent.
+  FailureOr<Value> requiredInput(int i);
+  mlir::RankedTensorType inputType(int i) const;
+
+  const onnx::AttributeProto *attr(llvm::StringRef name) const;
+  int64_t attrInt(llvm::StringRef name, int64_t dflt) const;
+  float attrFloat(llvm::StringRef name, float dflt) const;
+  std::string attrString(llvm::StringRef name, llvm::StringRef dflt) const;
+  std::optional<llvm::SmallVector<int64_t>> attrInts(llvm::StringRef name) const;
+
+  /// The integer values of a constant input; fails naming the input when it
+  /// is not a constant.
+  FailureOr<llvm::SmallVector<int64_t>> constantInts(int i);
+  /// The single floating-point value of a constant scalar input.
+  FailureOr<double> constantScalar(int i);
+
+  /// Normalises a possibly negative axis against `rank`.
+  FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank);
+
+  /// Creates an op, infers its result types when `resultTypes` is empty
+  /// (InferTypeOpInterface), verifies it and folds it. Returns its results.
+  FailureOr<llvm::SmallVector<Value>>
+  create(llvm::StringRef opName, mlir::ValueRange operands,
+         llvm::ArrayRef<mlir::NamedAttribute> attrs,
+         llvm::ArrayRef<Type> resultTypes = {}, unsigned numResults = 1);
+  template <typename OpTy>
+  FailureOr<Value> create1(mlir::ValueRange operands,
+                           llvm::ArrayRef<mlir::NamedAttribute> attrs = {},
+                           llvm::ArrayRef<Type> resultTypes = {}) {
+    auto r = create(OpTy::getOperationName(), operands, attrs, resultTypes);
+    if (mlir::failed(r))
+      return mlir::failure();
+    return (*r)[0];
+  }
+
+  /// A constant op for `value`.
+  Value constant(mlir::ElementsAttr value);
+  /// A reshape to `shape`, or `v` itself when the shape already matches.
+  FailureOr<Value> reshape(Value v, llvm::ArrayRef<int64_t> shape);
+  /// A cast to `element`, or `v` itself when it already has that type.
+  FailureOr<Value> castTo(Value v, Type element);
+
+  /// Binds the node's outputs; more bound than produced is an error.
+  LogicalResult setOutputs(mlir::ValueRange values);
+
+  mlir::NamedAttribute named(llvm::StringRef name, mlir::Attribute value) {
+    return builder.getNamedAttr(name, value);
+  }
+
+  mlir::MLIRContext *ctx;
+  mlir::OpBuilder builder;
+  const ImportOptions &options;
+  std::string modelDir;
+  std::string modelName;
+  int64_t opset;
+  llvm::StringMap<Value> values;
+  const onnx::NodeProto *node = nullptr;
+  mlir::Location loc = mlir::UnknownLoc::get(ctx);
+  ImportError error;
+  /// The last error diagnostic MLIR emitted (verifier, type inference).
+  std::string lastDiagnostic;
+};
+
+/// An op converter; returns failure after recording an error.
+using OpConverter = LogicalResult (*)(GraphImporter &);
+
+/// The converter for a default-domain op type, or null when unsupported.
+OpConverter lookupConverter(llvm::StringRef opType);
+
+} // namespace mlir::tessera::onnx_import
+
+#endif // TESSERA_IMPORT_ONNX_IMPORTERIMPL_H

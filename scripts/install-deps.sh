@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+#===- install-deps.sh - Install Tessera's Debian and PyPI dependencies ----===#
+#
+# Idempotent: installs only what is missing. Debian packages through apt (as
+# root, or through sudo), PyPI packages into a virtual environment under the
+# build directory ($TESSERA_BUILD_DIR, default ./build/venv).
+#
+#===----------------------------------------------------------------------===#
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${TESSERA_BUILD_DIR:-$root/build}
+venv=$build_dir/venv
+
+debs=(
+  cmake ninja-build ccache pkg-config python3-venv
+  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
+  libclang-rt-22-dev
+  libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
+  libgtest-dev
+)
+
+missing=()
+for p in "${debs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "tessera: installing Debian packages: ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# PyPI packages: test references (onnx helper, ONNX Runtime, NumPy) and lit.
+py_pkgs=(lit numpy onnx onnxruntime)
+if [ ! -x "$venv/bin/python" ]; then
+  echo "tessera: creating virtual environment $venv"
+  mkdir -p "$build_dir"
+  python3 -m venv "$venv"
+fi
+stamp=$venv/.tessera-pkgs
+want="${py_pkgs[*]}"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "tessera: installing PyPI packages into $venv: $want"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check "${py_pkgs[@]}"
+  echo "$want" > "$stamp"
+fi
