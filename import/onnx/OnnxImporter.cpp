@@ -56,6 +56,16 @@ llvm::Error tessera::onnx_import::parseInputShape(llvm::StringRef spec,
   return llvm::Error::success();
 }
 
+llvm::Error tessera::onnx_import::parseBindInput(llvm::StringRef spec,
+                                                 ImportOptions &options) {
+  auto [name, file] = spec.split('=');
+  if (name.empty() || file.empty())
+    return llvm::createStringError(
+        "--bind-input expects NAME=FILE.pb, got '" + spec + "'");
+  options.boundInputs[name] = file.str();
+  return llvm::Error::success();
+}
+
 void tessera::onnx_import::registerImportDialects(MLIRContext &context) {
   context.loadDialect<tessera::TesseraDialect, func::FuncDialect>();
 }
@@ -346,6 +356,44 @@ static LogicalResult inputShape(const onnx::ValueInfoProto &info,
   return success();
 }
 
+/// Reads the TensorProto file bound to graph input `info` and checks it
+/// against the input's declared type.
+static FailureOr<ElementsAttr> readBoundInput(GraphImporter &gi,
+                                              const onnx::ValueInfoProto &info,
+                                              const std::string &file) {
+  auto fail = [&](const std::string &msg) {
+    gi.error.message = "--bind-input " + info.name() + ": " + msg;
+    return failure();
+  };
+  auto buffer = llvm::MemoryBuffer::getFile(file, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return fail("cannot read '" + file + "'");
+  onnx::TensorProto tensor;
+  if ((*buffer)->getBufferSize() > static_cast<size_t>(INT_MAX) ||
+      !tensor.ParseFromArray((*buffer)->getBufferStart(),
+                             static_cast<int>((*buffer)->getBufferSize())))
+    return fail("'" + file + "' is not an ONNX TensorProto");
+  tensor.set_name(info.name());
+  std::string error;
+  auto value = convertTensor(gi.ctx, tensor, "", gi.options, error);
+  if (failed(value))
+    return fail(error);
+  auto type = cast<ShapedType>(value->getType());
+  const auto &tt = info.type().tensor_type();
+  bool mismatch = convertDataType(gi.ctx, tt.elem_type()) != type.getElementType();
+  if (tt.has_shape()) {
+    mismatch |= tt.shape().dim_size() != type.getRank();
+    for (int d = 0; !mismatch && d < tt.shape().dim_size(); ++d)
+      mismatch |= tt.shape().dim(d).has_dim_value() &&
+                  tt.shape().dim(d).dim_value() != type.getDimSize(d);
+  }
+  if (mismatch)
+    return fail("the value in '" + file + "' does not match the input's "
+                "declared type");
+  return *value;
+}
+
 /// Orders the nodes so every input is defined before use; reports undefined
 /// values, values defined twice and cycles.
 static LogicalResult topologicalOrder(GraphImporter &gi,
@@ -427,11 +475,20 @@ importGraph(GraphImporter &gi, const onnx::ModelProto &model) {
   llvm::StringSet<> graphValues;
   llvm::SmallVector<const onnx::ValueInfoProto *> inputs;
   llvm::SmallVector<Type> inputTypes;
+  llvm::SmallVector<std::pair<std::string, ElementsAttr>> bound;
   for (const auto &info : graph.input()) {
     if (!graphValues.insert(info.name()).second)
       return fail("graph input '" + info.name() + "' is declared twice");
     if (initializers.count(info.name()))
       continue;
+    auto bind = gi.options.boundInputs.find(info.name());
+    if (bind != gi.options.boundInputs.end()) {
+      auto value = readBoundInput(gi, info, bind->second);
+      if (failed(value))
+        return failure();
+      bound.push_back({info.name(), *value});
+      continue;
+    }
     if (!info.type().has_tensor_type())
       return fail("input '" + info.name() +
                   "' is not a tensor; unsupported input kind");
@@ -449,6 +506,12 @@ importGraph(GraphImporter &gi, const onnx::ModelProto &model) {
     inputs.push_back(&info);
     inputTypes.push_back(RankedTensorType::get(shape, element));
   }
+  for (const auto &entry : gi.options.boundInputs)
+    if (!llvm::any_of(graph.input(), [&](const onnx::ValueInfoProto &i) {
+          return i.name() == entry.getKey();
+        }))
+      return fail("--bind-input names '" + entry.getKey().str() +
+                  "', which is not a graph input");
   for (const auto &entry : gi.options.inputShapes)
     if (!llvm::any_of(inputs, [&](const onnx::ValueInfoProto *i) {
           return i->name() == entry.getKey();
@@ -466,6 +529,8 @@ importGraph(GraphImporter &gi, const onnx::ModelProto &model) {
     gi.values[info->name()] = body->getArgument(i);
     func.setArgAttr(i, "tessera.name", b.getStringAttr(info->name()));
   }
+  for (auto &[name, value] : bound)
+    gi.values[name] = gi.constant(value);
   for (const auto &t : graph.initializer()) {
     std::string error;
     gi.loc = NameLoc::get(StringAttr::get(ctx, t.name()));

@@ -1,7 +1,7 @@
 //===- OnnxImporter.h - ONNX ModelProto to the tessera dialect --*- C++ -*-===//
 //
 // The library entry point of the importer: reads an ONNX model (Protobuf
-// ModelProto, opsets 6 to 21, external data inside the model's directory)
+// ModelProto, opsets 1 to 21, external data inside the model's directory)
 // and returns a module holding `func.func @main` in the tessera dialect.
 // Every failure is one line of text naming the file, node, op and opset.
 //
@@ -26,13 +26,16 @@ class MLIRContext;
 namespace mlir::tessera::onnx_import {
 
 /// The default-domain opsets the importer reads.
-constexpr int64_t kMinOpset = 6;
+constexpr int64_t kMinOpset = 1;
 constexpr int64_t kMaxOpset = 21;
 
 struct ImportOptions {
   /// Static shapes for graph inputs, by ONNX name; they replace the declared
   /// shape (which must agree wherever it is static).
   llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
+  /// Graph inputs bound to constant values (ONNX TensorProto files), by
+  /// name: shape operands that a model takes as inputs become foldable.
+  llvm::StringMap<std::string> boundInputs;
   /// Constants with more elements than this become dense resources (blobs);
   /// smaller ones stay `dense<...>` so shape computations fold.
   int64_t resourceThreshold = 64;
@@ -41,6 +44,9 @@ struct ImportOptions {
 /// Parses one `--input-shape` value, `NAME:2x128` (a scalar is `NAME:`), into
 /// `options`.
 llvm::Error parseInputShape(llvm::StringRef spec, ImportOptions &options);
+
+/// Parses one `--bind-input` value, `NAME=FILE.pb`, into `options`.
+llvm::Error parseBindInput(llvm::StringRef spec, ImportOptions &options);
 
 /// Registers the dialects the importer creates ops of.
 void registerImportDialects(mlir::MLIRContext &context);

@@ -195,6 +195,8 @@ LogicalResult convertCast(GI &g) {
   auto x = g.requiredInput(0);
   if (failed(x))
     return failure();
+  if (g.opset < 6)
+    return g.unsupported("Cast with a string 'to' (opset < 6)");
   int64_t to = g.attrInt("to", 0);
   Type element = convertDataType(g.ctx, static_cast<int32_t>(to));
   if (!element)
@@ -470,9 +472,9 @@ LogicalResult convertConcat(GI &g) {
   }
   if (inputs.empty())
     return g.fail("Concat needs at least one input");
-  if (!g.attr("axis"))
+  if (!g.attr("axis") && g.opset >= 4)
     return g.fail("missing attribute 'axis'");
-  auto axis = g.normalizeAxis(g.attrInt("axis", 0), typeOf(inputs[0]).getRank());
+  auto axis = g.normalizeAxis(g.attrInt("axis", 1), typeOf(inputs[0]).getRank());
   if (failed(axis))
     return failure();
   return bind(g, g.create1<ts::ConcatOp>(
@@ -637,7 +639,8 @@ LogicalResult convertPad(GI &g) {
   llvm::SmallVector<int64_t> pads;
   Value value;
   if (g.opset < 11) {
-    pads = g.attrInts("pads").value_or(llvm::SmallVector<int64_t>{});
+    pads = g.attrInts(g.opset < 2 ? "paddings" : "pads")
+               .value_or(llvm::SmallVector<int64_t>{});
     if (float v = g.attrFloat("value", 0); v != 0) {
       if (!isa<FloatType>(type.getElementType()))
         return g.fail("legacy Pad value needs a float input");
@@ -870,12 +873,54 @@ LogicalResult convertLayerNorm(GI &g) {
   llvm::SmallVector<Value> operands = {*x, *scale};
   if (Value b = g.input(2))
     operands.push_back(b);
-  return bind(g, g.create1<ts::LayerNormOp>(
-                     operands,
-                     {g.named("axis", g.builder.getI64IntegerAttr(*axis)),
-                      g.named("epsilon", g.builder.getF32FloatAttr(
-                                             g.attrFloat("epsilon", 1e-5f)))},
-                     x->getType()));
+  float epsilon = g.attrFloat("epsilon", 1e-5f);
+  auto y = g.create1<ts::LayerNormOp>(
+      operands,
+      {g.named("axis", g.builder.getI64IntegerAttr(*axis)),
+       g.named("epsilon", g.builder.getF32FloatAttr(epsilon))},
+      x->getType());
+  if (failed(y))
+    return failure();
+  llvm::SmallVector<Value> results = {*y};
+  // Optional outputs Mean and InvStdDev (kept dimensions), computed from the
+  // same statistics: mean(x) and 1 / sqrt(mean((x - mean)^2) + epsilon).
+  if (g.node->output_size() > 1) {
+    RankedTensorType type = typeOf(*x);
+    llvm::SmallVector<int64_t> axes;
+    for (int64_t d = *axis; d < type.getRank(); ++d)
+      axes.push_back(d);
+    llvm::SmallVector<NamedAttribute> reduce = {
+        g.named("axes", g.builder.getDenseI64ArrayAttr(axes)),
+        g.named("keepdims", g.builder.getBoolAttr(true))};
+    auto mean = g.create1<ts::ReduceMeanOp>(*x, reduce);
+    if (failed(mean))
+      return failure();
+    auto centered = g.create1<ts::SubOp>({*x, *mean});
+    if (failed(centered))
+      return failure();
+    auto squared = g.create1<ts::MulOp>({*centered, *centered});
+    if (failed(squared))
+      return failure();
+    auto variance = g.create1<ts::ReduceMeanOp>(*squared, reduce);
+    if (failed(variance))
+      return failure();
+    Type element = type.getElementType();
+    Value eps = g.constant(DenseElementsAttr::get(
+        RankedTensorType::get({}, element),
+        g.builder.getFloatAttr(element, epsilon)));
+    auto shifted = g.create1<ts::AddOp>({*variance, eps});
+    if (failed(shifted))
+      return failure();
+    auto root = g.create1<ts::SqrtOp>(*shifted, {}, shifted->getType());
+    if (failed(root))
+      return failure();
+    auto inv = g.create1<ts::ReciprocalOp>(*root, {}, root->getType());
+    if (failed(inv))
+      return failure();
+    results.push_back(*mean);
+    results.push_back(*inv);
+  }
+  return g.setOutputs(results);
 }
 
 template <typename SoftmaxOp>

@@ -1,7 +1,7 @@
 //===- tessera-translate.cpp - Translate models into Tessera IR -----------===//
 //
 //   tessera-translate --import-onnx model.onnx [-o out.mlir]
-//       [--input-shape=NAME:2x128 ...] [--summary]
+//       [--input-shape=NAME:2x128 ...] [--bind-input=NAME=FILE.pb ...] [--summary]
 //
 // Prints the imported tessera IR (MLIR's printer flags such as
 // --mlir-elide-elementsattrs-if-larger apply). Any failure prints one line,
@@ -36,6 +36,10 @@ static llvm::cl::opt<std::string>
 static llvm::cl::list<std::string>
     inputShapes("input-shape",
                 llvm::cl::desc("Fix an input's shape: NAME:2x128 (repeatable)"));
+static llvm::cl::list<std::string> bindInputs(
+    "bind-input",
+    llvm::cl::desc("Make a graph input a constant read from an ONNX "
+                   "TensorProto file: NAME=FILE.pb (repeatable)"));
 static llvm::cl::opt<bool>
     summary("summary",
             llvm::cl::desc("Print a summary (inputs, outputs, op counts, "
@@ -91,6 +95,10 @@ int main(int argc, char **argv) {
   mlir::tessera::onnx_import::ImportOptions options;
   for (const std::string &spec : inputShapes)
     if (llvm::Error e = mlir::tessera::onnx_import::parseInputShape(spec, options))
+      return error(llvm::toString(std::move(e)));
+
+  for (const std::string &spec : bindInputs)
+    if (llvm::Error e = mlir::tessera::onnx_import::parseBindInput(spec, options))
       return error(llvm::toString(std::move(e)));
 
   MLIRContext context;

@@ -109,8 +109,8 @@ def Tessera_GeluOp : Tessera_UnaryOp<"gelu", Tessera_FloatTensor, "Gelu"> {
                        DefaultValuedAttr<BoolAttr, "false">:$tanh_approximation);
 }
 
-def Tessera_ClipOp : Tessera_Op<"clip", [Elementwise,
-    AllTypesMatch<["input", "output"]>, AttrSizedOperandSegments]> {
+def Tessera_ClipOp : Tessera_Op<"clip", [AllTypesMatch<["input", "output"]>,
+    AttrSizedOperandSegments]> {
   let summary = "Clamp every element into [min, max] (ONNX Clip)";
   let description = [{
     `min` and `max` are optional 0-d tensors of the input's element type.
