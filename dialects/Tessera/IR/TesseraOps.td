@@ -116,7 +116,7 @@ def Tessera_ClipOp : Tessera_Op<"clip", [AllTypesMatch<["input", "output"]>,
     `min` and `max` are optional 0-d tensors of the input's element type.
 
     ```mlir
-    %y = tessera.clip %x min %lo max %hi : tensor<4xf32>, tensor<f32>, tensor<f32>
+    %y = tessera.clip %x min(%lo : tensor<f32>) max(%hi : tensor<f32>) : tensor<4xf32>
     ```
   }];
   let arguments = (ins Tessera_NumericTensor:$input,
@@ -124,8 +124,8 @@ def Tessera_ClipOp : Tessera_Op<"clip", [AllTypesMatch<["input", "output"]>,
                        Optional<Tessera_NumericTensor>:$max);
   let results = (outs Tessera_NumericTensor:$output);
   let assemblyFormat = [{
-    $input (`min` $min^)? (`max` $max^)? attr-dict `:` type($input)
-    (`,` type($min)^)? (`,` type($max)^)?
+    $input (`min` `(` $min^ `:` type($min) `)`)? (`max` `(` $max^ `:` type($max) `)`)?
+    attr-dict `:` type($input)
   }];
   let hasVerifier = 1;
 }
