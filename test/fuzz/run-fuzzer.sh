@@ -3,7 +3,7 @@
 # test models (small ones), failing on any finding.
 #   run-fuzzer.sh FUZZER TESTDATA_DIR CORPUS_DIR SECONDS
 set -euo pipefail
-fuzzer=$1 data=$2 corpus=$3 seconds=$4
+fuzzer=$(realpath "$1") data=$2 corpus=$3 seconds=$4
 mkdir -p "$corpus"
 if [ -z "$(ls -A "$corpus")" ]; then
   find "$data" -name model.onnx -size -64k | sort | while read -r m; do

@@ -122,12 +122,6 @@ LogicalResult ClipOp::verify() {
   return success();
 }
 
-LogicalResult CastOp::verify() {
-  if (getInput().getType().getShape() != getOutput().getType().getShape())
-    return emitOpError("operand and result shapes differ");
-  return success();
-}
-
 //===----------------------------------------------------------------------===//
 // Linear algebra and convolution
 //===----------------------------------------------------------------------===//
@@ -378,9 +372,10 @@ LogicalResult LayerNormOp::verify() {
 template <typename SoftmaxLike>
 static LogicalResult verifySoftmax(SoftmaxLike op) {
   int64_t rank = op.getInput().getType().getRank();
-  if (op.getAxis() < 0 || op.getAxis() >= rank)
-    return op.emitOpError("axis ") << op.getAxis()
-                                   << " is out of range for rank " << rank;
+  auto axis = static_cast<int64_t>(op.getAxis());
+  if (axis < 0 || axis >= rank)
+    return op.emitOpError("axis ") << axis << " is out of range for rank "
+                                   << rank;
   return success();
 }
 LogicalResult SoftmaxOp::verify() { return verifySoftmax(*this); }

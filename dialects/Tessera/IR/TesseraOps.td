@@ -142,7 +142,6 @@ def Tessera_CastOp : Tessera_Op<"cast", [Elementwise]> {
   let arguments = (ins Tessera_Tensor:$input);
   let results = (outs Tessera_Tensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
-  let hasVerifier = 1;
   let hasFolder = 1;
 }
 
