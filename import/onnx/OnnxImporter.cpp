@@ -472,6 +472,18 @@ importGraph(GraphImporter &gi, const onnx::ModelProto &model) {
   if (graph.sparse_initializer_size() > 0)
     return fail("sparse initializers are unsupported");
 
+  for (const auto &entry : gi.options.boundInputs)
+    if (!llvm::any_of(graph.input(), [&](const onnx::ValueInfoProto &i) {
+          return i.name() == entry.getKey();
+        }))
+      return fail("--bind-input names '" + entry.getKey().str() +
+                  "', which is not a graph input");
+  for (const auto &entry : gi.options.inputShapes)
+    if (!llvm::any_of(graph.input(), [&](const onnx::ValueInfoProto &i) {
+          return i.name() == entry.getKey();
+        }))
+      return fail("--input-shape names '" + entry.getKey().str() +
+                  "', which is not a graph input");
   llvm::StringSet<> graphValues;
   llvm::SmallVector<const onnx::ValueInfoProto *> inputs;
   llvm::SmallVector<Type> inputTypes;
@@ -506,18 +518,6 @@ importGraph(GraphImporter &gi, const onnx::ModelProto &model) {
     inputs.push_back(&info);
     inputTypes.push_back(RankedTensorType::get(shape, element));
   }
-  for (const auto &entry : gi.options.boundInputs)
-    if (!llvm::any_of(graph.input(), [&](const onnx::ValueInfoProto &i) {
-          return i.name() == entry.getKey();
-        }))
-      return fail("--bind-input names '" + entry.getKey().str() +
-                  "', which is not a graph input");
-  for (const auto &entry : gi.options.inputShapes)
-    if (!llvm::any_of(inputs, [&](const onnx::ValueInfoProto *i) {
-          return i->name() == entry.getKey();
-        }))
-      return fail("--input-shape names '" + entry.getKey().str() +
-                  "', which is not a graph input");
   for (const auto &t : graph.initializer())
     graphValues.insert(t.name());
 
