@@ -36,9 +36,12 @@ struct ImportOptions {
   /// Graph inputs bound to constant values (ONNX TensorProto files), by
   /// name: shape operands that a model takes as inputs become foldable.
   llvm::StringMap<std::string> boundInputs;
-  /// Constants with more elements than this become dense resources (blobs);
-  /// smaller ones stay `dense<...>` so shape computations fold.
-  int64_t resourceThreshold = 64;
+  /// Floating-point constants with more elements than this become dense
+  /// resources (blobs); smaller ones stay `dense<...>`.
+  int64_t resourceThreshold = 16;
+  /// The same limit for integer constants, which hold shape computations
+  /// that must fold.
+  int64_t integerResourceThreshold = 1024;
 };
 
 /// Parses one `--input-shape` value, `NAME:2x128` (a scalar is `NAME:`), into

@@ -256,7 +256,8 @@ FailureOr<ElementsAttr> tessera::onnx_import::convertTensor(
       values.push_back(c != 0);
     return cast<ElementsAttr>(DenseElementsAttr::get(type, values));
   }
-  if (*count <= options.resourceThreshold)
+  if (*count <= (isa<IntegerType>(element) ? options.integerResourceThreshold
+                                            : options.resourceThreshold))
     return cast<ElementsAttr>(
         DenseElementsAttr::getFromRawBuffer(type, bytes.data));
 

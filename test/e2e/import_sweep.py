@@ -100,7 +100,7 @@ def outside_list(path):
 
 def run_one(tool, path, timeout):
     try:
-        p = subprocess.run([tool, "--import-onnx", path, "-o", os.devnull]
+        p = subprocess.run([tool, "--import-onnx", path, "--no-ir"]
                            + bindings(path),
                            capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -1,7 +1,7 @@
 //===- tessera-translate.cpp - Translate models into Tessera IR -----------===//
 //
 //   tessera-translate --import-onnx model.onnx [-o out.mlir]
-//       [--input-shape=NAME:2x128 ...] [--bind-input=NAME=FILE.pb ...] [--summary]
+//       [--input-shape=NAME:2x128 ...] [--bind-input=NAME=FILE.pb ...] [--summary] [--no-ir]
 //
 // Prints the imported tessera IR (MLIR's printer flags such as
 // --mlir-elide-elementsattrs-if-larger apply). Any failure prints one line,
@@ -40,6 +40,9 @@ static llvm::cl::list<std::string> bindInputs(
     "bind-input",
     llvm::cl::desc("Make a graph input a constant read from an ONNX "
                    "TensorProto file: NAME=FILE.pb (repeatable)"));
+static llvm::cl::opt<bool>
+    noIR("no-ir", llvm::cl::desc("Import and verify only; print no IR (the "
+                                 "summary and errors still print)"));
 static llvm::cl::opt<bool>
     summary("summary",
             llvm::cl::desc("Print a summary (inputs, outputs, op counts, "
@@ -107,14 +110,16 @@ int main(int argc, char **argv) {
   if (!module)
     return error(llvm::toString(module.takeError()));
 
+  if (summary)
+    printSummary(**module, llvm::errs());
+  if (noIR)
+    return 0;
   std::string err;
   auto out = openOutputFile(outputFile, &err);
   if (!out)
     return error(err);
   (*module)->print(out->os(), OpPrintingFlags());
   out->os() << "\n";
-  if (summary)
-    printSummary(**module, llvm::errs());
   out->keep();
   return 0;
 }
