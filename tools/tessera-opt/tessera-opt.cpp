@@ -1,29 +1,26 @@
 //===- tessera-opt.cpp - Tessera's optimizer driver -----------------------===//
 //
-// MlirOptMain with Tessera's dialects and passes plus the upstream dialects
-// and passes the pipelines use.
+// MlirOptMain with Tessera's dialects and passes plus every upstream dialect,
+// extension and pass (the pipelines of later phases use linalg, tensor,
+// bufferization, shard, gpu and llvm), so any pipeline the driver runs can be
+// replayed here.
 //
 //===----------------------------------------------------------------------===//
 
 #include "dialects/Tessera/IR/TesseraDialect.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/Shard/IR/ShardDialect.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
-#include "mlir/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
-  mlir::registerTransformsPasses();
+  mlir::registerAllPasses();
   mlir::DialectRegistry registry;
-  registry.insert<mlir::tessera::TesseraDialect, mlir::func::FuncDialect,
-                  mlir::arith::ArithDialect, mlir::tensor::TensorDialect,
-                  mlir::linalg::LinalgDialect, mlir::math::MathDialect,
-                  mlir::shard::ShardDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  registry.insert<mlir::tessera::TesseraDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Tessera optimizer driver\n", registry));
 }

@@ -171,3 +171,23 @@ external("ext_over_2gb_tensor", "big.bin", 0, 5 * 2**29, shape=(5 * 2**27,))
 # --- A TensorProto file for --bind-input (an i64 vector). ---------------------
 with open(os.path.join(out, "ints.pb"), "wb") as f:
     f.write(numpy_helper.from_array(np.array([1, 2, 3], np.int64)).SerializeToString())
+
+# --- Initializers in typed fields (not raw_data). ------------------------------
+typed = [
+    helper.make_tensor("f32", TensorProto.FLOAT, [2], [1.5, -2.0]),
+    helper.make_tensor("i64", TensorProto.INT64, [3], [7, -8, 9]),
+    helper.make_tensor("i32", TensorProto.INT32, [2], [3, -4]),
+    helper.make_tensor("b", TensorProto.BOOL, [2], [True, False]),
+    helper.make_tensor("f16", TensorProto.FLOAT16, [2],
+                       np.array([0.5, -1.0], np.float16).view(np.uint16).tolist(), raw=False),
+    helper.make_tensor("f64", TensorProto.DOUBLE, [1], [0.25]),
+]
+typed[4].ClearField("int32_data")
+typed[4].int32_data.extend(np.array([0.5, -1.0], np.float16).view(np.uint16).tolist())
+save("typed", helper.make_graph(
+    [helper.make_node("Identity", [t.name], [t.name + "_out"]) for t in typed],
+    "typed", [], [vi(t.name + "_out", list(t.dims), t.data_type) for t in typed], typed))
+bad_dims = onnx.TensorProto(name="w", data_type=TensorProto.FLOAT,
+                            dims=[2**40, 2**40], raw_data=b"")
+save("init_overflow", helper.make_graph(
+    [helper.make_node("Identity", ["w"], ["y"])], "g", [], [vi("y", [1])], [bad_dims]))
