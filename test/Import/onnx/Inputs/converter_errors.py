@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Table-driven check of the importer's diagnostics for malformed nodes and
+graphs: each case is a small model built with the `onnx` helper, and the
+import must exit with status 1 and print exactly one line containing the
+expected text.
+
+    converter_errors.py TOOL WORKDIR
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+tool, work = sys.argv[1], sys.argv[2]
+os.makedirs(work, exist_ok=True)
+F = TensorProto.FLOAT
+
+
+def vi(name, shape, dtype=F):
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def ints(name, values):
+    return numpy_helper.from_array(np.array(values, np.int64), name)
+
+
+def model(nodes, inputs, outputs, inits=(), opset=17, domain_opsets=()):
+    g = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)]
+                          + [helper.make_opsetid(d, v) for d, v in domain_opsets])
+    m.ir_version = 8
+    return m
+
+
+def node(op, ins, outs, **attrs):
+    return helper.make_node(op, ins, outs, name="n", **attrs)
+
+
+def one(op, ins, in_shapes, out_shape=(1,), inits=(), opset=17, outs=("y",), **attrs):
+    """One node `n` over float inputs x0, x1, ... plus initializers."""
+    inputs = [vi("x%d" % i, list(s)) for i, s in enumerate(in_shapes)]
+    return model([node(op, ins, list(outs), **attrs)], inputs,
+                 [vi(o, list(out_shape)) for o in outs], inits, opset)
+
+
+seq_input = helper.make_tensor_sequence_value_info("s", F, [2])
+sparse = helper.make_sparse_tensor(
+    helper.make_tensor("v", F, [1], [1.0]), helper.make_tensor("i", TensorProto.INT64, [1], [0]), [4])
+u8 = helper.make_tensor("c", TensorProto.UINT8, [1], [1])
+seg = helper.make_tensor("w", F, [2], [1.0, 2.0])
+seg.segment.begin, seg.segment.end = 0, 2
+short = helper.make_tensor("w", F, [3], [1.0, 2.0, 3.0])
+short.float_data.pop()
+
+
+def ext(location, entries):
+    t = onnx.TensorProto(name="w", data_type=F, dims=[2], data_location=TensorProto.EXTERNAL)
+    for k, v in [("location", location)] + entries:
+        if k == "location" and v is None:
+            continue
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    return t
+
+open(os.path.join(work, "w.bin"), "wb").write(b"\0" * 8)
+os.makedirs(os.path.join(work, "subdir"), exist_ok=True)
+
+CASES = [
+    # Graph structure
+    ("defined_twice", model([node("Relu", ["x0"], ["y"]), node("Abs", ["x0"], ["y"])],
+                            [vi("x0", [2])], [vi("y", [2])]), "value 'y' is defined twice"),
+    ("init_twice", model([node("Relu", ["w"], ["y"])], [], [vi("y", [2])],
+                         [ints("w", [1, 2]), ints("w", [1, 2])]), "initializer 'w' is defined twice"),
+    ("input_twice", model([node("Relu", ["x0"], ["y"])], [vi("x0", [2]), vi("x0", [2])],
+                          [vi("y", [2])]), "graph input 'x0' is declared twice"),
+    ("never_computed", model([node("Relu", ["x0"], ["y"])], [vi("x0", [2])], [vi("z", [2])]),
+     "graph output 'z' is never computed"),
+    ("no_shape", model([node("Relu", ["x0"], ["y"])], [helper.make_tensor_value_info("x0", F, None)],
+                       [vi("y", [2])]), "input 'x0' has no declared shape"),
+    ("sequence_input", model([node("Identity", ["s"], ["y"])], [seq_input], [vi("y", [2])]),
+     "input 's' is not a tensor; unsupported input kind"),
+    ("uint8_input", model([node("Identity", ["x0"], ["y"])], [vi("x0", [2], TensorProto.UINT8)],
+                          [vi("y", [2], TensorProto.UINT8)]), "input 'x0' has unsupported element type uint8"),
+    ("sparse_init", (lambda m: (m.graph.sparse_initializer.append(sparse), m)[1])(
+        model([node("Relu", ["x0"], ["y"])], [vi("x0", [2])], [vi("y", [2])])),
+     "sparse initializers are unsupported"),
+    ("domain", model([helper.make_node("Fancy", ["x0"], ["y"], name="n", domain="com.example")],
+                     [vi("x0", [2])], [vi("y", [2])], domain_opsets=[("com.example", 1)]),
+     "node 'n' (Fancy, opset 17): unsupported op domain 'com.example'"),
+    ("missing_input", one("Add", ["x0"], [[2]]), "missing required input #1"),
+    ("extra_output", one("MaxPool", ["x0"], [[1, 1, 4, 4]], [1, 1, 3, 3], outs=("y", "idx"),
+                         kernel_shape=[2, 2]), "unsupported output #1 ('idx')"),
+    ("axis_range", one("Concat", ["x0", "x0"], [[2]], axis=3), "axis 3 is out of range for rank 1"),
+    # Tensors
+    ("tensor_uint8", one("Constant", [], [], value=u8), "tensor 'c' has unsupported element type uint8"),
+    ("tensor_segment", model([node("Relu", ["w"], ["y"])], [], [vi("y", [2])], [seg]),
+     "tensor 'w' is segmented, which is unsupported"),
+    ("tensor_count", model([node("Relu", ["w"], ["y"])], [], [vi("y", [3])], [short]),
+     "tensor 'w' has 2 values, its shape needs 3"),
+    ("ext_offset", model([node("Relu", ["w"], ["y"])], [], [vi("y", [2])],
+                         [ext("w.bin", [("offset", "-4")])]), "invalid external data offset '-4'"),
+    ("ext_length", model([node("Relu", ["w"], ["y"])], [], [vi("y", [2])],
+                         [ext("w.bin", [("length", "eight")])]), "invalid external data length 'eight'"),
+    ("ext_no_location", model([node("Relu", ["w"], ["y"])], [], [vi("y", [2])],
+                              [ext(None, [("offset", "0")])]), "external data has no location"),
+    ("ext_directory", model([node("Relu", ["w"], ["y"])], [], [vi("y", [2])],
+                            [ext("subdir", [])]), "external data 'subdir' is not a regular file"),
+    ("ext_length_mismatch", model([node("Relu", ["w"], ["y"])], [], [vi("y", [2])],
+                                  [ext("w.bin", [("length", "4")])]),
+     "external data has 4 bytes, its shape needs 8"),
+    # Elementwise
+    ("gelu_mode", one("Gelu", ["x0"], [[2]], opset=20, approximate="cubic"), "unknown approximate mode 'cubic'"),
+    ("legacy_broadcast", one("Add", ["x0", "x1"], [[2, 3], [3, 4]], opset=6, broadcast=1, axis=1),
+     "legacy broadcast axis does not fit"),
+    ("mean_int", model([node("Mean", ["a", "a"], ["y"])], [vi("a", [2], TensorProto.INT64)],
+                       [vi("y", [2], TensorProto.INT64)]), "unsupported Mean of 2 integer tensors"),
+    ("legacy_clip", model([node("Clip", ["a"], ["y"], min=0.0)], [vi("a", [2], TensorProto.INT32)],
+                          [vi("y", [2], TensorProto.INT32)], opset=6), "legacy Clip needs a float input"),
+    ("clip_bounds", one("Clip", ["x0", "lo"], [[2]], inits=[numpy_helper.from_array(
+        np.zeros(2, np.float32), "lo")]), "Clip bounds must be scalars"),
+    ("cast_string", one("Cast", ["x0"], [[2]], opset=5, to=1), "unsupported Cast with a string 'to' (opset < 6)"),
+    ("cast_uint8", one("Cast", ["x0"], [[2]], to=TensorProto.UINT8), "unsupported cast to uint8"),
+    ("dropout_training", one("Dropout", ["x0", "", "t"], [[2]], inits=[numpy_helper.from_array(
+        np.array(True), "t")]), "unsupported training-mode Dropout"),
+    ("dropout_legacy", one("Dropout", ["x0"], [[2]], opset=6, is_test=0), "unsupported training-mode Dropout"),
+    ("dropout_dynamic", model([node("Dropout", ["x0", "", "t"], ["y"])], [vi("x0", [2]),
+                              vi("t", [], TensorProto.BOOL)], [vi("y", [2])]),
+     "input #2 must be a constant scalar; unsupported dynamic value"),
+    # Constants
+    ("constant_sparse", one("Constant", [], [], sparse_value=sparse),
+     "unsupported Constant form (sparse or string value)"),
+    ("cos_negative", one("ConstantOfShape", ["s"], [], inits=[ints("s", [-1])]),
+     "shape has a negative or overflowing dimension"),
+    ("cos_value", one("ConstantOfShape", ["s"], [], inits=[ints("s", [2])],
+                      value=helper.make_tensor("v", F, [2], [1.0, 2.0])), "value must hold one element"),
+    ("cos_value_type", one("ConstantOfShape", ["s"], [], inits=[ints("s", [2])], value=u8),
+     "tensor 'c' has unsupported element type uint8"),
+    # Reshapes
+    ("reshape_dynamic", one("Reshape", ["x0", "x1"], [[2], [1]]),
+     "input #1 ('x1') must be a constant integer tensor; unsupported data-dependent shape"),
+    ("reshape_copy", one("Reshape", ["x0", "s"], [[2]], inits=[ints("s", [1, 0])]),
+     "shape entry 1 copies a dimension the input does not have"),
+    ("reshape_two_infer", one("Reshape", ["x0", "s"], [[2, 2]], inits=[ints("s", [-1, -1])]),
+     "shape has more than one -1"),
+    ("reshape_invalid", one("Reshape", ["x0", "s"], [[2, 2]], inits=[ints("s", [-2, 2])]),
+     "shape has an invalid dimension -2"),
+    ("reshape_infer", one("Reshape", ["x0", "s"], [[2, 3]], inits=[ints("s", [4, -1])]),
+     "cannot reshape 2x3 to 2-d shape with -1"),
+    ("reshape_count", one("Reshape", ["x0", "s"], [[2, 3]], inits=[ints("s", [5])]),
+     "cannot reshape 2x3 (6 elements) to 5"),
+    ("flatten_axis", one("Flatten", ["x0"], [[2, 3]], axis=3), "axis 3 is out of range for rank 2"),
+    ("squeeze_size", one("Squeeze", ["x0", "a"], [[2, 3]], inits=[ints("a", [1])]),
+     "cannot squeeze dimension 1 of size 3"),
+    ("unsqueeze_axes", one("Unsqueeze", ["x0"], [[2]]), "missing axes"),
+    ("unsqueeze_repeat", one("Unsqueeze", ["x0", "a"], [[2]], inits=[ints("a", [0, 0])]),
+     "axis 0 is repeated"),
+    # Data movement
+    ("concat_empty", one("Concat", [], [], axis=0), "Concat needs at least one input"),
+    ("concat_axis", one("Concat", ["x0"], [[2]]), "missing attribute 'axis'"),
+    ("split_none", model([node("Split", ["x0"], [], num_outputs=0)], [vi("x0", [4])], [], opset=18),
+     "Split needs at least one output"),
+    ("split_uneven", one("Split", ["x0"], [[5]], outs=("a", "b")),
+     "dimension 5 does not split into 2 equal parts"),
+    ("slice_lengths", one("Slice", ["x0", "s", "e"], [[4]], inits=[ints("s", [0]), ints("e", [1, 2])]),
+     "starts, ends, axes and steps differ in length"),
+    ("slice_repeat", one("Slice", ["x0", "s", "e", "a"], [[4, 4]],
+                         inits=[ints("s", [0, 0]), ints("e", [1, 1]), ints("a", [1, 1])]),
+     "axis 1 is repeated"),
+    ("slice_step", one("Slice", ["x0", "s", "e", "a", "st"], [[4]],
+                       inits=[ints("s", [0]), ints("e", [1]), ints("a", [0]), ints("st", [0])]),
+     "slice step is zero"),
+    ("expand_shape", one("Expand", ["x0", "s"], [[3]], inits=[ints("s", [4])]),
+     "cannot expand 3 to 4"),
+    ("pad_mode", one("Pad", ["x0", "p"], [[2]], inits=[ints("p", [1, 1])], opset=19, mode="wrap"),
+     "unsupported pad mode 'wrap'"),
+    ("pad_legacy_value", model([node("Pad", ["a"], ["y"], pads=[1, 1], value=1.0)],
+                               [vi("a", [2], TensorProto.INT64)], [vi("y", [4], TensorProto.INT64)], opset=6),
+     "legacy Pad value needs a float input"),
+    ("pad_value", one("Pad", ["x0", "p", "v"], [[2]], inits=[ints("p", [1, 1]), numpy_helper.from_array(
+        np.zeros(2, np.float32), "v")]), "constant_value must be a scalar"),
+    ("pad_axes", one("Pad", ["x0", "p", "", "a"], [[2, 2]], opset=18,
+                     inits=[ints("p", [1, 1, 1]), ints("a", [0])]), "pads must have two entries per axis"),
+    ("trilu_k", one("Trilu", ["x0", "k"], [[2, 2]], inits=[ints("k", [1, 2])]), "k must be a scalar"),
+    # Convolution and pooling
+    ("conv_rank", one("Conv", ["x0", "x1"], [[2, 2], [2, 2]]), "input must have rank 3 or more"),
+    ("conv_attrs", one("Conv", ["x0", "x1"], [[1, 1, 4, 4], [1, 1, 2, 2]], strides=[1]),
+     "kernel_shape, strides, dilations and pads do not match 2 spatial dimensions"),
+    ("conv_positive", one("Conv", ["x0", "x1"], [[1, 1, 4, 4], [1, 1, 2, 2]], dilations=[0, 1]),
+     "kernel sizes, strides and dilations must be positive"),
+    ("conv_auto_pad", one("Conv", ["x0", "x1"], [[1, 1, 4, 4], [1, 1, 2, 2]], auto_pad="SOME"),
+     "unknown auto_pad 'SOME'"),
+    ("conv_kernel", one("Conv", ["x0", "x1"], [[1, 1, 4, 4], [1, 1, 2, 2]], kernel_shape=[3, 3]),
+     "kernel_shape does not match the weight's shape"),
+    ("pool_kernel", one("MaxPool", ["x0"], [[1, 1, 4, 4]]), "missing attribute 'kernel_shape'"),
+    ("reduce_repeat", one("ReduceSum", ["x0", "a"], [[2, 2]], inits=[ints("a", [0, -2])]),
+     "reduction axes are repeated"),
+    # Verifier messages reach the user as one line too.
+    ("verifier", one("MatMul", ["x0", "x1"], [[2, 3], [4, 5]]), "contraction dimensions differ: 2x3 and 4x5"),
+]
+
+passed = failed = 0
+for name, m, expected in CASES:
+    path = os.path.join(work, name + ".onnx")
+    onnx.save(m, path)
+    p = subprocess.run([tool, "--import-onnx", path, "--no-ir"], capture_output=True, text=True)
+    lines = p.stderr.strip().splitlines()
+    if p.returncode == 1 and len(lines) == 1 and expected in lines[0]:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL %s: exit %d, expected one line containing %r, got:\n%s"
+              % (name, p.returncode, expected, p.stderr))
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
