@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/CPU/CpuPipeline.h"
+#include "codegen/Conversion/Passes.h"
 #include "dialects/Tessera/IR/TesseraDialect.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -17,6 +19,8 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  mlir::tessera::registerTesseraConversionPasses();
+  mlir::tessera::registerCpuPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

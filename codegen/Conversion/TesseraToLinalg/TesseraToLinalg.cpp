@@ -1,0 +1,1022 @@
+//===- TesseraToLinalg.cpp - Lower tessera ops to linalg on tensors -------===//
+//
+// Elementwise ops and contractions become `linalg.generic` (NumPy
+// broadcasting through indexing maps with constant-0 results for size-1
+// dimensions); reductions become `linalg.generic` with reduction iterators
+// followed by a reshape for `keepdims`; data movement uses the tensor
+// dialect. The generics are what later fusion, tiling and vectorization work
+// on; contractions are recognised as matmuls by linalg's specialisation.
+//
+// Not lowered yet (fail to legalize with the op's name): conv, max_pool,
+// average_pool, global_average_pool, pad in reflect/edge mode.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Conversion/TesseraToLinalg/TesseraToLinalg.h"
+#include "dialects/Tessera/IR/TesseraOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+
+#include <functional>
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+namespace {
+
+using BodyFn = std::function<Value(OpBuilder &, Location, ValueRange)>;
+
+RankedTensorType tensorType(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+bool isFloat(Type t) { return isa<FloatType>(getElementTypeOrSelf(t)); }
+
+Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {
+  if (auto ft = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(ft, value));
+  return arith::ConstantOp::create(
+      b, loc, b.getIntegerAttr(type, static_cast<int64_t>(value)));
+}
+
+/// The indexing map reading `operand` (right-aligned, size-1 dimensions
+/// broadcast) inside loops over `resultShape`.
+AffineMap broadcastMap(MLIRContext *ctx, ArrayRef<int64_t> resultShape,
+                       RankedTensorType operand) {
+  int64_t rank = resultShape.size(), offset = rank - operand.getRank();
+  SmallVector<AffineExpr> exprs;
+  for (int64_t i = 0; i < operand.getRank(); ++i) {
+    bool broadcast = operand.getDimSize(i) == 1 && resultShape[offset + i] != 1;
+    exprs.push_back(broadcast ? getAffineConstantExpr(0, ctx)
+                              : getAffineDimExpr(offset + i, ctx));
+  }
+  return AffineMap::get(rank, 0, exprs, ctx);
+}
+
+/// An elementwise `linalg.generic` over `resultType` reading `operands` with
+/// NumPy broadcasting; `body` maps the operand scalars to the result scalar.
+Value buildElementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
+                       ValueRange operands, const BodyFn &body) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps;
+  for (Value v : operands)
+    maps.push_back(broadcastMap(ctx, resultType.getShape(), tensorType(v)));
+  maps.push_back(b.getMultiDimIdentityMap(resultType.getRank()));
+  Value init = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                       resultType.getElementType());
+  SmallVector<utils::IteratorType> iterators(resultType.getRank(),
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, resultType, operands, init, maps, iterators,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(nb, nl, body(nb, nl, args.drop_back()));
+      });
+  return generic.getResult(0);
+}
+
+/// Reshapes `v` to `type` (same element count) with collapse/expand_shape,
+/// through a 1-D tensor when no single reassociation exists.
+Value reshapeTo(OpBuilder &b, Location loc, Value v, RankedTensorType type) {
+  RankedTensorType src = tensorType(v);
+  if (src == type)
+    return v;
+  if (auto re = getReassociationIndicesForReshape(src, type)) {
+    if (src.getRank() > type.getRank())
+      return tensor::CollapseShapeOp::create(b, loc, type, v, *re);
+    if (src.getRank() < type.getRank())
+      return tensor::ExpandShapeOp::create(b, loc, type, v, *re);
+  }
+  auto flatType = RankedTensorType::get({src.getNumElements()},
+                                        src.getElementType());
+  auto all = [](int64_t rank) {
+    ReassociationIndices r;
+    for (int64_t i = 0; i < rank; ++i)
+      r.push_back(i);
+    return SmallVector<ReassociationIndices>{r};
+  };
+  Value flat = v;
+  if (src.getRank() == 0)
+    flat = tensor::ExpandShapeOp::create(b, loc, flatType, v,
+                                         SmallVector<ReassociationIndices>{});
+  else if (src.getRank() > 1)
+    flat = tensor::CollapseShapeOp::create(b, loc, flatType, v,
+                                           all(src.getRank()));
+  if (type.getRank() == 0)
+    return tensor::CollapseShapeOp::create(b, loc, type, flat,
+                                           SmallVector<ReassociationIndices>{});
+  if (type.getRank() == 1)
+    return flat;
+  return tensor::ExpandShapeOp::create(b, loc, type, flat, all(type.getRank()));
+}
+
+/// The neutral element of a reduction.
+enum class Combine { Add, Mul, Max, Min };
+
+Value neutral(OpBuilder &b, Location loc, Type t, Combine kind) {
+  if (auto ft = dyn_cast<FloatType>(t)) {
+    const llvm::fltSemantics &sem = ft.getFloatSemantics();
+    switch (kind) {
+    case Combine::Add: return scalarConstant(b, loc, t, 0);
+    case Combine::Mul: return scalarConstant(b, loc, t, 1);
+    case Combine::Max:
+      return arith::ConstantOp::create(
+          b, loc, b.getFloatAttr(t, APFloat::getInf(sem, /*Negative=*/true)));
+    case Combine::Min:
+      return arith::ConstantOp::create(b, loc,
+                                       b.getFloatAttr(t, APFloat::getInf(sem)));
+    }
+  }
+  unsigned w = t.getIntOrFloatBitWidth();
+  switch (kind) {
+  case Combine::Add: return scalarConstant(b, loc, t, 0);
+  case Combine::Mul: return scalarConstant(b, loc, t, 1);
+  case Combine::Max:
+    return arith::ConstantOp::create(
+        b, loc, b.getIntegerAttr(t, APInt::getSignedMinValue(w)));
+  case Combine::Min:
+    return arith::ConstantOp::create(
+        b, loc, b.getIntegerAttr(t, APInt::getSignedMaxValue(w)));
+  }
+  llvm_unreachable("covered switch");
+}
+
+Value combine(OpBuilder &b, Location loc, Combine kind, Value x, Value y) {
+  bool f = isFloat(x.getType());
+  switch (kind) {
+  case Combine::Add:
+    return f ? Value(arith::AddFOp::create(b, loc, x, y))
+             : Value(arith::AddIOp::create(b, loc, x, y));
+  case Combine::Mul:
+    return f ? Value(arith::MulFOp::create(b, loc, x, y))
+             : Value(arith::MulIOp::create(b, loc, x, y));
+  case Combine::Max:
+    return f ? Value(arith::MaximumFOp::create(b, loc, x, y))
+             : Value(arith::MaxSIOp::create(b, loc, x, y));
+  case Combine::Min:
+    return f ? Value(arith::MinimumFOp::create(b, loc, x, y))
+             : Value(arith::MinSIOp::create(b, loc, x, y));
+  }
+  llvm_unreachable("covered switch");
+}
+
+/// Reduces `input` over `axes` (sorted) with `kind`; the result keeps the
+/// reduced dimensions with size 1.
+Value buildReduce(OpBuilder &b, Location loc, Value input,
+                  ArrayRef<int64_t> axes, Combine kind) {
+  MLIRContext *ctx = b.getContext();
+  RankedTensorType in = tensorType(input);
+  Type element = in.getElementType();
+  SmallVector<int64_t> outShape, keptShape;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t d = 0; d < in.getRank(); ++d) {
+    bool reduced = llvm::is_contained(axes, d);
+    iterators.push_back(reduced ? utils::IteratorType::reduction
+                                : utils::IteratorType::parallel);
+    keptShape.push_back(reduced ? 1 : in.getDimSize(d));
+    if (!reduced) {
+      outShape.push_back(in.getDimSize(d));
+      outExprs.push_back(getAffineDimExpr(d, ctx));
+    }
+  }
+  auto outType = RankedTensorType::get(outShape, element);
+  Value init = tensor::EmptyOp::create(b, loc, outShape, element);
+  Value filled =
+      linalg::FillOp::create(b, loc, neutral(b, loc, element, kind), init)
+          .getResult(0);
+  SmallVector<AffineMap> maps = {
+      b.getMultiDimIdentityMap(in.getRank()),
+      AffineMap::get(in.getRank(), 0, outExprs, ctx)};
+  auto generic = linalg::GenericOp::create(
+      b, loc, outType, input, filled, maps, iterators,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(nb, nl,
+                                combine(nb, nl, kind, args[1], args[0]));
+      });
+  return reshapeTo(b, loc, generic.getResult(0),
+                   RankedTensorType::get(keptShape, element));
+}
+
+/// Divides `v` by the number of elements each reduced position covered.
+Value divideByCount(OpBuilder &b, Location loc, Value v, int64_t count) {
+  RankedTensorType t = tensorType(v);
+  return buildElementwise(b, loc, t, v, [&](OpBuilder &nb, Location nl,
+                                            ValueRange a) -> Value {
+    Value n = scalarConstant(nb, nl, t.getElementType(), count);
+    if (isFloat(t))
+      return arith::DivFOp::create(nb, nl, a[0], n);
+    return arith::DivSIOp::create(nb, nl, a[0], n);
+  });
+}
+
+int64_t reducedCount(RankedTensorType in, ArrayRef<int64_t> axes) {
+  int64_t n = 1;
+  for (int64_t a : axes)
+    n *= in.getDimSize(a);
+  return n;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise patterns
+//===----------------------------------------------------------------------===//
+
+/// Lowers an elementwise op given the scalar body, which also sees the op
+/// (for attributes) and the result element type.
+template <typename OpTy>
+struct ElementwiseLowering : OpConversionPattern<OpTy> {
+  using Body = std::function<Value(OpTy, OpBuilder &, Location, Type,
+                                   ValueRange)>;
+  ElementwiseLowering(TypeConverter &tc, MLIRContext *ctx, Body body)
+      : OpConversionPattern<OpTy>(tc, ctx), body(std::move(body)) {}
+
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op->getResult(0).getType());
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), type, adaptor.getOperands(),
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          return body(op, b, loc, type.getElementType(), args);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+  Body body;
+};
+
+template <typename OpTy>
+void addElementwise(TypeConverter &tc, RewritePatternSet &patterns,
+                    typename ElementwiseLowering<OpTy>::Body body) {
+  patterns.add<ElementwiseLowering<OpTy>>(tc, patterns.getContext(),
+                                          std::move(body));
+}
+
+/// A float op and an integer op, chosen by the element type.
+template <typename OpTy, typename FOp, typename IOp>
+void addArith(TypeConverter &tc, RewritePatternSet &patterns) {
+  addElementwise<OpTy>(tc, patterns, [](OpTy, OpBuilder &b, Location loc, Type,
+                                        ValueRange a) -> Value {
+    if (isFloat(a[0].getType()))
+      return FOp::create(b, loc, a[0], a[1]);
+    return IOp::create(b, loc, a[0], a[1]);
+  });
+}
+
+template <typename OpTy, typename MathOp>
+void addFloatUnary(TypeConverter &tc, RewritePatternSet &patterns) {
+  addElementwise<OpTy>(tc, patterns,
+                       [](OpTy, OpBuilder &b, Location loc, Type,
+                          ValueRange a) -> Value {
+                         return MathOp::create(b, loc, a[0]);
+                       });
+}
+
+template <typename OpTy>
+void addCompare(TypeConverter &tc, RewritePatternSet &patterns,
+                arith::CmpFPredicate fp, arith::CmpIPredicate ip) {
+  addElementwise<OpTy>(tc, patterns, [=](OpTy, OpBuilder &b, Location loc,
+                                         Type, ValueRange a) -> Value {
+    if (isFloat(a[0].getType()))
+      return arith::CmpFOp::create(b, loc, fp, a[0], a[1]);
+    return arith::CmpIOp::create(b, loc, ip, a[0], a[1]);
+  });
+}
+
+Value castScalar(OpBuilder &b, Location loc, Value x, Type to) {
+  Type from = x.getType();
+  if (from == to)
+    return x;
+  bool fromBool = from.isInteger(1);
+  if (to.isInteger(1)) {
+    Value zero = scalarConstant(b, loc, from, 0);
+    if (isFloat(from))
+      return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x, zero);
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, x, zero);
+  }
+  if (isFloat(from) && isFloat(to))
+    return from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth()
+               ? Value(arith::ExtFOp::create(b, loc, to, x))
+               : Value(arith::TruncFOp::create(b, loc, to, x));
+  if (isFloat(from))
+    return arith::FPToSIOp::create(b, loc, to, x);
+  if (isFloat(to))
+    return fromBool ? Value(arith::UIToFPOp::create(b, loc, to, x))
+                    : Value(arith::SIToFPOp::create(b, loc, to, x));
+  if (from.getIntOrFloatBitWidth() > to.getIntOrFloatBitWidth())
+    return arith::TruncIOp::create(b, loc, to, x);
+  return fromBool ? Value(arith::ExtUIOp::create(b, loc, to, x))
+                  : Value(arith::ExtSIOp::create(b, loc, to, x));
+}
+
+void populateElementwise(TypeConverter &tc, RewritePatternSet &p) {
+  addArith<AddOp, arith::AddFOp, arith::AddIOp>(tc, p);
+  addArith<SubOp, arith::SubFOp, arith::SubIOp>(tc, p);
+  addArith<MulOp, arith::MulFOp, arith::MulIOp>(tc, p);
+  addArith<DivOp, arith::DivFOp, arith::DivSIOp>(tc, p);
+  addArith<MaxOp, arith::MaximumFOp, arith::MaxSIOp>(tc, p);
+  addArith<MinOp, arith::MinimumFOp, arith::MinSIOp>(tc, p);
+  addArith<PowOp, math::PowFOp, math::IPowIOp>(tc, p);
+  addArith<AndOp, arith::AndIOp, arith::AndIOp>(tc, p);
+  addArith<OrOp, arith::OrIOp, arith::OrIOp>(tc, p);
+  addArith<XorOp, arith::XOrIOp, arith::XOrIOp>(tc, p);
+  addCompare<EqualOp>(tc, p, arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq);
+  addCompare<LessOp>(tc, p, arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt);
+  addCompare<LessEqualOp>(tc, p, arith::CmpFPredicate::OLE, arith::CmpIPredicate::sle);
+  addCompare<GreaterOp>(tc, p, arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt);
+  addCompare<GreaterEqualOp>(tc, p, arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge);
+
+  addFloatUnary<SqrtOp, math::SqrtOp>(tc, p);
+  addFloatUnary<ExpOp, math::ExpOp>(tc, p);
+  addFloatUnary<LogOp, math::LogOp>(tc, p);
+  addFloatUnary<TanhOp, math::TanhOp>(tc, p);
+  addFloatUnary<ErfOp, math::ErfOp>(tc, p);
+  addFloatUnary<FloorOp, math::FloorOp>(tc, p);
+  addFloatUnary<CeilOp, math::CeilOp>(tc, p);
+
+  addElementwise<AbsOp>(tc, p, [](AbsOp, OpBuilder &b, Location loc, Type,
+                                  ValueRange a) -> Value {
+    if (isFloat(a[0].getType()))
+      return math::AbsFOp::create(b, loc, a[0]);
+    return math::AbsIOp::create(b, loc, a[0]);
+  });
+  addElementwise<NegOp>(tc, p, [](NegOp, OpBuilder &b, Location loc, Type t,
+                                  ValueRange a) -> Value {
+    if (isFloat(t))
+      return arith::NegFOp::create(b, loc, a[0]);
+    return arith::SubIOp::create(b, loc, scalarConstant(b, loc, t, 0), a[0]);
+  });
+  addElementwise<ReluOp>(tc, p, [](ReluOp, OpBuilder &b, Location loc, Type t,
+                                   ValueRange a) -> Value {
+    Value zero = scalarConstant(b, loc, t, 0);
+    if (isFloat(t))
+      return arith::MaximumFOp::create(b, loc, a[0], zero);
+    return arith::MaxSIOp::create(b, loc, a[0], zero);
+  });
+  addElementwise<SigmoidOp>(tc, p, [](SigmoidOp, OpBuilder &b, Location loc,
+                                      Type t, ValueRange a) -> Value {
+    Value one = scalarConstant(b, loc, t, 1);
+    Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, a[0]));
+    return arith::DivFOp::create(b, loc, one,
+                                 arith::AddFOp::create(b, loc, one, e));
+  });
+  addElementwise<ReciprocalOp>(tc, p, [](ReciprocalOp, OpBuilder &b,
+                                         Location loc, Type t,
+                                         ValueRange a) -> Value {
+    return arith::DivFOp::create(b, loc, scalarConstant(b, loc, t, 1), a[0]);
+  });
+  addElementwise<NotOp>(tc, p, [](NotOp, OpBuilder &b, Location loc, Type t,
+                                  ValueRange a) -> Value {
+    return arith::XOrIOp::create(b, loc, a[0], scalarConstant(b, loc, t, 1));
+  });
+  addElementwise<LeakyReluOp>(tc, p, [](LeakyReluOp op, OpBuilder &b,
+                                        Location loc, Type t,
+                                        ValueRange a) -> Value {
+    Value zero = scalarConstant(b, loc, t, 0);
+    Value alpha = scalarConstant(b, loc, t, op.getAlpha().convertToDouble());
+    Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, a[0],
+                                      zero);
+    return arith::SelectOp::create(b, loc, pos, a[0],
+                                   arith::MulFOp::create(b, loc, alpha, a[0]));
+  });
+  addElementwise<EluOp>(tc, p, [](EluOp op, OpBuilder &b, Location loc, Type t,
+                                  ValueRange a) -> Value {
+    Value zero = scalarConstant(b, loc, t, 0);
+    Value one = scalarConstant(b, loc, t, 1);
+    Value alpha = scalarConstant(b, loc, t, op.getAlpha().convertToDouble());
+    Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, a[0],
+                                      zero);
+    Value neg = arith::MulFOp::create(
+        b, loc, alpha,
+        arith::SubFOp::create(b, loc, math::ExpOp::create(b, loc, a[0]), one));
+    return arith::SelectOp::create(b, loc, pos, a[0], neg);
+  });
+  addElementwise<GeluOp>(tc, p, [](GeluOp op, OpBuilder &b, Location loc,
+                                   Type t, ValueRange a) -> Value {
+    Value x = a[0];
+    Value half = scalarConstant(b, loc, t, 0.5);
+    Value one = scalarConstant(b, loc, t, 1);
+    Value inner;
+    if (op.getTanhApproximation()) {
+      // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+      Value x3 = arith::MulFOp::create(b, loc, x,
+                                       arith::MulFOp::create(b, loc, x, x));
+      Value s = arith::AddFOp::create(
+          b, loc, x,
+          arith::MulFOp::create(b, loc, scalarConstant(b, loc, t, 0.044715), x3));
+      inner = math::TanhOp::create(
+          b, loc,
+          arith::MulFOp::create(
+              b, loc, scalarConstant(b, loc, t, 0.7978845608028654), s));
+    } else {
+      // 0.5 x (1 + erf(x / sqrt(2)))
+      inner = math::ErfOp::create(
+          b, loc,
+          arith::MulFOp::create(
+              b, loc, x, scalarConstant(b, loc, t, 0.7071067811865476)));
+    }
+    return arith::MulFOp::create(
+        b, loc, arith::MulFOp::create(b, loc, half, x),
+        arith::AddFOp::create(b, loc, one, inner));
+  });
+  addElementwise<ClipOp>(tc, p, [](ClipOp op, OpBuilder &b, Location loc,
+                                   Type t, ValueRange a) -> Value {
+    Value x = a[0];
+    unsigned next = 1;
+    bool f = isFloat(t);
+    if (op.getMin()) {
+      Value lo = a[next++];
+      x = f ? Value(arith::MaximumFOp::create(b, loc, x, lo))
+            : Value(arith::MaxSIOp::create(b, loc, x, lo));
+    }
+    if (op.getMax()) {
+      Value hi = a[next++];
+      x = f ? Value(arith::MinimumFOp::create(b, loc, x, hi))
+            : Value(arith::MinSIOp::create(b, loc, x, hi));
+    }
+    return x;
+  });
+  addElementwise<CastOp>(tc, p, [](CastOp, OpBuilder &b, Location loc, Type t,
+                                   ValueRange a) -> Value {
+    return castScalar(b, loc, a[0], t);
+  });
+  addElementwise<WhereOp>(tc, p, [](WhereOp, OpBuilder &b, Location loc, Type,
+                                    ValueRange a) -> Value {
+    return arith::SelectOp::create(b, loc, a[0], a[1], a[2]);
+  });
+  addElementwise<ExpandOp>(tc, p, [](ExpandOp, OpBuilder &, Location, Type,
+                                     ValueRange a) -> Value { return a[0]; });
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions
+//===----------------------------------------------------------------------===//
+
+/// out[batch.., m, n] = sum_k lhs[batch.., m, k] * rhs[batch.., k, n], with
+/// NumPy broadcasting of the batch dimensions. Operands are at least 2-D.
+Value buildContraction(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                       ArrayRef<int64_t> batch, Type element) {
+  MLIRContext *ctx = b.getContext();
+  int64_t nb = batch.size(), loops = nb + 3;
+  RankedTensorType l = tensorType(lhs), r = tensorType(rhs);
+  int64_t m = l.getDimSize(l.getRank() - 2), n = r.getDimSize(r.getRank() - 1);
+  auto operandMap = [&](RankedTensorType t, int64_t row, int64_t col) {
+    SmallVector<AffineExpr> exprs;
+    int64_t tb = t.getRank() - 2, offset = nb - tb;
+    for (int64_t i = 0; i < tb; ++i)
+      exprs.push_back(t.getDimSize(i) == 1 && batch[offset + i] != 1
+                          ? getAffineConstantExpr(0, ctx)
+                          : getAffineDimExpr(offset + i, ctx));
+    exprs.push_back(getAffineDimExpr(row, ctx));
+    exprs.push_back(getAffineDimExpr(col, ctx));
+    return AffineMap::get(loops, 0, exprs, ctx);
+  };
+  // Loops: batch..., m (nb), n (nb + 1), k (nb + 2).
+  SmallVector<AffineMap> maps = {operandMap(l, nb, nb + 2),
+                                 operandMap(r, nb + 2, nb + 1)};
+  SmallVector<AffineExpr> outExprs;
+  for (int64_t i = 0; i < nb + 2; ++i)
+    outExprs.push_back(getAffineDimExpr(i, ctx));
+  maps.push_back(AffineMap::get(loops, 0, outExprs, ctx));
+  SmallVector<int64_t> outShape(batch);
+  outShape.push_back(m);
+  outShape.push_back(n);
+  auto outType = RankedTensorType::get(outShape, element);
+  Value init = tensor::EmptyOp::create(b, loc, outShape, element);
+  Value zero =
+      linalg::FillOp::create(b, loc, scalarConstant(b, loc, element, 0), init)
+          .getResult(0);
+  SmallVector<utils::IteratorType> iterators(loops - 1,
+                                             utils::IteratorType::parallel);
+  iterators.push_back(utils::IteratorType::reduction);
+  return linalg::GenericOp::create(
+             b, loc, outType, ValueRange{lhs, rhs}, zero, maps, iterators,
+             [&](OpBuilder &bb, Location bl, ValueRange a) {
+               Value prod = combine(bb, bl, Combine::Mul, a[0], a[1]);
+               linalg::YieldOp::create(
+                   bb, bl, combine(bb, bl, Combine::Add, a[2], prod));
+             })
+      .getResult(0);
+}
+
+struct MatMulLowering : OpConversionPattern<MatMulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MatMulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
+    Type element = op.getType().getElementType();
+    RankedTensorType l = tensorType(lhs), r = tensorType(rhs);
+    if (l.getRank() == 1)
+      lhs = reshapeTo(rewriter, loc, lhs,
+                      RankedTensorType::get({1, l.getDimSize(0)}, element));
+    if (r.getRank() == 1)
+      rhs = reshapeTo(rewriter, loc, rhs,
+                      RankedTensorType::get({r.getDimSize(0), 1}, element));
+    auto batch = broadcastShapes(tensorType(lhs).getShape().drop_back(2),
+                                 tensorType(rhs).getShape().drop_back(2));
+    Value out = buildContraction(rewriter, loc, lhs, rhs, *batch, element);
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, out, op.getType()));
+    return success();
+  }
+};
+
+struct GemmLowering : OpConversionPattern<GemmOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GemmOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto transpose = [&](Value v) {
+      RankedTensorType t = tensorType(v);
+      auto type = RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)},
+                                        t.getElementType());
+      Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                           t.getElementType());
+      return linalg::TransposeOp::create(rewriter, loc, v, init,
+                                         ArrayRef<int64_t>{1, 0})
+          .getResult()[0];
+    };
+    Value a = adaptor.getA(), bm = adaptor.getB();
+    if (op.getTransA())
+      a = transpose(a);
+    if (op.getTransB())
+      bm = transpose(bm);
+    RankedTensorType type = op.getType();
+    Value acc = buildContraction(rewriter, loc, a, bm, {},
+                                 type.getElementType());
+    double alpha = op.getAlpha().convertToDouble();
+    double beta = op.getBeta().convertToDouble();
+    Value c = adaptor.getC();
+    if (alpha != 1.0 || c) {
+      SmallVector<Value> operands = {acc};
+      if (c)
+        operands.push_back(c);
+      acc = buildElementwise(
+          rewriter, loc, type, operands,
+          [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+            Type t = type.getElementType();
+            Value x = v[0];
+            if (alpha != 1.0)
+              x = combine(b, l, Combine::Mul, x, scalarConstant(b, l, t, alpha));
+            if (v.size() > 1) {
+              Value y = v[1];
+              if (beta != 1.0)
+                y = combine(b, l, Combine::Mul, y, scalarConstant(b, l, t, beta));
+              x = combine(b, l, Combine::Add, x, y);
+            }
+            return x;
+          });
+    }
+    rewriter.replaceOp(op, acc);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Reductions and normalisation
+//===----------------------------------------------------------------------===//
+
+template <typename OpTy, Combine kind, bool mean = false>
+struct ReduceLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    Value r = buildReduce(rewriter, loc, input, op.getAxes(), kind);
+    if (mean)
+      r = divideByCount(rewriter, loc, r,
+                        reducedCount(tensorType(input), op.getAxes()));
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, r,
+                                     cast<RankedTensorType>(op.getType())));
+    return success();
+  }
+};
+
+template <typename OpTy, bool log>
+struct SoftmaxLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    RankedTensorType type = tensorType(x);
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    // Subtract the maximum for stability, then normalise.
+    Value max = buildReduce(rewriter, loc, x, {axis}, Combine::Max);
+    Value shifted = buildElementwise(
+        rewriter, loc, type, {x, max},
+        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          return arith::SubFOp::create(b, l, a[0], a[1]);
+        });
+    Value e = buildElementwise(rewriter, loc, type, shifted,
+                               [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                 return math::ExpOp::create(b, l, a[0]);
+                               });
+    Value sum = buildReduce(rewriter, loc, e, {axis}, Combine::Add);
+    Value y;
+    if (log)
+      y = buildElementwise(rewriter, loc, type, {shifted, sum},
+                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return arith::SubFOp::create(
+                                 b, l, a[0], math::LogOp::create(b, l, a[1]));
+                           });
+    else
+      y = buildElementwise(rewriter, loc, type, {e, sum},
+                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return arith::DivFOp::create(b, l, a[0], a[1]);
+                           });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(LayerNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    RankedTensorType type = tensorType(x);
+    Type t = type.getElementType();
+    SmallVector<int64_t> axes;
+    for (int64_t d = op.getAxis(); d < type.getRank(); ++d)
+      axes.push_back(d);
+    int64_t count = reducedCount(type, axes);
+    auto sub = [](OpBuilder &b, Location l, ValueRange a) -> Value {
+      return arith::SubFOp::create(b, l, a[0], a[1]);
+    };
+    Value mean = divideByCount(
+        rewriter, loc, buildReduce(rewriter, loc, x, axes, Combine::Add), count);
+    Value centered = buildElementwise(rewriter, loc, type, {x, mean}, sub);
+    Value sq = buildElementwise(rewriter, loc, type, centered,
+                                [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                  return arith::MulFOp::create(b, l, a[0], a[0]);
+                                });
+    Value var = divideByCount(
+        rewriter, loc, buildReduce(rewriter, loc, sq, axes, Combine::Add), count);
+    double eps = op.getEpsilon().convertToDouble();
+    SmallVector<Value> operands = {centered, var, adaptor.getScale()};
+    if (adaptor.getBias())
+      operands.push_back(adaptor.getBias());
+    Value y = buildElementwise(
+        rewriter, loc, type, operands,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value inv = arith::DivFOp::create(
+              b, l, scalarConstant(b, l, t, 1),
+              math::SqrtOp::create(
+                  b, l, arith::AddFOp::create(b, l, a[1],
+                                              scalarConstant(b, l, t, eps))));
+          Value v = arith::MulFOp::create(
+              b, l, arith::MulFOp::create(b, l, a[0], inv), a[2]);
+          if (a.size() > 3)
+            v = arith::AddFOp::create(b, l, v, a[3]);
+          return v;
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct BatchNormLowering : OpConversionPattern<BatchNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(BatchNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    Type t = type.getElementType();
+    // Parameters of shape [C] broadcast as [C, 1, ..., 1].
+    SmallVector<int64_t> pshape(type.getRank() - 1, 1);
+    pshape[0] = type.getDimSize(1);
+    auto ptype = RankedTensorType::get(pshape, t);
+    SmallVector<Value> operands = {adaptor.getInput()};
+    for (Value v : {adaptor.getScale(), adaptor.getBias(), adaptor.getMean(),
+                    adaptor.getVariance()})
+      operands.push_back(reshapeTo(rewriter, loc, v, ptype));
+    double eps = op.getEpsilon().convertToDouble();
+    Value y = buildElementwise(
+        rewriter, loc, type, operands,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value inv = arith::DivFOp::create(
+              b, l, scalarConstant(b, l, t, 1),
+              math::SqrtOp::create(
+                  b, l, arith::AddFOp::create(b, l, a[4],
+                                              scalarConstant(b, l, t, eps))));
+          Value c = arith::SubFOp::create(b, l, a[0], a[3]);
+          return arith::AddFOp::create(
+              b, l, arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, c, inv), a[1]),
+              a[2]);
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+struct ConstantLowering : OpConversionPattern<ConstantOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ConstantOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<arith::ConstantOp>(
+        op, cast<TypedAttr>(op.getValue()));
+    return success();
+  }
+};
+
+struct ShapeLowering : OpConversionPattern<ShapeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ShapeOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ArrayRef<int64_t> shape = op.getInput().getType().getShape();
+    int64_t start = op.getStart(), end = op.getEnd();
+    rewriter.replaceOpWithNewOp<arith::ConstantOp>(
+        op, DenseElementsAttr::get(op.getType(),
+                                   shape.slice(start, end - start)));
+    return success();
+  }
+};
+
+struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ReshapeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, reshapeTo(rewriter, op.getLoc(), adaptor.getInput(),
+                                     op.getType()));
+    return success();
+  }
+};
+
+struct TransposeLowering : OpConversionPattern<TransposeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(TransposeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getType();
+    Value init = tensor::EmptyOp::create(rewriter, op.getLoc(), type.getShape(),
+                                         type.getElementType());
+    rewriter.replaceOp(op, linalg::TransposeOp::create(rewriter, op.getLoc(),
+                                                       adaptor.getInput(), init,
+                                                       op.getPerm())
+                               .getResult()[0]);
+    return success();
+  }
+};
+
+SmallVector<OpFoldResult> indexAttrs(OpBuilder &b, ArrayRef<int64_t> v) {
+  return llvm::map_to_vector(v, [&](int64_t x) -> OpFoldResult {
+    return b.getIndexAttr(x);
+  });
+}
+
+struct ConcatLowering : OpConversionPattern<ConcatOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ConcatOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    Value acc = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                        type.getElementType());
+    int64_t axis = op.getAxis(), offset = 0;
+    for (Value in : adaptor.getInputs()) {
+      RankedTensorType t = tensorType(in);
+      SmallVector<int64_t> offsets(type.getRank(), 0);
+      offsets[axis] = offset;
+      acc = tensor::InsertSliceOp::create(
+          rewriter, loc, in, acc, indexAttrs(rewriter, offsets),
+          indexAttrs(rewriter, t.getShape()),
+          indexAttrs(rewriter, SmallVector<int64_t>(type.getRank(), 1)));
+      offset += t.getDimSize(axis);
+    }
+    rewriter.replaceOp(op, acc);
+    return success();
+  }
+};
+
+struct SplitLowering : OpConversionPattern<SplitOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SplitOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    int64_t axis = op.getAxis(), offset = 0;
+    SmallVector<Value> results;
+    for (Value r : op.getResults()) {
+      RankedTensorType t = tensorType(r);
+      if (t.getNumElements() == 0) {
+        results.push_back(tensor::EmptyOp::create(rewriter, loc, t.getShape(),
+                                                  t.getElementType()));
+        continue;
+      }
+      SmallVector<int64_t> offsets(t.getRank(), 0);
+      offsets[axis] = offset;
+      results.push_back(tensor::ExtractSliceOp::create(
+          rewriter, loc, t, adaptor.getInput(), indexAttrs(rewriter, offsets),
+          indexAttrs(rewriter, t.getShape()),
+          indexAttrs(rewriter, SmallVector<int64_t>(t.getRank(), 1))));
+      offset += t.getDimSize(axis);
+    }
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// Reads `source` at `indices` (index values) inside a generic body.
+Value extractAt(OpBuilder &b, Location loc, Value source, ValueRange indices) {
+  return tensor::ExtractOp::create(b, loc, source, indices);
+}
+
+struct SliceLowering : OpConversionPattern<SliceOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SliceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    if (llvm::all_of(op.getSteps(), [](int64_t s) { return s > 0; })) {
+      rewriter.replaceOp(op, tensor::ExtractSliceOp::create(
+                                 rewriter, loc, type, adaptor.getInput(),
+                                 indexAttrs(rewriter, op.getStarts()),
+                                 indexAttrs(rewriter, op.getSizes()),
+                                 indexAttrs(rewriter, op.getSteps())));
+      return success();
+    }
+    // Negative steps: out[i] = in[start + i * step], one element at a time.
+    Value input = adaptor.getInput();
+    SmallVector<int64_t> starts(op.getStarts()), steps(op.getSteps());
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                         type.getElementType());
+    SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                               utils::IteratorType::parallel);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, ValueRange{}, init,
+        SmallVector<AffineMap>{rewriter.getMultiDimIdentityMap(type.getRank())},
+        iterators, [&](OpBuilder &b, Location l, ValueRange) {
+          SmallVector<Value> idx;
+          for (int64_t d = 0; d < type.getRank(); ++d) {
+            Value i = linalg::IndexOp::create(b, l, d);
+            Value s = arith::ConstantIndexOp::create(b, l, starts[d]);
+            Value st = arith::ConstantIndexOp::create(b, l, steps[d]);
+            idx.push_back(arith::AddIOp::create(
+                b, l, s, arith::MulIOp::create(b, l, i, st)));
+          }
+          linalg::YieldOp::create(b, l, extractAt(b, l, input, idx));
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+struct GatherLowering : OpConversionPattern<GatherOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GatherOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    Value data = adaptor.getData(), indices = adaptor.getIndices();
+    RankedTensorType dt = tensorType(data), it = tensorType(indices);
+    int64_t axis = op.getAxis(), q = it.getRank(), rank = type.getRank();
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<AffineExpr> idxExprs;
+    for (int64_t i = 0; i < q; ++i)
+      idxExprs.push_back(getAffineDimExpr(axis + i, ctx));
+    SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, idxExprs, ctx),
+                                   rewriter.getMultiDimIdentityMap(rank)};
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                         type.getElementType());
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    int64_t axisSize = dt.getDimSize(axis);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, indices, init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          // Negative indices count from the end.
+          Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
+          Value size = arith::ConstantIndexOp::create(b, l, axisSize);
+          Value zero = arith::ConstantIndexOp::create(b, l, 0);
+          Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i,
+                                            zero);
+          i = arith::SelectOp::create(b, l, neg,
+                                      arith::AddIOp::create(b, l, i, size), i);
+          SmallVector<Value> idx;
+          for (int64_t d = 0; d < axis; ++d)
+            idx.push_back(linalg::IndexOp::create(b, l, d));
+          idx.push_back(i);
+          for (int64_t d = axis + q; d < rank; ++d)
+            idx.push_back(linalg::IndexOp::create(b, l, d));
+          linalg::YieldOp::create(b, l, extractAt(b, l, data, idx));
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+struct TriluLowering : OpConversionPattern<TriluOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(TriluOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getType();
+    int64_t rank = type.getRank(), k = op.getK();
+    bool upper = op.getUpper();
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), type, adaptor.getInput(),
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          // Keep where col - row >= k (upper) or col - row <= k (lower).
+          Value row = arith::IndexCastOp::create(
+              b, l, b.getI64Type(), linalg::IndexOp::create(b, l, rank - 2));
+          Value col = arith::IndexCastOp::create(
+              b, l, b.getI64Type(), linalg::IndexOp::create(b, l, rank - 1));
+          Value diff = arith::SubIOp::create(b, l, col, row);
+          Value kv = arith::ConstantOp::create(b, l, b.getI64IntegerAttr(k));
+          Value keep = arith::CmpIOp::create(
+              b, l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
+              diff, kv);
+          return arith::SelectOp::create(
+              b, l, keep, a[0], scalarConstant(b, l, type.getElementType(), 0));
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct PadLowering : OpConversionPattern<PadOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(PadOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (op.getMode() != "constant")
+      return rewriter.notifyMatchFailure(op, "only constant mode is lowered");
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    RankedTensorType in = tensorType(input);
+    int64_t rank = in.getRank();
+    ArrayRef<int64_t> pads = op.getPads();
+    // Negative pads crop first.
+    SmallVector<int64_t> offsets(rank, 0), sizes(in.getShape());
+    SmallVector<int64_t> low(rank), high(rank);
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t b = pads[d], e = pads[d + rank];
+      if (b < 0) {
+        offsets[d] = -b;
+        sizes[d] += b;
+      }
+      if (e < 0)
+        sizes[d] += e;
+      low[d] = std::max<int64_t>(b, 0);
+      high[d] = std::max<int64_t>(e, 0);
+    }
+    if (offsets != SmallVector<int64_t>(rank, 0) ||
+        ArrayRef<int64_t>(sizes) != in.getShape())
+      input = tensor::ExtractSliceOp::create(
+          rewriter, loc, RankedTensorType::get(sizes, in.getElementType()),
+          input, indexAttrs(rewriter, offsets), indexAttrs(rewriter, sizes),
+          indexAttrs(rewriter, SmallVector<int64_t>(rank, 1)));
+    Value value = adaptor.getValue()
+                      ? Value(tensor::ExtractOp::create(rewriter, loc,
+                                                        adaptor.getValue(),
+                                                        ValueRange{}))
+                      : scalarConstant(rewriter, loc, in.getElementType(), 0);
+    rewriter.replaceOp(op, tensor::PadOp::create(
+                               rewriter, loc, op.getType(), input,
+                               indexAttrs(rewriter, low),
+                               indexAttrs(rewriter, high), value));
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::tessera::populateTesseraToLinalgPatterns(
+    TypeConverter &converter, RewritePatternSet &patterns) {
+  MLIRContext *ctx = patterns.getContext();
+  populateElementwise(converter, patterns);
+  patterns.add<MatMulLowering, GemmLowering, LayerNormLowering,
+               BatchNormLowering, ConstantLowering, ShapeLowering,
+               ReshapeLowering, TransposeLowering, ConcatLowering,
+               SplitLowering, SliceLowering, GatherLowering, TriluLowering,
+               PadLowering>(converter, ctx);
+  patterns.add<ReduceLowering<ReduceSumOp, Combine::Add>,
+               ReduceLowering<ReduceMeanOp, Combine::Add, /*mean=*/true>,
+               ReduceLowering<ReduceMaxOp, Combine::Max>,
+               ReduceLowering<ReduceMinOp, Combine::Min>,
+               ReduceLowering<ReduceProdOp, Combine::Mul>,
+               SoftmaxLowering<SoftmaxOp, false>,
+               SoftmaxLowering<LogSoftmaxOp, true>>(converter, ctx);
+}

@@ -1,0 +1,17 @@
+//===- TesseraToLinalg.h - tessera to linalg patterns -----------*- C++ -*-===//
+#ifndef TESSERA_CODEGEN_CONVERSION_TESSERATOLINALG_H
+#define TESSERA_CODEGEN_CONVERSION_TESSERATOLINALG_H
+
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::tessera {
+
+/// Patterns lowering tessera ops to linalg/tensor/arith/math on tensors.
+/// Types are unchanged (tensors stay tensors); `converter` is accepted so
+/// other pipelines can combine these patterns with their own conversions.
+void populateTesseraToLinalgPatterns(TypeConverter &converter,
+                                     RewritePatternSet &patterns);
+
+} // namespace mlir::tessera
+
+#endif // TESSERA_CODEGEN_CONVERSION_TESSERATOLINALG_H

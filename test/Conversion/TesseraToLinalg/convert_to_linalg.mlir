@@ -1,0 +1,90 @@
+// RUN: tessera-opt %s --split-input-file --tessera-convert-to-linalg | FileCheck %s
+
+// Broadcasting reads size-1 and missing dimensions through constant or
+// dropped map results.
+// CHECK-DAG: #[[ID:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.+]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG: #[[COL:.+]] = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-LABEL: func @broadcast_add
+// CHECK-SAME: (%[[A:.+]]: tensor<2x3xf32>, %[[B:.+]]: tensor<3xf32>, %[[C:.+]]: tensor<2x1xf32>)
+// CHECK: %[[E:.+]] = tensor.empty() : tensor<2x3xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ID]]], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: ins(%[[A]], %[[B]] : tensor<2x3xf32>, tensor<3xf32>) outs(%[[E]] : tensor<2x3xf32>)
+// CHECK: arith.addf
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[COL]], #[[ID]]]
+// CHECK: arith.maximumf
+func.func @broadcast_add(%a: tensor<2x3xf32>, %b: tensor<3xf32>, %c: tensor<2x1xf32>) -> tensor<2x3xf32> {
+  %0 = tessera.add %a, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  %1 = tessera.max %0, %c : (tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
+  return %1 : tensor<2x3xf32>
+}
+
+// -----
+
+// Integer ops use the signed integer forms.
+// CHECK-LABEL: func @integer
+// CHECK: arith.divsi
+// CHECK: arith.cmpi slt
+func.func @integer(%a: tensor<4xi64>, %b: tensor<4xi64>) -> tensor<4xi1> {
+  %0 = tessera.div %a, %b : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi64>
+  %1 = tessera.less %0, %b : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi1>
+  return %1 : tensor<4xi1>
+}
+
+// -----
+
+// A batched matmul with a broadcast batch dimension is one contraction.
+// CHECK-DAG: #[[L:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-DAG: #[[R:.+]] = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
+// CHECK-DAG: #[[O:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-LABEL: func @matmul
+// CHECK: %[[Z:.+]] = linalg.fill
+// CHECK: linalg.generic {indexing_maps = [#[[L]], #[[R]], #[[O]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+// CHECK-SAME: outs(%[[Z]] : tensor<8x2x3xf32>)
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func @matmul(%a: tensor<8x2x4xf32>, %b: tensor<4x3xf32>) -> tensor<8x2x3xf32> {
+  %0 = tessera.matmul %a, %b : (tensor<8x2x4xf32>, tensor<4x3xf32>) -> tensor<8x2x3xf32>
+  return %0 : tensor<8x2x3xf32>
+}
+
+// -----
+
+// keepdims reductions reduce, then expand the kept unit dimension.
+// CHECK-LABEL: func @reduce_mean
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: arith.addf
+// CHECK: tensor.expand_shape {{.*}} {{\[}}[0, 1]] output_shape [2, 1] : tensor<2xf32> into tensor<2x1xf32>
+// CHECK: arith.divf
+func.func @reduce_mean(%a: tensor<2x8xf32>) -> tensor<2x1xf32> {
+  %0 = tessera.reduce_mean %a {axes = array<i64: 1>} : tensor<2x8xf32> -> tensor<2x1xf32>
+  return %0 : tensor<2x1xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @data_movement
+// CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0, 1], [2]] : tensor<2x3x4xf32> into tensor<6x4xf32>
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<2x3x4xf32>) outs(%{{.*}} : tensor<4x2x3xf32>) permutation = [2, 0, 1]
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0] [2, 3, 4] [1, 1, 1]
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 3, 0] [2, 3, 4] [1, 1, 1]
+// CHECK: tensor.extract_slice %{{.*}}[0, 1, 0] [2, 2, 2] [1, 1, 2]
+func.func @data_movement(%x: tensor<2x3x4xf32>) -> (tensor<6x4xf32>, tensor<4x2x3xf32>, tensor<2x6x4xf32>, tensor<2x2x2xf32>) {
+  %0 = tessera.reshape %x : tensor<2x3x4xf32> -> tensor<6x4xf32>
+  %1 = tessera.transpose %x {perm = array<i64: 2, 0, 1>} : tensor<2x3x4xf32> -> tensor<4x2x3xf32>
+  %2 = tessera.concat %x, %x {axis = 1 : i64} : (tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x6x4xf32>
+  %3 = tessera.slice %x {starts = array<i64: 0, 1, 0>, sizes = array<i64: 2, 2, 2>, steps = array<i64: 1, 1, 2>} : tensor<2x3x4xf32> -> tensor<2x2x2xf32>
+  return %0, %1, %2, %3 : tensor<6x4xf32>, tensor<4x2x3xf32>, tensor<2x6x4xf32>, tensor<2x2x2xf32>
+}
+
+// -----
+
+// Negative steps read element by element.
+// CHECK-LABEL: func @reverse
+// CHECK: linalg.generic
+// CHECK: linalg.index 0
+// CHECK: tensor.extract
+func.func @reverse(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = tessera.slice %x {starts = array<i64: 3>, sizes = array<i64: 4>, steps = array<i64: -1>} : tensor<4xf32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
