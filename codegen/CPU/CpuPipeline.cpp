@@ -1,6 +1,7 @@
 //===- CpuPipeline.cpp - tessera to LLVM for the host CPU -----------------===//
 
 #include "codegen/CPU/CpuPipeline.h"
+#include "codegen/CPU/Passes.h"
 #include "codegen/Conversion/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -10,34 +11,61 @@
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
-void mlir::tessera::buildCpuLoweringPipeline(OpPassManager &pm) {
+void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createConvertTesseraToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+}
+
+void mlir::tessera::buildCpuLlvmPhase(OpPassManager &pm,
+                                      const CpuPipelineOptions &options) {
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  if (options.artifactAbi) {
+    bufferization::BufferResultsToOutParamsPassOptions outParams;
+    outParams.hoistStaticAllocs = true;
+    outParams.modifyPublicFunctions = true;
+    pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  }
   bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createConvertMathToFuncs());
   pm.addPass(createConvertMathToLibmPass());
+  if (options.artifactAbi) {
+    pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+    ConvertFuncToLLVMPassOptions funcOptions;
+    funcOptions.useBarePtrCallConv = true;
+    pm.addPass(createConvertFuncToLLVMPass(funcOptions));
+  }
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  if (options.artifactAbi)
+    pm.addPass(createEmitEntryPointPass());
+}
+
+void mlir::tessera::buildCpuLoweringPipeline(
+    OpPassManager &pm, const CpuPipelineOptions &options) {
+  buildCpuLinalgPhase(pm);
+  buildCpuLlvmPhase(pm, options);
 }
 
 void mlir::tessera::registerCpuPipelines() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CpuPipelineOptions>(
       "tessera-cpu-pipeline",
       "Lower tessera to the LLVM dialect for the host CPU (reference loops)",
-      [](OpPassManager &pm) { buildCpuLoweringPipeline(pm); });
+      [](OpPassManager &pm, const CpuPipelineOptions &options) {
+        buildCpuLoweringPipeline(pm, options);
+      });
 }

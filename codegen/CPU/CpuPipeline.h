@@ -3,14 +3,33 @@
 #define TESSERA_CODEGEN_CPU_CPUPIPELINE_H
 
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
 
 namespace mlir::tessera {
 
-/// tessera → linalg on tensors → elementwise fusion → one-shot
-/// bufferization (function boundaries included) → buffer deallocation →
-/// scalar loops → LLVM dialect. This is the correctness (reference) lowering:
-/// tiling, vectorization and threading come with the optimising CPU pipeline.
-void buildCpuLoweringPipeline(OpPassManager &pm);
+struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  Option<bool> artifactAbi{
+      *this, "artifact-abi",
+      llvm::cl::desc("Lower for an artifact: results become out-parameters, "
+                     "memrefs bare pointers, plus the tessera_entry entry "
+                     "point (otherwise MLIR's descriptor ABI, as mlir-runner "
+                     "expects)"),
+      llvm::cl::init(false)};
+};
+
+/// The `linalg` phase: tessera → linalg/tensor/arith/math on tensors, then
+/// canonicalization and elementwise fusion.
+void buildCpuLinalgPhase(OpPassManager &pm);
+
+/// The `llvm` phase: one-shot bufferization (function boundaries included),
+/// buffer deallocation, scalar loops, LLVM dialect. This is the correctness
+/// (reference) lowering: tiling, vectorization and threading come with the
+/// optimising CPU pipeline.
+void buildCpuLlvmPhase(OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// Both phases: what `tessera-compile --target=cpu` runs after import.
+void buildCpuLoweringPipeline(OpPassManager &pm,
+                              const CpuPipelineOptions &options);
 
 /// Registers `tessera-cpu-pipeline` with the pass registry, so
 /// `tessera-opt --tessera-cpu-pipeline` replays what the driver runs.

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/CPU/CpuPipeline.h"
+#include "codegen/CPU/Passes.h"
 #include "codegen/Conversion/Passes.h"
 #include "dialects/Tessera/IR/TesseraDialect.h"
 
@@ -21,6 +22,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::tessera::registerTesseraConversionPasses();
   mlir::tessera::registerCpuPipelines();
+  mlir::tessera::registerTesseraCpuPasses();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

@@ -78,8 +78,9 @@ static void printSummary(ModuleOp module, llvm::raw_ostream &os) {
     os << "  output " << func.getResultAttr(i, "tessera.name") << " : "
        << func.getResultTypes()[i] << "\n";
   auto sorted = counts.takeVector();
-  llvm::stable_sort(sorted,
-                    [](auto &a, auto &b) { return a.second > b.second; });
+  llvm::sort(sorted, [](auto &a, auto &b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
   os << "  ops:";
   for (auto &[name, n] : sorted)
     os << " " << name << "=" << n;

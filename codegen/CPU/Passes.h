@@ -1,0 +1,22 @@
+//===- Passes.h - CPU codegen passes ----------------------------*- C++ -*-===//
+#ifndef TESSERA_CODEGEN_CPU_PASSES_H
+#define TESSERA_CODEGEN_CPU_PASSES_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::tessera {
+
+#define GEN_PASS_DECL
+#include "codegen/CPU/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "codegen/CPU/Passes.h.inc"
+
+/// The argument attribute naming an outlined weight.
+constexpr llvm::StringLiteral kWeightAttrName = "tessera.weight";
+
+} // namespace mlir::tessera
+
+#endif // TESSERA_CODEGEN_CPU_PASSES_H

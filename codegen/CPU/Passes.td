@@ -1,0 +1,44 @@
+//===- Passes.td - CPU codegen passes ----------------------*- tablegen -*-===//
+
+#ifndef TESSERA_CODEGEN_CPU_PASSES
+#define TESSERA_CODEGEN_CPU_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def OutlineWeightsPass : Pass<"tessera-cpu-outline-weights", "func::FuncOp"> {
+  let summary = "Turn weight constants into trailing function arguments";
+  let description = [{
+    Every `tessera.constant` holding a dense resource (a weight) becomes a new
+    trailing argument of the function, annotated with
+    `tessera.weight = <the resource attribute>`, so the weight bytes travel
+    in the artifact's weights section (mapped per rank) instead of the code.
+    Small `dense<...>` constants stay in the code.
+
+    ```mlir
+    %w = tessera.constant dense_resource<fc.weight> : tensor<16x4xf32>
+    // becomes an argument:
+    func.func @main(%x: ..., %w: tensor<16x4xf32> {tessera.weight = dense_resource<fc.weight> : tensor<16x4xf32>})
+    ```
+  }];
+  let statistics = [
+    Statistic<"numWeights", "weights", "Number of weights outlined">
+  ];
+}
+
+def EmitEntryPointPass : Pass<"tessera-cpu-emit-entry-point", "ModuleOp"> {
+  let summary = "Add the artifact ABI entry `tessera_entry(void **buffers)`";
+  let description = [{
+    Runs on the LLVM dialect after lowering with bare-pointer memrefs and
+    results as out-parameters. Adds `llvm.func @tessera_entry(%buffers: !llvm.ptr)`,
+    which loads one pointer per parameter of `@main` (inputs, weights,
+    outputs) and calls it, and the constant `tessera_abi_version = 1`.
+    `@main` becomes internal.
+  }];
+  let options = [
+    Option<"entryName", "entry", "std::string", "\"main\"",
+           "The function the entry point calls">
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif // TESSERA_CODEGEN_CPU_PASSES

@@ -1,0 +1,381 @@
+//===- artifact.cc - The .tsr container -----------------------------------===//
+
+#include "artifact.h"
+
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
+namespace tessera::artifact {
+
+namespace {
+constexpr char kMagic[4] = {'T', 'S', 'R', 'A'};
+constexpr size_t kHeaderSize = 24;
+constexpr size_t kEntrySize = 32;
+
+void put32(std::string &out, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put64(std::string &out, uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint32_t get32(const char *p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+uint64_t get64(const char *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+std::string escape(const std::string &s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c <= ' ' || c == '%' || c >= 0x7f) {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      out += buf;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out.empty() ? "%" : out; // "%" alone is the empty name
+}
+
+bool unescape(const std::string &s, std::string &out) {
+  out.clear();
+  if (s == "%")
+    return true;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size())
+      return false;
+    unsigned v;
+    if (std::sscanf(s.substr(i + 1, 2).c_str(), "%2X", &v) != 1)
+      return false;
+    out.push_back(static_cast<char>(v));
+    i += 2;
+  }
+  return true;
+}
+
+std::string formatShape(const std::vector<int64_t> &shape) {
+  if (shape.empty())
+    return "scalar";
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "x" : "") + std::to_string(shape[i]);
+  return s;
+}
+
+bool parseShape(const std::string &s, std::vector<int64_t> &shape) {
+  shape.clear();
+  if (s == "scalar")
+    return true;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find('x', start);
+    std::string part = s.substr(start, end == std::string::npos ? end : end - start);
+    if (part.empty() || part.size() > 18 ||
+        part.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+    shape.push_back(std::stoll(part));
+    if (end == std::string::npos)
+      break;
+    start = end + 1;
+  }
+  return true;
+}
+
+bool parseU64(const std::string &s, uint64_t &v) {
+  if (s.empty() || s.size() > 19 ||
+      s.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  v = std::stoull(s);
+  return true;
+}
+} // namespace
+
+size_t dtypeSize(DType d) {
+  switch (d) {
+  case DType::F32: case DType::I32: return 4;
+  case DType::F16: case DType::BF16: return 2;
+  case DType::F64: case DType::I64: return 8;
+  case DType::I8: case DType::Bool: return 1;
+  case DType::Invalid: return 0;
+  }
+  return 0;
+}
+
+const char *dtypeName(DType d) {
+  switch (d) {
+  case DType::F32: return "f32";
+  case DType::F16: return "f16";
+  case DType::BF16: return "bf16";
+  case DType::F64: return "f64";
+  case DType::I64: return "i64";
+  case DType::I32: return "i32";
+  case DType::I8: return "i8";
+  case DType::Bool: return "bool";
+  case DType::Invalid: return "invalid";
+  }
+  return "invalid";
+}
+
+DType dtypeFromName(const std::string &name) {
+  for (int d = 1; d <= 8; ++d)
+    if (name == dtypeName(static_cast<DType>(d)))
+      return static_cast<DType>(d);
+  return DType::Invalid;
+}
+
+int64_t TensorSpec::byteSize() const {
+  int64_t n = static_cast<int64_t>(dtypeSize(dtype));
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n))
+      return -1;
+  return n;
+}
+
+std::string Manifest::serialize() const {
+  std::ostringstream os;
+  os << "tessera-artifact " << kFormatVersion << "\n";
+  os << "target " << target << "\n";
+  for (const TensorSpec &t : inputs)
+    os << "input " << escape(t.name) << " " << dtypeName(t.dtype) << " "
+       << formatShape(t.shape) << "\n";
+  for (const TensorSpec &t : outputs)
+    os << "output " << escape(t.name) << " " << dtypeName(t.dtype) << " "
+       << formatShape(t.shape) << "\n";
+  for (const WeightSpec &w : weights)
+    os << "weight " << escape(w.name) << " " << dtypeName(w.dtype) << " "
+       << formatShape(w.shape) << " " << w.offset << " " << w.size << "\n";
+  return os.str();
+}
+
+bool Manifest::parse(const std::string &text, std::string &error) {
+  std::istringstream is(text);
+  std::string line;
+  int lineNo = 0;
+  bool sawHeader = false;
+  while (std::getline(is, line)) {
+    ++lineNo;
+    std::istringstream ls(line);
+    std::vector<std::string> f;
+    for (std::string w; ls >> w;)
+      f.push_back(w);
+    auto bad = [&](const std::string &what) {
+      error = "manifest line " + std::to_string(lineNo) + ": " + what;
+      return false;
+    };
+    if (f.empty())
+      continue;
+    if (!sawHeader) {
+      if (f.size() != 2 || f[0] != "tessera-artifact")
+        return bad("not a Tessera manifest");
+      if (f[1] != std::to_string(kFormatVersion))
+        return bad("manifest version " + f[1] + " is not supported (this runtime reads " +
+                   std::to_string(kFormatVersion) + ")");
+      sawHeader = true;
+      continue;
+    }
+    if (f[0] == "target" && f.size() == 2) {
+      target = f[1];
+      continue;
+    }
+    bool isWeight = f[0] == "weight";
+    if ((f[0] == "input" || f[0] == "output") ? f.size() != 4
+        : isWeight                            ? f.size() != 6
+                                              : true)
+      return bad("unknown or malformed entry '" + f[0] + "'");
+    WeightSpec t;
+    if (!unescape(f[1], t.name))
+      return bad("bad name");
+    t.dtype = dtypeFromName(f[2]);
+    if (t.dtype == DType::Invalid)
+      return bad("unknown element type '" + f[2] + "'");
+    if (!parseShape(f[3], t.shape) || t.byteSize() < 0)
+      return bad("bad shape '" + f[3] + "'");
+    if (isWeight) {
+      if (!parseU64(f[4], t.offset) || !parseU64(f[5], t.size) ||
+          t.size != static_cast<uint64_t>(t.byteSize()))
+        return bad("bad weight offset or size");
+      weights.push_back(t);
+    } else if (f[0] == "input") {
+      inputs.push_back(t);
+    } else {
+      outputs.push_back(t);
+    }
+  }
+  if (!sawHeader) {
+    error = "empty manifest";
+    return false;
+  }
+  return true;
+}
+
+uint64_t checksum(const void *data, size_t size) {
+  const unsigned char *p = static_cast<const unsigned char *>(data);
+  uint64_t h = 1469598103934665603ull;
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * 1099511628211ull;
+    h ^= h >> 29;
+  }
+  for (; i < size; ++i)
+    h = (h ^ p[i]) * 1099511628211ull;
+  return h ^ size;
+}
+
+uint64_t layoutWeights(std::vector<WeightSpec> &weights) {
+  uint64_t offset = 0;
+  for (WeightSpec &w : weights) {
+    offset = (offset + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
+    w.offset = offset;
+    w.size = static_cast<uint64_t>(w.byteSize());
+    offset += w.size;
+  }
+  return offset;
+}
+
+bool write(const std::string &path, const Manifest &manifest,
+           const std::string &hostCode, const std::vector<char> &weights,
+           std::string &error) {
+  std::string manifestText = manifest.serialize();
+  struct Section {
+    SectionKind kind;
+    const char *data;
+    size_t size;
+    size_t align;
+  } sections[] = {
+      {SectionKind::Manifest, manifestText.data(), manifestText.size(), 8},
+      {SectionKind::HostCode, hostCode.data(), hostCode.size(), 64},
+      {SectionKind::Weights, weights.data(), weights.size(), kSectionAlignment},
+  };
+  size_t n = sizeof(sections) / sizeof(sections[0]);
+  std::vector<uint64_t> offsets;
+  uint64_t offset = kHeaderSize + n * kEntrySize;
+  for (const Section &s : sections) {
+    offset = (offset + s.align - 1) / s.align * s.align;
+    offsets.push_back(offset);
+    offset += s.size;
+  }
+  std::string head;
+  head.append(kMagic, 4);
+  put32(head, kFormatVersion);
+  put32(head, static_cast<uint32_t>(n));
+  put32(head, 0);
+  put64(head, offset);
+  for (size_t i = 0; i < n; ++i) {
+    put32(head, static_cast<uint32_t>(sections[i].kind));
+    put32(head, 0);
+    put64(head, offsets[i]);
+    put64(head, sections[i].size);
+    put64(head, checksum(sections[i].data, sections[i].size));
+  }
+  FILE *f = std::fopen(path.c_str(), "wb");
+  if (!f) {
+    error = "cannot open '" + path + "' for writing: " + std::strerror(errno);
+    return false;
+  }
+  bool ok = std::fwrite(head.data(), 1, head.size(), f) == head.size();
+  uint64_t pos = head.size();
+  for (size_t i = 0; ok && i < n; ++i) {
+    static const char zeros[4096] = {};
+    while (ok && pos < offsets[i]) {
+      size_t k = static_cast<size_t>(std::min<uint64_t>(offsets[i] - pos, sizeof(zeros)));
+      ok = std::fwrite(zeros, 1, k, f) == k;
+      pos += k;
+    }
+    ok = ok && (sections[i].size == 0 ||
+                std::fwrite(sections[i].data, 1, sections[i].size, f) ==
+                    sections[i].size);
+    pos += sections[i].size;
+  }
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok)
+    error = "cannot write '" + path + "': " + std::strerror(errno);
+  return ok;
+}
+
+bool read(const char *data, size_t size, View &view, std::string &error) {
+  if (size < kHeaderSize || std::memcmp(data, kMagic, 4) != 0) {
+    error = size < kHeaderSize ? "the file is too short to be an artifact"
+                               : "not a Tessera artifact (bad magic)";
+    return false;
+  }
+  uint32_t version = get32(data + 4), count = get32(data + 8);
+  uint64_t fileSize = get64(data + 16);
+  if (version != kFormatVersion) {
+    error = "artifact format version " + std::to_string(version) +
+            " is not supported (this runtime reads " +
+            std::to_string(kFormatVersion) + ")";
+    return false;
+  }
+  if (fileSize != size) {
+    error = "the artifact is " + std::to_string(size) + " bytes, its header says " +
+            std::to_string(fileSize) + " (truncated or padded)";
+    return false;
+  }
+  if (count > 64 || kHeaderSize + static_cast<uint64_t>(count) * kEntrySize > size) {
+    error = "the section table lies outside the file";
+    return false;
+  }
+  bool seen[4] = {};
+  for (uint32_t i = 0; i < count; ++i) {
+    const char *e = data + kHeaderSize + i * kEntrySize;
+    uint32_t kind = get32(e);
+    uint64_t off = get64(e + 8), len = get64(e + 16), sum = get64(e + 24);
+    if (off > size || len > size - off) {
+      error = "section " + std::to_string(i) + " lies outside the file";
+      return false;
+    }
+    if (checksum(data + off, len) != sum) {
+      error = "section " + std::to_string(i) + " is corrupted (checksum mismatch)";
+      return false;
+    }
+    if (kind < 1 || kind > 3 || seen[kind]) {
+      error = "unknown or repeated section kind " + std::to_string(kind);
+      return false;
+    }
+    seen[kind] = true;
+    switch (static_cast<SectionKind>(kind)) {
+    case SectionKind::Manifest:
+      if (!view.manifest.parse(std::string(data + off, len), error))
+        return false;
+      break;
+    case SectionKind::HostCode:
+      view.hostCode = data + off;
+      view.hostCodeSize = len;
+      break;
+    case SectionKind::Weights:
+      view.weights = data + off;
+      view.weightsSize = len;
+      break;
+    }
+  }
+  if (!seen[1] || !seen[2] || !seen[3]) {
+    error = "the artifact lacks a manifest, host code or weights section";
+    return false;
+  }
+  for (const WeightSpec &w : view.manifest.weights)
+    if (w.offset > view.weightsSize || w.size > view.weightsSize - w.offset ||
+        w.offset % kWeightAlignment != 0) {
+      error = "weight '" + w.name + "' lies outside the weights section";
+      return false;
+    }
+  return true;
+}
+
+} // namespace tessera::artifact

@@ -1,0 +1,105 @@
+//===- artifact.h - The .tsr container: layout, writer, reader --*- C++ -*-===//
+//
+// A .tsr artifact is a little-endian container:
+//
+//   header   "TSRA", u32 format version, u32 section count, u32 reserved,
+//            u64 file size
+//   table    per section: u32 kind, u32 reserved, u64 offset, u64 size,
+//            u64 checksum (of the section's bytes)
+//   sections MANIFEST (text, see below), HOST_CODE (an ELF shared object
+//            exporting `tessera_entry`), WEIGHTS (raw tensors, each 64-byte
+//            aligned; the section starts on a 4096-byte boundary so a rank
+//            can map just its slice)
+//
+// The manifest is line-based text, names percent-escaped:
+//
+//   tessera-artifact 1
+//   target cpu
+//   input  x f32 2x16
+//   output y f32 2x4
+//   weight fc1.weight f32 16x32 0 2048      (offset and size in WEIGHTS)
+//
+// Buffers are passed to `tessera_entry(void **buffers)` in the order:
+// inputs, weights, outputs.
+//
+// Shared by the compiler (writer) and the runtime (reader); no LLVM here.
+//
+//===----------------------------------------------------------------------===//
+#ifndef TESSERA_RUNTIME_SRC_ARTIFACT_H
+#define TESSERA_RUNTIME_SRC_ARTIFACT_H
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tessera::artifact {
+
+constexpr uint32_t kFormatVersion = 1;
+constexpr size_t kWeightAlignment = 64;
+constexpr size_t kSectionAlignment = 4096;
+
+enum class SectionKind : uint32_t { Manifest = 1, HostCode = 2, Weights = 3 };
+
+/// Element types, numbered as tsr_dtype_t.
+enum class DType : int {
+  Invalid = 0, F32 = 1, F16 = 2, BF16 = 3, F64 = 4, I64 = 5, I32 = 6, I8 = 7,
+  Bool = 8,
+};
+size_t dtypeSize(DType d);
+const char *dtypeName(DType d);
+DType dtypeFromName(const std::string &name);
+
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::Invalid;
+  std::vector<int64_t> shape;
+  /// Elements times element size; -1 when it overflows.
+  int64_t byteSize() const;
+};
+
+struct WeightSpec : TensorSpec {
+  uint64_t offset = 0; // in the WEIGHTS section
+  uint64_t size = 0;
+};
+
+struct Manifest {
+  std::string target = "cpu";
+  std::vector<TensorSpec> inputs, outputs;
+  std::vector<WeightSpec> weights;
+
+  std::string serialize() const;
+  /// Parses `text`; on failure returns false and sets `error`.
+  bool parse(const std::string &text, std::string &error);
+};
+
+/// A 64-bit checksum of `size` bytes (FNV-1a over 8-byte words).
+uint64_t checksum(const void *data, size_t size);
+
+/// Writes an artifact. `weights` holds the WEIGHTS section bytes, laid out
+/// as the manifest's offsets say (see WeightLayout).
+bool write(const std::string &path, const Manifest &manifest,
+           const std::string &hostCode, const std::vector<char> &weights,
+           std::string &error);
+
+/// Assigns aligned offsets to weights of the given sizes; returns the
+/// section size.
+uint64_t layoutWeights(std::vector<WeightSpec> &weights);
+
+/// A verified view of an artifact in memory.
+struct View {
+  Manifest manifest;
+  const char *hostCode = nullptr;
+  size_t hostCodeSize = 0;
+  const char *weights = nullptr;
+  size_t weightsSize = 0;
+};
+
+/// Verifies `size` bytes at `data` (header, every section's bounds and
+/// checksum, the manifest, weight bounds). On failure returns false and sets
+/// `error`.
+bool read(const char *data, size_t size, View &view, std::string &error);
+
+} // namespace tessera::artifact
+
+#endif // TESSERA_RUNTIME_SRC_ARTIFACT_H

@@ -1,0 +1,505 @@
+//===- runtime.cc - Tessera's runtime: objects and the C API --------------===//
+//
+// The CPU device executes a module's host code (a shared object loaded from
+// the artifact through memfd + dlopen) inline on the calling thread; the API
+// is asynchronous in shape so queued devices (CUDA streams) fit behind it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/runtime.h"
+
+#include "artifact.h"
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace tessera;
+
+struct tsr_status_s {
+  tsr_status_code_t code;
+  std::string message;
+};
+
+namespace {
+tsr_status_t makeStatus(tsr_status_code_t code, const std::string &message) {
+  return new (std::nothrow) tsr_status_s{code, message};
+}
+
+/// Intrusive reference count shared by every handle type.
+struct RefCounted {
+  std::atomic<int> refs{1};
+};
+template <typename T> void retain(T *object) {
+  if (object)
+    object->refs.fetch_add(1, std::memory_order_relaxed);
+}
+template <typename T> void release(T *object) {
+  if (object && object->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    delete object;
+}
+
+/// A 64-byte aligned heap buffer (at least 64 bytes, so empty tensors have
+/// a valid address too).
+void *alignedAlloc(size_t bytes) {
+  size_t size = (bytes + 63) / 64 * 64;
+  return std::aligned_alloc(64, size ? size : 64);
+}
+
+using EntryFn = void (*)(void **);
+} // namespace
+
+struct tsr_runtime_s : RefCounted {
+  bool verbose = false;
+};
+
+struct tsr_device_s : RefCounted {
+  tsr_runtime_t runtime = nullptr;
+  std::string name;
+  ~tsr_device_s() { release(runtime); }
+};
+
+struct tsr_tensor_s : RefCounted {
+  tsr_device_t device = nullptr;
+  tsr_dtype_t dtype = TSR_DTYPE_INVALID;
+  std::vector<int64_t> shape;
+  size_t bytes = 0;
+  void *data = nullptr;
+  ~tsr_tensor_s() {
+    std::free(data);
+    release(device);
+  }
+};
+
+struct tsr_module_s : RefCounted {
+  tsr_runtime_t runtime = nullptr;
+  // The artifact's bytes: a read-only file mapping or an aligned copy.
+  const char *bytes = nullptr;
+  size_t size = 0;
+  bool mapped = false;
+  artifact::View view;
+  void *library = nullptr;
+  EntryFn entry = nullptr;
+  ~tsr_module_s() {
+    if (library)
+      dlclose(library);
+    if (mapped)
+      munmap(const_cast<char *>(bytes), size);
+    else
+      std::free(const_cast<char *>(bytes));
+    release(runtime);
+  }
+};
+
+struct tsr_session_s : RefCounted {
+  tsr_module_t module = nullptr;
+  tsr_device_t device = nullptr;
+  ~tsr_session_s() {
+    release(module);
+    release(device);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Status and dtypes
+//===----------------------------------------------------------------------===//
+
+tsr_status_code_t tsr_status_code(tsr_status_t status) {
+  return status ? status->code : TSR_OK;
+}
+const char *tsr_status_message(tsr_status_t status) {
+  return status ? status->message.c_str() : "";
+}
+void tsr_status_free(tsr_status_t status) { delete status; }
+
+size_t tsr_dtype_size(tsr_dtype_t dtype) {
+  return artifact::dtypeSize(static_cast<artifact::DType>(dtype));
+}
+const char *tsr_dtype_name(tsr_dtype_t dtype) {
+  return artifact::dtypeName(static_cast<artifact::DType>(dtype));
+}
+
+//===----------------------------------------------------------------------===//
+// Runtime and devices
+//===----------------------------------------------------------------------===//
+
+void tsr_runtime_options_initialize(tsr_runtime_options_t *options) {
+  std::memset(options, 0, sizeof(*options));
+  options->struct_size = sizeof(*options);
+}
+
+tsr_status_t tsr_runtime_create(const tsr_runtime_options_t *options,
+                                tsr_runtime_t *out_runtime) {
+  if (!out_runtime)
+    return makeStatus(TSR_INVALID_ARGUMENT, "out_runtime is null");
+  auto *rt = new (std::nothrow) tsr_runtime_s;
+  if (!rt)
+    return makeStatus(TSR_RESOURCE_EXHAUSTED, "out of memory");
+  if (options && options->struct_size >= sizeof(tsr_runtime_options_t))
+    rt->verbose = options->verbose != 0;
+  *out_runtime = rt;
+  return nullptr;
+}
+void tsr_runtime_retain(tsr_runtime_t runtime) { retain(runtime); }
+void tsr_runtime_release(tsr_runtime_t runtime) { release(runtime); }
+
+tsr_status_t tsr_device_create(tsr_runtime_t runtime, const char *name,
+                               tsr_device_t *out_device) {
+  if (!runtime || !name || !out_device)
+    return makeStatus(TSR_INVALID_ARGUMENT, "runtime, name and out_device must be set");
+  std::string n(name);
+  if (n == "cpu")
+    n = "cpu:0";
+  if (n != "cpu:0") {
+    if (n.rfind("cuda", 0) == 0)
+      return makeStatus(TSR_UNIMPLEMENTED,
+                        "device '" + n + "': this runtime has no CUDA backend yet");
+    return makeStatus(TSR_NOT_FOUND, "unknown device '" + n +
+                                         "' (this runtime has cpu:0)");
+  }
+  auto *d = new (std::nothrow) tsr_device_s;
+  if (!d)
+    return makeStatus(TSR_RESOURCE_EXHAUSTED, "out of memory");
+  d->runtime = runtime;
+  retain(runtime);
+  d->name = n;
+  *out_device = d;
+  return nullptr;
+}
+const char *tsr_device_name(tsr_device_t device) {
+  return device ? device->name.c_str() : "";
+}
+void tsr_device_retain(tsr_device_t device) { retain(device); }
+void tsr_device_release(tsr_device_t device) { release(device); }
+
+//===----------------------------------------------------------------------===//
+// Tensors
+//===----------------------------------------------------------------------===//
+
+static bool checkedBytes(tsr_dtype_t dtype, size_t rank, const int64_t *shape,
+                         size_t &bytes) {
+  artifact::TensorSpec spec;
+  spec.dtype = static_cast<artifact::DType>(dtype);
+  spec.shape.assign(shape, shape + rank);
+  int64_t b = spec.byteSize();
+  if (b < 0 || spec.dtype == artifact::DType::Invalid ||
+      tsr_dtype_size(dtype) == 0)
+    return false;
+  bytes = static_cast<size_t>(b);
+  return true;
+}
+
+tsr_status_t tsr_tensor_create_from_host(tsr_device_t device, tsr_dtype_t dtype,
+                                         size_t rank, const int64_t *shape,
+                                         const void *data, size_t size_bytes,
+                                         tsr_tensor_t *out_tensor) {
+  if (!device || !out_tensor || (rank && !shape))
+    return makeStatus(TSR_INVALID_ARGUMENT, "device, shape and out_tensor must be set");
+  size_t bytes;
+  if (!checkedBytes(dtype, rank, shape, bytes))
+    return makeStatus(TSR_INVALID_ARGUMENT,
+                      "invalid dtype or a negative or overflowing shape");
+  if (bytes != size_bytes || (bytes && !data))
+    return makeStatus(TSR_INVALID_ARGUMENT,
+                      "the data holds " + std::to_string(size_bytes) +
+                          " bytes, the shape needs " + std::to_string(bytes));
+  auto *t = new (std::nothrow) tsr_tensor_s;
+  void *buffer = alignedAlloc(bytes);
+  if (!t || !buffer) {
+    delete t;
+    std::free(buffer);
+    return makeStatus(TSR_RESOURCE_EXHAUSTED,
+                      "out of memory allocating " + std::to_string(bytes) + " bytes");
+  }
+  if (bytes)
+    std::memcpy(buffer, data, bytes);
+  t->device = device;
+  retain(device);
+  t->dtype = dtype;
+  t->shape.assign(shape, shape + rank);
+  t->bytes = bytes;
+  t->data = buffer;
+  *out_tensor = t;
+  return nullptr;
+}
+
+tsr_dtype_t tsr_tensor_dtype(tsr_tensor_t t) { return t ? t->dtype : TSR_DTYPE_INVALID; }
+size_t tsr_tensor_rank(tsr_tensor_t t) { return t ? t->shape.size() : 0; }
+const int64_t *tsr_tensor_shape(tsr_tensor_t t) { return t ? t->shape.data() : nullptr; }
+size_t tsr_tensor_size_bytes(tsr_tensor_t t) { return t ? t->bytes : 0; }
+
+tsr_status_t tsr_tensor_read(tsr_tensor_t tensor, void *dst, size_t size_bytes) {
+  if (!tensor || (size_bytes && !dst))
+    return makeStatus(TSR_INVALID_ARGUMENT, "tensor and dst must be set");
+  if (size_bytes != tensor->bytes)
+    return makeStatus(TSR_INVALID_ARGUMENT,
+                      "the tensor holds " + std::to_string(tensor->bytes) +
+                          " bytes, the destination " + std::to_string(size_bytes));
+  // The CPU device has finished the producing run when run returned.
+  if (size_bytes)
+    std::memcpy(dst, tensor->data, size_bytes);
+  return nullptr;
+}
+void tsr_tensor_retain(tsr_tensor_t t) { retain(t); }
+void tsr_tensor_release(tsr_tensor_t t) { release(t); }
+
+//===----------------------------------------------------------------------===//
+// Modules
+//===----------------------------------------------------------------------===//
+
+/// Verifies the artifact held by `m` and loads its host code.
+static tsr_status_t finishLoad(tsr_module_t m, const std::string &what) {
+  std::string error;
+  if (!artifact::read(m->bytes, m->size, m->view, error))
+    return makeStatus(TSR_DATA_LOSS, what + ": " + error);
+  if (m->view.manifest.target != "cpu")
+    return makeStatus(TSR_FAILED_PRECONDITION,
+                      what + ": compiled for target '" + m->view.manifest.target +
+                          "', this runtime runs 'cpu' artifacts");
+  // Load the shared object from an anonymous in-memory file.
+  int fd = memfd_create("tessera-module", MFD_CLOEXEC);
+  if (fd < 0)
+    return makeStatus(TSR_INTERNAL, what + ": memfd_create failed: " +
+                                        std::strerror(errno));
+  size_t done = 0;
+  while (done < m->view.hostCodeSize) {
+    ssize_t n = ::write(fd, m->view.hostCode + done, m->view.hostCodeSize - done);
+    if (n <= 0) {
+      ::close(fd);
+      return makeStatus(TSR_INTERNAL, what + ": cannot stage the host code");
+    }
+    done += static_cast<size_t>(n);
+  }
+  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  m->library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ::close(fd);
+  if (!m->library) {
+    const char *e = dlerror();
+    return makeStatus(TSR_DATA_LOSS, what + ": cannot load the host code: " +
+                                         (e ? e : "unknown error"));
+  }
+  auto *abi = static_cast<const int32_t *>(dlsym(m->library, "tessera_abi_version"));
+  m->entry = reinterpret_cast<EntryFn>(dlsym(m->library, "tessera_entry"));
+  if (!abi || !m->entry || *abi != 1)
+    return makeStatus(TSR_DATA_LOSS, what + ": the host code lacks tessera_entry "
+                                            "or has another ABI version");
+  if (m->runtime->verbose)
+    std::fprintf(stderr, "tessera: loaded %s (%zu inputs, %zu outputs, %zu weights)\n",
+                 what.c_str(), m->view.manifest.inputs.size(),
+                 m->view.manifest.outputs.size(), m->view.manifest.weights.size());
+  return nullptr;
+}
+
+tsr_status_t tsr_module_load_file(tsr_runtime_t runtime, const char *path,
+                                  tsr_module_t *out_module) {
+  if (!runtime || !path || !out_module)
+    return makeStatus(TSR_INVALID_ARGUMENT, "runtime, path and out_module must be set");
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return makeStatus(errno == ENOENT ? TSR_NOT_FOUND : TSR_INVALID_ARGUMENT,
+                      std::string(path) + ": " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return makeStatus(TSR_INVALID_ARGUMENT, std::string(path) + ": not a regular file");
+  }
+  auto *m = new (std::nothrow) tsr_module_s;
+  if (!m) {
+    ::close(fd);
+    return makeStatus(TSR_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  m->runtime = runtime;
+  retain(runtime);
+  m->size = static_cast<size_t>(st.st_size);
+  if (m->size > 0) {
+    void *p = mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      ::close(fd);
+      release(m);
+      return makeStatus(TSR_INTERNAL, std::string(path) + ": mmap failed: " +
+                                          std::strerror(errno));
+    }
+    m->bytes = static_cast<const char *>(p);
+    m->mapped = true;
+  }
+  ::close(fd);
+  if (tsr_status_t s = finishLoad(m, path)) {
+    release(m);
+    return s;
+  }
+  *out_module = m;
+  return nullptr;
+}
+
+tsr_status_t tsr_module_load_memory(tsr_runtime_t runtime, const void *data,
+                                    size_t size, tsr_module_t *out_module) {
+  if (!runtime || (size && !data) || !out_module)
+    return makeStatus(TSR_INVALID_ARGUMENT, "runtime, data and out_module must be set");
+  auto *m = new (std::nothrow) tsr_module_s;
+  if (!m)
+    return makeStatus(TSR_RESOURCE_EXHAUSTED, "out of memory");
+  m->runtime = runtime;
+  retain(runtime);
+  // Page-aligned, so weights keep the alignment the artifact gives them.
+  size_t rounded = (size + artifact::kSectionAlignment - 1) /
+                   artifact::kSectionAlignment * artifact::kSectionAlignment;
+  char *copy = static_cast<char *>(
+      std::aligned_alloc(artifact::kSectionAlignment, rounded ? rounded : 4096));
+  if (!copy) {
+    release(m);
+    return makeStatus(TSR_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  if (size)
+    std::memcpy(copy, data, size);
+  m->bytes = copy;
+  m->size = size;
+  if (tsr_status_t s = finishLoad(m, "artifact in memory")) {
+    release(m);
+    return s;
+  }
+  *out_module = m;
+  return nullptr;
+}
+
+size_t tsr_module_num_inputs(tsr_module_t m) { return m ? m->view.manifest.inputs.size() : 0; }
+size_t tsr_module_num_outputs(tsr_module_t m) { return m ? m->view.manifest.outputs.size() : 0; }
+
+static tsr_status_t tensorInfo(const std::vector<artifact::TensorSpec> &specs,
+                               size_t index, const char *what,
+                               tsr_tensor_info_t *out) {
+  if (!out || index >= specs.size())
+    return makeStatus(TSR_INVALID_ARGUMENT, std::string(what) + " index " +
+                                                std::to_string(index) + " is out of range");
+  const artifact::TensorSpec &s = specs[index];
+  out->name = s.name.c_str();
+  out->dtype = static_cast<tsr_dtype_t>(s.dtype);
+  out->rank = s.shape.size();
+  out->shape = s.shape.data();
+  return nullptr;
+}
+tsr_status_t tsr_module_input_info(tsr_module_t m, size_t i, tsr_tensor_info_t *out) {
+  if (!m)
+    return makeStatus(TSR_INVALID_ARGUMENT, "module is null");
+  return tensorInfo(m->view.manifest.inputs, i, "input", out);
+}
+tsr_status_t tsr_module_output_info(tsr_module_t m, size_t i, tsr_tensor_info_t *out) {
+  if (!m)
+    return makeStatus(TSR_INVALID_ARGUMENT, "module is null");
+  return tensorInfo(m->view.manifest.outputs, i, "output", out);
+}
+const char *tsr_module_target(tsr_module_t m) {
+  return m ? m->view.manifest.target.c_str() : "";
+}
+size_t tsr_module_weight_bytes(tsr_module_t m) {
+  size_t n = 0;
+  if (m)
+    for (const auto &w : m->view.manifest.weights)
+      n += w.size;
+  return n;
+}
+void tsr_module_retain(tsr_module_t m) { retain(m); }
+void tsr_module_release(tsr_module_t m) { release(m); }
+
+//===----------------------------------------------------------------------===//
+// Sessions
+//===----------------------------------------------------------------------===//
+
+void tsr_session_options_initialize(tsr_session_options_t *options) {
+  std::memset(options, 0, sizeof(*options));
+  options->struct_size = sizeof(*options);
+}
+
+tsr_status_t tsr_session_create(tsr_module_t module, tsr_device_t device,
+                                const tsr_session_options_t *,
+                                tsr_session_t *out_session) {
+  if (!module || !device || !out_session)
+    return makeStatus(TSR_INVALID_ARGUMENT, "module, device and out_session must be set");
+  auto *s = new (std::nothrow) tsr_session_s;
+  if (!s)
+    return makeStatus(TSR_RESOURCE_EXHAUSTED, "out of memory");
+  s->module = module;
+  retain(module);
+  s->device = device;
+  retain(device);
+  *out_session = s;
+  return nullptr;
+}
+
+static std::string describe(tsr_dtype_t dtype, const std::vector<int64_t> &shape) {
+  std::string s = tsr_dtype_name(dtype);
+  s += "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
+                             size_t num_inputs, tsr_tensor_t *out_outputs,
+                             size_t num_outputs) {
+  if (!session || (num_inputs && !inputs) || (num_outputs && !out_outputs))
+    return makeStatus(TSR_INVALID_ARGUMENT, "session, inputs and outputs must be set");
+  const artifact::Manifest &mf = session->module->view.manifest;
+  if (num_inputs != mf.inputs.size() || num_outputs != mf.outputs.size())
+    return makeStatus(TSR_INVALID_ARGUMENT,
+                      "the module takes " + std::to_string(mf.inputs.size()) +
+                          " inputs and gives " + std::to_string(mf.outputs.size()) +
+                          " outputs; got " + std::to_string(num_inputs) + " and " +
+                          std::to_string(num_outputs));
+  std::vector<void *> buffers;
+  buffers.reserve(mf.inputs.size() + mf.weights.size() + mf.outputs.size());
+  for (size_t i = 0; i < num_inputs; ++i) {
+    const artifact::TensorSpec &spec = mf.inputs[i];
+    tsr_tensor_t t = inputs[i];
+    if (!t)
+      return makeStatus(TSR_INVALID_ARGUMENT, "input '" + spec.name + "' is null");
+    auto want = static_cast<tsr_dtype_t>(spec.dtype);
+    if (t->dtype != want || t->shape != spec.shape)
+      return makeStatus(TSR_INVALID_ARGUMENT,
+                        "input '" + spec.name + "' must be " +
+                            describe(want, spec.shape) + ", got " +
+                            describe(t->dtype, t->shape));
+    buffers.push_back(t->data);
+  }
+  for (const artifact::WeightSpec &w : mf.weights)
+    buffers.push_back(const_cast<char *>(session->module->view.weights + w.offset));
+  std::vector<tsr_tensor_t> outs;
+  for (const artifact::TensorSpec &spec : mf.outputs) {
+    auto *t = new (std::nothrow) tsr_tensor_s;
+    size_t bytes = static_cast<size_t>(spec.byteSize());
+    void *data = alignedAlloc(bytes);
+    if (!t || !data) {
+      delete t;
+      std::free(data);
+      for (tsr_tensor_t o : outs)
+        release(o);
+      return makeStatus(TSR_RESOURCE_EXHAUSTED,
+                        "out of memory allocating output '" + spec.name + "' (" +
+                            std::to_string(bytes) + " bytes)");
+    }
+    t->device = session->device;
+    retain(session->device);
+    t->dtype = static_cast<tsr_dtype_t>(spec.dtype);
+    t->shape = spec.shape;
+    t->bytes = bytes;
+    t->data = data;
+    outs.push_back(t);
+    buffers.push_back(data);
+  }
+  session->module->entry(buffers.data());
+  for (size_t i = 0; i < num_outputs; ++i)
+    out_outputs[i] = outs[i];
+  return nullptr;
+}
+void tsr_session_retain(tsr_session_t s) { retain(s); }
+void tsr_session_release(tsr_session_t s) { release(s); }

@@ -1,0 +1,302 @@
+//===- tessera-compile.cpp - ONNX model to a Tessera artifact -------------===//
+//
+//   tessera-compile MODEL.onnx -o OUT.tsr [--target=cpu] [--cpu=native]
+//       [--input-shape=NAME:2x128 ...] [--bind-input=NAME=FILE.pb ...]
+//       [--compile-to=import|linalg|llvm] [--emit=mlir|llvm]
+//       plus MLIR's flags (--mlir-print-ir-after-all, --mlir-timing, ...)
+//
+// Phases: `import` (the tessera dialect after canonicalization), `linalg`
+// (weights outlined, lowered to linalg on tensors), `llvm` (the LLVM
+// dialect with the artifact ABI). Every failure is one line on stderr and
+// exit status 1.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/CPU/CpuPipeline.h"
+#include "codegen/CPU/CpuTarget.h"
+#include "codegen/CPU/Passes.h"
+#include "dialects/Tessera/IR/TesseraOps.h"
+#include "import/onnx/OnnxImporter.h"
+
+#include "artifact.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace mlir;
+namespace ts = mlir::tessera;
+namespace art = ::tessera::artifact;
+
+namespace {
+enum class Phase { Import, Linalg, Llvm, Artifact };
+enum class Emit { Artifact, Mlir, Llvm };
+
+llvm::cl::opt<std::string> inputFile(llvm::cl::Positional,
+                                     llvm::cl::desc("<model.onnx>"),
+                                     llvm::cl::Required);
+llvm::cl::opt<std::string> outputFile("o", llvm::cl::desc("Output file"),
+                                      llvm::cl::value_desc("file"));
+llvm::cl::opt<std::string> target("target", llvm::cl::desc("cpu (default) or cuda"),
+                                  llvm::cl::init("cpu"));
+llvm::cl::opt<std::string>
+    cpu("cpu", llvm::cl::desc("LLVM CPU name to compile for, or native"),
+        llvm::cl::init("native"));
+llvm::cl::list<std::string>
+    inputShapes("input-shape",
+                llvm::cl::desc("Fix an input's shape: NAME:2x128 (repeatable)"));
+llvm::cl::list<std::string> bindInputs(
+    "bind-input",
+    llvm::cl::desc("Make an input a constant from an ONNX TensorProto file: "
+                   "NAME=FILE.pb (repeatable)"));
+llvm::cl::opt<Phase> compileTo(
+    "compile-to", llvm::cl::desc("Stop after a phase and write its IR"),
+    llvm::cl::values(clEnumValN(Phase::Import, "import", "the tessera dialect"),
+                     clEnumValN(Phase::Linalg, "linalg", "linalg on tensors"),
+                     clEnumValN(Phase::Llvm, "llvm", "the LLVM dialect")),
+    llvm::cl::init(Phase::Artifact));
+llvm::cl::opt<Emit> emit(
+    "emit", llvm::cl::desc("Write this form instead of an artifact"),
+    llvm::cl::values(clEnumValN(Emit::Mlir, "mlir", "MLIR after the last phase"),
+                     clEnumValN(Emit::Llvm, "llvm", "optimised LLVM IR")),
+    llvm::cl::init(Emit::Artifact));
+llvm::cl::opt<bool> quiet("quiet", llvm::cl::desc("No progress lines"));
+
+int fail(const llvm::Twine &msg) {
+  llvm::WithColor::error(llvm::errs(), "tessera-compile") << msg << "\n";
+  return 1;
+}
+
+void progress(int step, int steps, const llvm::Twine &what) {
+  if (!quiet)
+    llvm::errs() << "tessera-compile: [" << step << "/" << steps << "] " << what
+                 << "\n";
+}
+
+/// Describes where a diagnostic points: the ONNX node for imported ops.
+std::string describe(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return "node '" + name.getName().str() + "': ";
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location l : fused.getLocations())
+      if (isa<NameLoc>(l))
+        return describe(l);
+  return "";
+}
+
+art::DType dtypeOf(Type t) {
+  if (t.isF32()) return art::DType::F32;
+  if (t.isF16()) return art::DType::F16;
+  if (t.isBF16()) return art::DType::BF16;
+  if (t.isF64()) return art::DType::F64;
+  if (t.isInteger(64)) return art::DType::I64;
+  if (t.isInteger(32)) return art::DType::I32;
+  if (t.isInteger(8)) return art::DType::I8;
+  if (t.isInteger(1)) return art::DType::Bool;
+  return art::DType::Invalid;
+}
+
+art::TensorSpec specOf(StringRef name, Type type) {
+  auto t = cast<RankedTensorType>(type);
+  art::TensorSpec s;
+  s.name = name.str();
+  s.dtype = dtypeOf(t.getElementType());
+  s.shape.assign(t.getShape().begin(), t.getShape().end());
+  return s;
+}
+
+std::string nameAttr(DictionaryAttr attrs) {
+  if (attrs)
+    if (auto s = attrs.getAs<StringAttr>("tessera.name"))
+      return s.str();
+  return "";
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  llvm::cl::ParseCommandLineOptions(argc, argv,
+                                    "Tessera compiler: ONNX model to artifact\n");
+
+  if (target == "cuda")
+    return fail("--target=cuda: the CUDA backend is not available yet; use "
+                "--target=cpu");
+  if (target != "cpu")
+    return fail("--target=" + target + " is unknown (cpu or cuda)");
+  bool writesIR = compileTo != Phase::Artifact || emit != Emit::Artifact;
+  if (emit == Emit::Llvm && compileTo != Phase::Artifact)
+    return fail("--emit=llvm writes LLVM IR after all phases; drop --compile-to");
+  std::string output = outputFile;
+  if (output.empty()) {
+    if (writesIR) {
+      output = "-";
+    } else {
+      llvm::SmallString<128> p(inputFile.getValue());
+      llvm::sys::path::replace_extension(p, "tsr");
+      output = std::string(llvm::sys::path::filename(p));
+    }
+  }
+
+  ts::onnx_import::ImportOptions importOptions;
+  for (const std::string &s : inputShapes)
+    if (llvm::Error e = ts::onnx_import::parseInputShape(s, importOptions))
+      return fail(llvm::toString(std::move(e)));
+  for (const std::string &s : bindInputs)
+    if (llvm::Error e = ts::onnx_import::parseBindInput(s, importOptions))
+      return fail(llvm::toString(std::move(e)));
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  // One line for the first error any pass reports.
+  std::string firstError;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    if (diag.getSeverity() == DiagnosticSeverity::Error && firstError.empty())
+      firstError = describe(diag.getLocation()) + diag.str();
+    return success();
+  });
+
+  int steps = compileTo == Phase::Import   ? 1
+              : compileTo == Phase::Linalg ? 2
+              : compileTo == Phase::Llvm   ? 3
+                                           : 5;
+  progress(1, steps, "importing " + inputFile);
+  auto imported =
+      ts::onnx_import::importOnnxFile(context, inputFile, importOptions);
+  if (!imported)
+    return fail(llvm::toString(imported.takeError()));
+  OwningOpRef<ModuleOp> module = std::move(*imported);
+  auto func = *module->getOps<func::FuncOp>().begin();
+
+  // The signature, before weights become arguments.
+  art::Manifest manifest;
+  manifest.target = "cpu";
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    manifest.inputs.push_back(
+        specOf(nameAttr(func.getArgAttrDict(i)), func.getArgument(i).getType()));
+  for (unsigned i = 0; i < func.getNumResults(); ++i)
+    manifest.outputs.push_back(
+        specOf(nameAttr(func.getResultAttrDict(i)), func.getResultTypes()[i]));
+  for (const auto &specs : {manifest.inputs, manifest.outputs})
+    for (const art::TensorSpec &s : specs)
+      if (s.byteSize() < 0)
+        return fail(inputFile + ": '" + s.name + "' is too large");
+
+  auto runPhase = [&](llvm::function_ref<void(OpPassManager &)> build,
+                      StringRef what) -> bool {
+    PassManager pm(&context);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return false;
+    applyDefaultTimingPassManagerCLOptions(pm);
+    build(pm);
+    firstError.clear();
+    if (succeeded(pm.run(*module)))
+      return true;
+    fail(inputFile + ": " + what + " failed: " +
+         (firstError.empty() ? "a pass failed" : firstError));
+    return false;
+  };
+  auto writeIR = [&](llvm::function_ref<void(llvm::raw_ostream &)> print) {
+    std::string err;
+    auto out = openOutputFile(output, &err);
+    if (!out)
+      return fail(err);
+    print(out->os());
+    out->keep();
+    return 0;
+  };
+  auto printModule = [&]() {
+    return writeIR([&](llvm::raw_ostream &os) { module->print(os); os << "\n"; });
+  };
+
+  if (!runPhase([](OpPassManager &pm) { pm.addPass(createCanonicalizerPass()); },
+                "canonicalization"))
+    return 1;
+  if (compileTo == Phase::Import)
+    return printModule();
+
+  progress(2, steps, "lowering to linalg");
+  if (!runPhase(
+          [](OpPassManager &pm) {
+            pm.addNestedPass<func::FuncOp>(ts::createOutlineWeightsPass());
+            ts::buildCpuLinalgPhase(pm);
+          },
+          "lowering to linalg"))
+    return 1;
+  if (compileTo == Phase::Linalg)
+    return printModule();
+
+  // Collect the outlined weights (they are trailing arguments).
+  std::vector<art::WeightSpec> weights;
+  std::vector<ArrayRef<char>> weightData;
+  for (unsigned i = manifest.inputs.size(); i < func.getNumArguments(); ++i) {
+    auto attr = func.getArgAttrOfType<DenseResourceElementsAttr>(
+        i, ts::kWeightAttrName);
+    if (!attr)
+      return fail(inputFile + ": internal error: argument " + llvm::Twine(i) +
+                  " is neither an input nor a weight");
+    art::WeightSpec w;
+    static_cast<art::TensorSpec &>(w) =
+        specOf(attr.getRawHandle().getKey(), attr.getType());
+    AsmResourceBlob *blob = attr.getRawHandle().getBlob();
+    if (!blob || static_cast<int64_t>(blob->getData().size()) != w.byteSize())
+      return fail(inputFile + ": weight '" + w.name + "' has no data");
+    weights.push_back(w);
+    weightData.push_back(blob->getData());
+  }
+
+  progress(3, steps, "lowering to LLVM");
+  ts::CpuPipelineOptions cpuOptions;
+  cpuOptions.artifactAbi = true;
+  if (!runPhase([&](OpPassManager &pm) { ts::buildCpuLlvmPhase(pm, cpuOptions); },
+                "lowering to LLVM"))
+    return 1;
+  if (compileTo == Phase::Llvm || emit == Emit::Mlir)
+    return printModule();
+
+  progress(4, steps, "generating code for " + cpu);
+  ts::CpuTargetOptions targetOptions;
+  targetOptions.cpu = cpu;
+  llvm::LLVMContext llvmContext;
+  std::string error;
+  auto llvmModule = ts::translateToLLVMIR(*module, llvmContext, targetOptions, error);
+  if (failed(llvmModule))
+    return fail(inputFile + ": " + error);
+  if (emit == Emit::Llvm)
+    return writeIR([&](llvm::raw_ostream &os) { (*llvmModule)->print(os, nullptr); });
+  auto so = ts::buildSharedObject(**llvmModule, targetOptions, error);
+  if (failed(so))
+    return fail(inputFile + ": " + error);
+
+  progress(5, steps, "writing " + output);
+  uint64_t weightBytes = art::layoutWeights(weights);
+  std::vector<char> weightSection(weightBytes, 0);
+  for (size_t i = 0; i < weights.size(); ++i)
+    std::memcpy(weightSection.data() + weights[i].offset, weightData[i].data(),
+                weightData[i].size());
+  manifest.weights = weights;
+  if (output == "-")
+    return fail("an artifact is binary; give -o FILE.tsr");
+  if (!art::write(output, manifest, *so, weightSection, error))
+    return fail(error);
+  return 0;
+}

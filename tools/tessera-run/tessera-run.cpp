@@ -1,0 +1,242 @@
+//===- tessera-run.cpp - Run a Tessera artifact ---------------------------===//
+//
+//   tessera-run OUT.tsr --input NAME=FILE.npy ... [--output-dir=DIR]
+//       [--devices=N] [--comm=local] [--repeat=N] [--info]
+//
+// Writes DIR/<output name>.npy for every output; with --repeat > 1 prints
+// min / median / p90 latency of the runs. Any failure prints one line and
+// exits with status 1. Uses the runtime's C API only.
+//
+//===----------------------------------------------------------------------===//
+
+#include "npy.h"
+#include "tessera/runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+int fail(const std::string &msg) {
+  std::fprintf(stderr, "tessera-run: error: %s\n", msg.c_str());
+  return 1;
+}
+
+/// Takes a status: on failure prints its message and returns true.
+bool failed(tsr_status_t status, int &rc) {
+  if (!status)
+    return false;
+  rc = fail(tsr_status_message(status));
+  tsr_status_free(status);
+  return true;
+}
+
+std::string describe(tsr_dtype_t dtype, size_t rank, const int64_t *shape) {
+  std::string s = tsr_dtype_name(dtype);
+  s += "[";
+  for (size_t i = 0; i < rank; ++i)
+    s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+void usage() {
+  std::fprintf(stderr,
+               "usage: tessera-run OUT.tsr --input NAME=FILE.npy ... "
+               "[--output-dir=DIR] [--repeat=N] [--devices=1] [--comm=local] [--info]\n");
+}
+
+/// Accepts `--flag=value` and `--flag value`.
+bool option(const std::vector<std::string> &args, size_t &i, const std::string &flag,
+            std::string &value) {
+  const std::string &a = args[i];
+  if (a == flag && i + 1 < args.size()) {
+    value = args[++i];
+    return true;
+  }
+  if (a.rfind(flag + "=", 0) == 0) {
+    value = a.substr(flag.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+bool parseCount(const std::string &s, long &v) {
+  char *end = nullptr;
+  v = std::strtol(s.c_str(), &end, 10);
+  return !s.empty() && *end == '\0' && v >= 1 && v <= 1000000;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string artifactPath, outputDir = ".", value;
+  std::map<std::string, std::string> inputFiles;
+  long repeat = 1, devices = 1;
+  bool info = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--help" || args[i] == "-h") {
+      usage();
+      return 0;
+    }
+    if (option(args, i, "--input", value)) {
+      size_t eq = value.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == value.size())
+        return fail("--input expects NAME=FILE.npy, got '" + value + "'");
+      inputFiles[value.substr(0, eq)] = value.substr(eq + 1);
+    } else if (option(args, i, "--output-dir", value)) {
+      outputDir = value;
+    } else if (option(args, i, "--repeat", value)) {
+      if (!parseCount(value, repeat))
+        return fail("--repeat expects a count from 1 to 1000000, got '" + value + "'");
+    } else if (option(args, i, "--devices", value)) {
+      if (!parseCount(value, devices))
+        return fail("--devices expects a positive count, got '" + value + "'");
+      if (devices != 1)
+        return fail("--devices=" + value + ": this runtime runs one device; "
+                    "multi-device execution comes with the parallel runtime");
+    } else if (option(args, i, "--comm", value)) {
+      if (value != "local")
+        return fail("--comm=" + value + " is not available in this runtime (local only)");
+    } else if (args[i] == "--info") {
+      info = true;
+    } else if (!args[i].empty() && args[i][0] == '-') {
+      usage();
+      return fail("unknown option '" + args[i] + "'");
+    } else if (artifactPath.empty()) {
+      artifactPath = args[i];
+    } else {
+      return fail("more than one artifact given ('" + artifactPath + "', '" + args[i] + "')");
+    }
+  }
+  if (artifactPath.empty()) {
+    usage();
+    return fail("no artifact given");
+  }
+
+  int rc = 0;
+  tsr_runtime_options_t options;
+  tsr_runtime_options_initialize(&options);
+  tsr_runtime_t runtime = nullptr;
+  tsr_device_t device = nullptr;
+  tsr_module_t module = nullptr;
+  tsr_session_t session = nullptr;
+  std::vector<tsr_tensor_t> inputs, outputs;
+  auto cleanup = [&]() {
+    for (tsr_tensor_t t : inputs)
+      tsr_tensor_release(t);
+    for (tsr_tensor_t t : outputs)
+      tsr_tensor_release(t);
+    tsr_session_release(session);
+    tsr_module_release(module);
+    tsr_device_release(device);
+    tsr_runtime_release(runtime);
+    return rc;
+  };
+  if (failed(tsr_runtime_create(&options, &runtime), rc) ||
+      failed(tsr_device_create(runtime, "cpu:0", &device), rc) ||
+      failed(tsr_module_load_file(runtime, artifactPath.c_str(), &module), rc))
+    return cleanup();
+
+  size_t numInputs = tsr_module_num_inputs(module);
+  size_t numOutputs = tsr_module_num_outputs(module);
+  if (info) {
+    std::printf("%s: target %s, %zu inputs, %zu outputs, %zu bytes of weights\n",
+                artifactPath.c_str(), tsr_module_target(module), numInputs, numOutputs,
+                tsr_module_weight_bytes(module));
+    for (size_t i = 0; i < numInputs + numOutputs; ++i) {
+      tsr_tensor_info_t ti;
+      tsr_status_t s = i < numInputs ? tsr_module_input_info(module, i, &ti)
+                                     : tsr_module_output_info(module, i - numInputs, &ti);
+      if (failed(s, rc))
+        return cleanup();
+      std::printf("  %s %s : %s\n", i < numInputs ? "input " : "output", ti.name,
+                  describe(ti.dtype, ti.rank, ti.shape).c_str());
+    }
+    return cleanup();
+  }
+
+  for (size_t i = 0; i < numInputs; ++i) {
+    tsr_tensor_info_t ti;
+    if (failed(tsr_module_input_info(module, i, &ti), rc))
+      return cleanup();
+    auto it = inputFiles.find(ti.name);
+    if (it == inputFiles.end()) {
+      rc = fail(std::string("input '") + ti.name + "' is missing; give --input " +
+                ti.name + "=FILE.npy (" + describe(ti.dtype, ti.rank, ti.shape) + ")");
+      return cleanup();
+    }
+    tessera::npy::Array a;
+    std::string error;
+    if (!tessera::npy::read(it->second, a, error)) {
+      rc = fail(error);
+      return cleanup();
+    }
+    if (a.dtype != ti.dtype || a.shape != std::vector<int64_t>(ti.shape, ti.shape + ti.rank)) {
+      rc = fail(std::string("input '") + ti.name + "' must be " +
+                describe(ti.dtype, ti.rank, ti.shape) + ", " + it->second + " holds " +
+                describe(a.dtype, a.shape.size(), a.shape.data()));
+      return cleanup();
+    }
+    tsr_tensor_t t = nullptr;
+    if (failed(tsr_tensor_create_from_host(device, a.dtype, a.shape.size(), a.shape.data(),
+                                           a.data.data(), a.data.size(), &t),
+               rc))
+      return cleanup();
+    inputs.push_back(t);
+    inputFiles.erase(it);
+  }
+  if (!inputFiles.empty()) {
+    rc = fail("the model has no input '" + inputFiles.begin()->first + "'");
+    return cleanup();
+  }
+  if (failed(tsr_session_create(module, device, nullptr, &session), rc))
+    return cleanup();
+
+  std::vector<double> ms;
+  outputs.assign(numOutputs, nullptr);
+  for (long r = 0; r < repeat; ++r) {
+    for (tsr_tensor_t &t : outputs) {
+      tsr_tensor_release(t);
+      t = nullptr;
+    }
+    auto start = std::chrono::steady_clock::now();
+    if (failed(tsr_session_run(session, inputs.data(), inputs.size(), outputs.data(),
+                               outputs.size()),
+               rc))
+      return cleanup();
+    // Reading waits for the device; time until the first byte is available.
+    ms.push_back(std::chrono::duration<double, std::milli>(
+                     std::chrono::steady_clock::now() - start)
+                     .count());
+  }
+  for (size_t i = 0; i < numOutputs; ++i) {
+    tsr_tensor_info_t ti;
+    if (failed(tsr_module_output_info(module, i, &ti), rc))
+      return cleanup();
+    tessera::npy::Array a;
+    a.dtype = tsr_tensor_dtype(outputs[i]);
+    a.shape.assign(tsr_tensor_shape(outputs[i]),
+                   tsr_tensor_shape(outputs[i]) + tsr_tensor_rank(outputs[i]));
+    a.data.resize(tsr_tensor_size_bytes(outputs[i]));
+    if (failed(tsr_tensor_read(outputs[i], a.data.data(), a.data.size()), rc))
+      return cleanup();
+    std::string path = outputDir + "/" + ti.name + ".npy";
+    std::string error;
+    if (!tessera::npy::write(path, a, error)) {
+      rc = fail(error);
+      return cleanup();
+    }
+  }
+  if (repeat > 1) {
+    std::sort(ms.begin(), ms.end());
+    auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<size_t>(q * (ms.size() - 1) + 0.5))]; };
+    std::printf("latency over %ld runs: min %.3f ms, median %.3f ms, p90 %.3f ms\n", repeat,
+                ms.front(), at(0.5), at(0.9));
+  }
+  return cleanup();
+}
