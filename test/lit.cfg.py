@@ -6,7 +6,7 @@ import lit.formats
 config.name = "Tessera"
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["Inputs", "unit", "e2e", "fuzz", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["Inputs", "unit", "e2e", "fuzz", "lit.cfg.py", "lit.site.cfg.py", "capi_test.c"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.tessera_obj_root, "test")
 
@@ -14,5 +14,6 @@ path = os.pathsep.join([config.tessera_tools_dir, config.llvm_tools_dir,
                         config.environment.get("PATH", os.environ["PATH"])])
 config.environment["PATH"] = path
 config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%examples", os.path.join(config.tessera_src_root, "examples")))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root,
                                                      "Import", "onnx", "Inputs")))
