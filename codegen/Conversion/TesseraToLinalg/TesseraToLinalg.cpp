@@ -638,6 +638,15 @@ struct SoftmaxLowering : OpConversionPattern<OpTy> {
   }
 };
 
+/// 1 / sqrt(variance + epsilon), the scale normalisations apply.
+Value inverseStdDev(OpBuilder &b, Location loc, Value variance, double eps) {
+  Type t = variance.getType();
+  Value shifted =
+      arith::AddFOp::create(b, loc, variance, scalarConstant(b, loc, t, eps));
+  return arith::DivFOp::create(b, loc, scalarConstant(b, loc, t, 1),
+                               math::SqrtOp::create(b, loc, shifted));
+}
+
 struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -646,7 +655,6 @@ struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
     Location loc = op.getLoc();
     Value x = adaptor.getInput();
     RankedTensorType type = tensorType(x);
-    Type t = type.getElementType();
     SmallVector<int64_t> axes;
     for (int64_t d = op.getAxis(); d < type.getRank(); ++d)
       axes.push_back(d);
@@ -670,11 +678,7 @@ struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
     Value y = buildElementwise(
         rewriter, loc, type, operands,
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value inv = arith::DivFOp::create(
-              b, l, scalarConstant(b, l, t, 1),
-              math::SqrtOp::create(
-                  b, l, arith::AddFOp::create(b, l, a[1],
-                                              scalarConstant(b, l, t, eps))));
+          Value inv = inverseStdDev(b, l, a[1], eps);
           Value v = arith::MulFOp::create(
               b, l, arith::MulFOp::create(b, l, a[0], inv), a[2]);
           if (a.size() > 3)
@@ -706,11 +710,7 @@ struct BatchNormLowering : OpConversionPattern<BatchNormOp> {
     Value y = buildElementwise(
         rewriter, loc, type, operands,
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value inv = arith::DivFOp::create(
-              b, l, scalarConstant(b, l, t, 1),
-              math::SqrtOp::create(
-                  b, l, arith::AddFOp::create(b, l, a[4],
-                                              scalarConstant(b, l, t, eps))));
+          Value inv = inverseStdDev(b, l, a[4], eps);
           Value c = arith::SubFOp::create(b, l, a[0], a[3]);
           return arith::AddFOp::create(
               b, l, arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, c, inv), a[1]),
