@@ -7,8 +7,10 @@
 // dialect. The generics are what later fusion, tiling and vectorization work
 // on; contractions are recognised as matmuls by linalg's specialisation.
 //
-// Not lowered yet (fail to legalize with the op's name): conv, max_pool,
-// average_pool, global_average_pool, pad in reflect/edge mode.
+// Convolution and pooling are windowed generics over a padded input (the
+// window's extent comes from a `tensor.empty` of the kernel's shape, as in
+// linalg's pooling ops); grouped convolution gets an explicit group loop.
+
 //
 //===----------------------------------------------------------------------===//
 
@@ -961,13 +963,41 @@ struct PadLowering : OpConversionPattern<PadOp> {
   LogicalResult
   matchAndRewrite(PadOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (op.getMode() != "constant")
-      return rewriter.notifyMatchFailure(op, "only constant mode is lowered");
     Location loc = op.getLoc();
     Value input = adaptor.getInput();
     RankedTensorType in = tensorType(input);
     int64_t rank = in.getRank();
     ArrayRef<int64_t> pads = op.getPads();
+    if (op.getMode() != "constant") {
+      // edge: clamp the source index; reflect: mirror it at both ends.
+      bool reflect = op.getMode() == "reflect";
+      RankedTensorType type = op.getType();
+      Value result = buildElementwise(
+          rewriter, loc, type, ValueRange{},
+          [&](OpBuilder &b, Location l, ValueRange) -> Value {
+            SmallVector<Value> idx;
+            for (int64_t d = 0; d < rank; ++d) {
+              Value i = linalg::IndexOp::create(b, l, d);
+              Value j = arith::SubIOp::create(
+                  b, l, i, arith::ConstantIndexOp::create(b, l, pads[d]));
+              Value zero = arith::ConstantIndexOp::create(b, l, 0);
+              Value last = arith::ConstantIndexOp::create(b, l, in.getDimSize(d) - 1);
+              if (reflect) {
+                Value neg = arith::SubIOp::create(b, l, zero, j);
+                j = arith::MaxSIOp::create(b, l, j, neg);
+                Value mirrored = arith::SubIOp::create(
+                    b, l, arith::AddIOp::create(b, l, last, last), j);
+                j = arith::MinSIOp::create(b, l, j, mirrored);
+              }
+              j = arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, j, zero),
+                                         last);
+              idx.push_back(j);
+            }
+            return extractAt(b, l, input, idx);
+          });
+      rewriter.replaceOp(op, result);
+      return success();
+    }
     // Negative pads crop first.
     SmallVector<int64_t> offsets(rank, 0), sizes(in.getShape());
     SmallVector<int64_t> low(rank), high(rank);
@@ -1001,6 +1031,243 @@ struct PadLowering : OpConversionPattern<PadOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Convolution and pooling
+//===----------------------------------------------------------------------===//
+
+/// Pads `x` with `value` by `low` / `high` elements per dimension (no-op
+/// when all are zero).
+Value padWith(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> low,
+              ArrayRef<int64_t> high, Value value) {
+  if (llvm::all_of(low, [](int64_t v) { return v == 0; }) &&
+      llvm::all_of(high, [](int64_t v) { return v == 0; }))
+    return x;
+  RankedTensorType t = tensorType(x);
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < t.getRank(); ++d)
+    shape.push_back(t.getDimSize(d) + low[d] + high[d]);
+  return tensor::PadOp::create(b, loc,
+                               RankedTensorType::get(shape, t.getElementType()),
+                               x, indexAttrs(b, low), indexAttrs(b, high), value);
+}
+
+/// Low and high padding of an N-C-spatial tensor for a window op: the op's
+/// pads on spatial dimensions, plus, at the end, what the last window reads
+/// beyond them (ceil_mode).
+void windowPads(RankedTensorType in, RankedTensorType out,
+                ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations,
+                SmallVectorImpl<int64_t> &low, SmallVectorImpl<int64_t> &high,
+                SmallVectorImpl<int64_t> &extra) {
+  int64_t spatial = in.getRank() - 2;
+  low.assign(in.getRank(), 0);
+  high.assign(in.getRank(), 0);
+  extra.assign(in.getRank(), 0);
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t padded = in.getDimSize(i + 2) + pads[i] + pads[i + spatial];
+    int64_t need = (out.getDimSize(i + 2) - 1) * strides[i] +
+                   (kernel[i] - 1) * dilations[i] + 1;
+    low[i + 2] = pads[i];
+    extra[i + 2] = std::max<int64_t>(0, need - padded);
+    high[i + 2] = pads[i + spatial] + extra[i + 2];
+  }
+}
+
+/// out[n, c, o...] = combine over k... of x[n, c, o*s + k*d] for a padded x.
+Value buildPoolWindow(OpBuilder &b, Location loc, Value x,
+                      RankedTensorType outType, ArrayRef<int64_t> kernel,
+                      ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+                      Combine kind) {
+  MLIRContext *ctx = b.getContext();
+  int64_t spatial = kernel.size(), loops = 2 + 2 * spatial;
+  SmallVector<AffineExpr> inExprs = {getAffineDimExpr(0, ctx),
+                                     getAffineDimExpr(1, ctx)};
+  SmallVector<AffineExpr> winExprs, outExprs = inExprs;
+  for (int64_t i = 0; i < spatial; ++i) {
+    AffineExpr o = getAffineDimExpr(2 + i, ctx);
+    AffineExpr k = getAffineDimExpr(2 + spatial + i, ctx);
+    inExprs.push_back(o * strides[i] + k * dilations[i]);
+    winExprs.push_back(k);
+    outExprs.push_back(o);
+  }
+  Type element = outType.getElementType();
+  Value window = tensor::EmptyOp::create(b, loc, kernel, element);
+  Value init = tensor::EmptyOp::create(b, loc, outType.getShape(), element);
+  Value filled =
+      linalg::FillOp::create(b, loc, neutral(b, loc, element, kind), init)
+          .getResult(0);
+  SmallVector<utils::IteratorType> iterators(2 + spatial,
+                                             utils::IteratorType::parallel);
+  iterators.append(spatial, utils::IteratorType::reduction);
+  SmallVector<AffineMap> maps = {AffineMap::get(loops, 0, inExprs, ctx),
+                                 AffineMap::get(loops, 0, winExprs, ctx),
+                                 AffineMap::get(loops, 0, outExprs, ctx)};
+  return linalg::GenericOp::create(
+             b, loc, outType, ValueRange{x, window}, filled, maps, iterators,
+             [&](OpBuilder &bb, Location bl, ValueRange a) {
+               linalg::YieldOp::create(bb, bl,
+                                       combine(bb, bl, kind, a[2], a[0]));
+             })
+      .getResult(0);
+}
+
+struct ConvLowering : OpConversionPattern<ConvOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ConvOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    RankedTensorType outType = op.getType();
+    RankedTensorType wType = tensorType(adaptor.getWeight());
+    Type element = outType.getElementType();
+    int64_t spatial = outType.getRank() - 2, groups = op.getGroup();
+    int64_t n = outType.getDimSize(0), m = outType.getDimSize(1);
+    int64_t cg = wType.getDimSize(1), mg = m / groups;
+    SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+    SmallVector<int64_t> low, high, extra;
+    windowPads(tensorType(adaptor.getInput()), outType, kernel, op.getStrides(),
+               op.getPads(), op.getDilations(), low, high, extra);
+    Value x = padWith(rewriter, loc, adaptor.getInput(), low, high,
+                      scalarConstant(rewriter, loc, element, 0));
+    // Explicit groups: x [N, G, Cg, H...], w [G, Mg, Cg, K...],
+    // out [N, G, Mg, O...]; loops n, g, mg, o..., c, k...
+    RankedTensorType xt = tensorType(x);
+    SmallVector<int64_t> xShape = {n, groups, cg};
+    llvm::append_range(xShape, xt.getShape().drop_front(2));
+    SmallVector<int64_t> wShape = {groups, mg, cg};
+    llvm::append_range(wShape, kernel);
+    SmallVector<int64_t> oShape = {n, groups, mg};
+    llvm::append_range(oShape, outType.getShape().drop_front(2));
+    Value xg = reshapeTo(rewriter, loc, x, RankedTensorType::get(xShape, element));
+    Value wg = reshapeTo(rewriter, loc, adaptor.getWeight(),
+                         RankedTensorType::get(wShape, element));
+    int64_t loops = 4 + 2 * spatial;
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    SmallVector<AffineExpr> xe = {d(0), d(1), d(3 + spatial)};
+    SmallVector<AffineExpr> we = {d(1), d(2), d(3 + spatial)};
+    SmallVector<AffineExpr> oe = {d(0), d(1), d(2)};
+    for (int64_t i = 0; i < spatial; ++i) {
+      AffineExpr o = d(3 + i), k = d(4 + spatial + i);
+      xe.push_back(o * op.getStrides()[i] + k * op.getDilations()[i]);
+      we.push_back(k);
+      oe.push_back(o);
+    }
+    auto oType = RankedTensorType::get(oShape, element);
+    Value init = tensor::EmptyOp::create(rewriter, loc, oShape, element);
+    Value zero = linalg::FillOp::create(
+                     rewriter, loc, scalarConstant(rewriter, loc, element, 0), init)
+                     .getResult(0);
+    SmallVector<utils::IteratorType> iterators(3 + spatial,
+                                               utils::IteratorType::parallel);
+    iterators.append(1 + spatial, utils::IteratorType::reduction);
+    SmallVector<AffineMap> maps = {AffineMap::get(loops, 0, xe, ctx),
+                                   AffineMap::get(loops, 0, we, ctx),
+                                   AffineMap::get(loops, 0, oe, ctx)};
+    Value acc = linalg::GenericOp::create(
+                    rewriter, loc, oType, ValueRange{xg, wg}, zero, maps,
+                    iterators,
+                    [&](OpBuilder &b, Location l, ValueRange a) {
+                      Value prod = arith::MulFOp::create(b, l, a[0], a[1]);
+                      Value sum = arith::AddFOp::create(b, l, a[2], prod);
+                      linalg::YieldOp::create(b, l, sum);
+                    })
+                    .getResult(0);
+    Value y = reshapeTo(rewriter, loc, acc, outType);
+    if (Value bias = adaptor.getBias()) {
+      SmallVector<int64_t> bShape(outType.getRank() - 1, 1);
+      bShape[0] = m;
+      Value b4 = reshapeTo(rewriter, loc, bias, RankedTensorType::get(bShape, element));
+      y = buildElementwise(rewriter, loc, outType, {y, b4},
+                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return arith::AddFOp::create(b, l, a[0], a[1]);
+                           });
+    }
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct MaxPoolLowering : OpConversionPattern<MaxPoolOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MaxPoolOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType outType = op.getType();
+    Type element = outType.getElementType();
+    SmallVector<int64_t> low, high, extra;
+    windowPads(tensorType(adaptor.getInput()), outType, op.getKernelShape(),
+               op.getStrides(), op.getPads(), op.getDilations(), low, high,
+               extra);
+    Value x = padWith(rewriter, loc, adaptor.getInput(), low, high,
+                      neutral(rewriter, loc, element, Combine::Max));
+    rewriter.replaceOp(op, buildPoolWindow(rewriter, loc, x, outType,
+                                           op.getKernelShape(), op.getStrides(),
+                                           op.getDilations(), Combine::Max));
+    return success();
+  }
+};
+
+struct AveragePoolLowering : OpConversionPattern<AveragePoolOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AveragePoolOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType outType = op.getType();
+    RankedTensorType inType = tensorType(adaptor.getInput());
+    Type element = outType.getElementType();
+    SmallVector<int64_t> low, high, extra;
+    windowPads(inType, outType, op.getKernelShape(), op.getStrides(),
+               op.getPads(), op.getDilations(), low, high, extra);
+    Value zero = scalarConstant(rewriter, loc, element, 0);
+    Value one = scalarConstant(rewriter, loc, element, 1);
+    Value x = padWith(rewriter, loc, adaptor.getInput(), low, high, zero);
+    Value sum = buildPoolWindow(rewriter, loc, x, outType, op.getKernelShape(),
+                                op.getStrides(), op.getDilations(), Combine::Add);
+    // The divisor of each window: the elements it covers, counting explicit
+    // padding when count_include_pad is set (never the ceil_mode overhang).
+    Value ones = tensor::EmptyOp::create(rewriter, loc, inType.getShape(), element);
+    ones = linalg::FillOp::create(rewriter, loc, one, ones).getResult(0);
+    if (op.getCountIncludePad()) {
+      SmallVector<int64_t> explicitHigh(high);
+      for (size_t i = 0; i < high.size(); ++i)
+        explicitHigh[i] -= extra[i];
+      ones = padWith(rewriter, loc, ones, low, explicitHigh, one);
+      SmallVector<int64_t> none(low.size(), 0);
+      ones = padWith(rewriter, loc, ones, none, extra, zero);
+    } else {
+      ones = padWith(rewriter, loc, ones, low, high, zero);
+    }
+    Value count = buildPoolWindow(rewriter, loc, ones, outType,
+                                  op.getKernelShape(), op.getStrides(),
+                                  op.getDilations(), Combine::Add);
+    rewriter.replaceOp(op, buildElementwise(
+                               rewriter, loc, outType, {sum, count},
+                               [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                 return arith::DivFOp::create(b, l, a[0], a[1]);
+                               }));
+    return success();
+  }
+};
+
+struct GlobalAveragePoolLowering : OpConversionPattern<GlobalAveragePoolOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GlobalAveragePoolOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType in = tensorType(adaptor.getInput());
+    SmallVector<int64_t> axes;
+    for (int64_t d = 2; d < in.getRank(); ++d)
+      axes.push_back(d);
+    Value sum = buildReduce(rewriter, loc, adaptor.getInput(), axes, Combine::Add);
+    rewriter.replaceOp(op, divideByCount(rewriter, loc, sum, reducedCount(in, axes)));
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::tessera::populateTesseraToLinalgPatterns(
@@ -1011,7 +1278,8 @@ void mlir::tessera::populateTesseraToLinalgPatterns(
                BatchNormLowering, ConstantLowering, ShapeLowering,
                ReshapeLowering, TransposeLowering, ConcatLowering,
                SplitLowering, SliceLowering, GatherLowering, TriluLowering,
-               PadLowering>(converter, ctx);
+               PadLowering, ConvLowering, MaxPoolLowering,
+               AveragePoolLowering, GlobalAveragePoolLowering>(converter, ctx);
   patterns.add<ReduceLowering<ReduceSumOp, Combine::Add>,
                ReduceLowering<ReduceMeanOp, Combine::Add, /*mean=*/true>,
                ReduceLowering<ReduceMaxOp, Combine::Max>,

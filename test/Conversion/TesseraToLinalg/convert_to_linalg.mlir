@@ -88,3 +88,38 @@ func.func @reverse(%x: tensor<4xf32>) -> tensor<4xf32> {
   %0 = tessera.slice %x {starts = array<i64: 3>, sizes = array<i64: 4>, steps = array<i64: -1>} : tensor<4xf32> -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// Convolution: padded input, explicit group loop, reduction over channels and
+// the kernel window; bias added after.
+// CHECK-DAG: #[[X:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d5, d3 * 2 + d6, d4 * 2 + d7)>
+// CHECK-DAG: #[[W:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d2, d5, d6, d7)>
+// CHECK-LABEL: func @conv
+// CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: tensor.expand_shape {{.*}} into tensor<1x2x2x10x10xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[X]], #[[W]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+// CHECK: tensor.collapse_shape {{.*}} into tensor<1x4x4x4xf32>
+// CHECK: arith.addf
+func.func @conv(%x: tensor<1x4x8x8xf32>, %w: tensor<4x2x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x4x4xf32> {
+  %0 = tessera.conv %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 2 : i64}
+       : (tensor<1x4x8x8xf32>, tensor<4x2x3x3xf32>, tensor<4xf32>) -> tensor<1x4x4x4xf32>
+  return %0 : tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// Max pooling pads with -inf, including the ceil_mode overhang; the window
+// extent comes from an empty tensor of the kernel's shape.
+// CHECK-LABEL: func @max_pool
+// CHECK: %[[NEG:.+]] = arith.constant 0xFF800000 : f32
+// CHECK: tensor.pad %{{.*}} low[0, 0, 0, 0] high[0, 0, 1, 1]
+// CHECK: tensor.yield %[[NEG]]
+// CHECK: %[[WIN:.+]] = tensor.empty() : tensor<3x3xf32>
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %[[WIN]] : tensor<1x1x5x5xf32>, tensor<3x3xf32>)
+// CHECK: arith.maximumf
+func.func @max_pool(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32> {
+  %0 = tessera.max_pool %x {kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, ceil_mode = true}
+       : tensor<1x1x4x4xf32> -> tensor<1x1x2x2xf32>
+  return %0 : tensor<1x1x2x2xf32>
+}
