@@ -41,4 +41,16 @@ def EmitEntryPointPass : Pass<"tessera-cpu-emit-entry-point", "ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def LowerStridedCopiesPass : Pass<"tessera-cpu-lower-strided-copies", "func::FuncOp"> {
+  let summary = "Turn memref.copy between strided buffers into linalg.copy";
+  let description = [{
+    Bufferization copies into subviews (tensor.pad, insert_slice) with
+    `memref.copy`, which LLVM lowering turns into a call to MLIR's C runner
+    library when a side is not contiguous. Artifacts do not link that
+    library, so such copies become `linalg.copy` and then loops. Copies
+    between contiguous buffers stay `memref.copy` (an LLVM memcpy).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // TESSERA_CODEGEN_CPU_PASSES

@@ -22,6 +22,7 @@ CASES = [
     ("mlp", "mlp.py", {"x": ((4, 256), "normal")}),
     ("gpt2_block", "gpt2_block.py", {"x": ((2, 16, 64), "normal")}),
     ("bert_block", "bert_block.py", {"x": ((2, 16, 64), "normal"), "mask": ((2, 16), "mask")}),
+    ("resnet_small", "resnet_small.py", {"x": ((2, 3, 32, 32), "normal")}),
 ]
 
 
