@@ -197,9 +197,14 @@ int main(int argc, char **argv) {
     manifest.outputs.push_back(
         specOf(nameAttr(func.getResultAttrDict(i)), func.getResultTypes()[i]));
   for (const auto &specs : {manifest.inputs, manifest.outputs})
-    for (const art::TensorSpec &s : specs)
+    for (const art::TensorSpec &s : specs) {
       if (s.byteSize() < 0)
         return fail(inputFile + ": '" + s.name + "' is too large");
+      // The bare-pointer ABI has no form for empty buffers yet.
+      if (s.byteSize() == 0 && compileTo == Phase::Artifact)
+        return fail(inputFile + ": '" + s.name +
+                    "' is an empty tensor; unsupported at the model boundary");
+    }
 
   auto runPhase = [&](llvm::function_ref<void(OpPassManager &)> build,
                       StringRef what) -> bool {

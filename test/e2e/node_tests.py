@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""The ONNX backend node tests (Debian's libonnx-testdata) through the real
+path: tessera-compile to an artifact, tessera-run on input_N.pb (as .npy),
+outputs compared with output_N.pb at rtol 1e-3, atol 1e-5.
+
+Integer graph inputs (shapes, axes, pads, indices) are bound as constants
+with --bind-input, as Tessera compiles static shapes. Prints a table of
+pass / fail / unsupported by op type; fails on any wrong answer or any
+failure that is not an unsupported feature.
+"""
+import argparse
+import collections
+import concurrent.futures
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+SUPPORTED = {np.dtype(t) for t in (np.float32, np.float16, np.float64, np.int64,
+                                   np.int32, np.int8, np.bool_)}
+
+
+def load(pb):
+    try:
+        return numpy_helper.to_array(onnx.load_tensor(pb))
+    except Exception:  # sequences, optionals, maps
+        return None
+
+
+def check(args, test_dir):
+    model_path = os.path.join(test_dir, "model.onnx")
+    data = os.path.join(test_dir, "test_data_set_0")
+    m = onnx.load(model_path, load_external_data=False)
+    ops = sorted({n.op_type for n in m.graph.node}) or ["(none)"]
+    inits = {t.name for t in m.graph.initializer}
+    real = [vi for vi in m.graph.input if vi.name not in inits]
+    tmp = tempfile.mkdtemp(prefix="tessera-node-")
+    try:
+        binds, feeds = [], []
+        for i, vi in enumerate(real):
+            pb = os.path.join(data, "input_%d.pb" % i)
+            a = load(pb) if os.path.exists(pb) else None
+            if a is None or a.dtype not in SUPPORTED:
+                return ops, "unsupported", "input data"
+            if vi.type.tensor_type.elem_type in (onnx.TensorProto.INT64, onnx.TensorProto.INT32):
+                binds.append("--bind-input=%s=%s" % (vi.name, pb))
+            else:
+                path = os.path.join(tmp, "in%d.npy" % i)
+                np.save(path, a)
+                feeds.append("--input=%s=%s" % (vi.name, path))
+        expected = []
+        for j, out in enumerate(m.graph.output):
+            a = load(os.path.join(data, "output_%d.pb" % j))
+            if a is None or a.dtype not in SUPPORTED:
+                return ops, "unsupported", "output data"
+            expected.append((out.name, a))
+        artifact = os.path.join(tmp, "m.tsr")
+        c = subprocess.run([args.compile, model_path, "-o", artifact, "--quiet"] + binds,
+                           capture_output=True, text=True)
+        if c.returncode != 0:
+            msg = c.stderr.strip()
+            return ops, ("unsupported" if "unsupported" in msg else "fail"), msg
+        outdir = os.path.join(tmp, "out")
+        os.mkdir(outdir)
+        r = subprocess.run([args.run, artifact, "--output-dir", outdir] + feeds,
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            return ops, "fail", "tessera-run: " + r.stderr.strip()
+        for name, want in expected:
+            path = os.path.join(outdir, name + ".npy")
+            if not os.path.exists(path):
+                return ops, "fail", "no output %s" % name
+            got = np.load(path)
+            if got.shape != want.shape:
+                return ops, "fail", "output %s has shape %s, expected %s" % (name, got.shape, want.shape)
+            if want.dtype == np.bool_ or got.dtype == np.bool_:
+                ok = np.array_equal(got.astype(np.bool_), want.astype(np.bool_))
+            else:
+                ok = np.allclose(got.astype(np.float64), want.astype(np.float64),
+                                 rtol=1e-3, atol=1e-5, equal_nan=True)
+            if not ok:
+                err = np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))
+                return ops, "fail", "output %s differs (max abs error %.3g)" % (name, err)
+        return ops, "pass", ""
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--compile", required=True)
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--data", default="/usr/share/libonnx-testdata/data/node")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--filter", default="")
+    ap.add_argument("--table", action="store_true", help="print the table by op")
+    args = ap.parse_args()
+    tests = sorted(d for d in os.listdir(args.data) if args.filter in d)
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(lambda t: check(args, os.path.join(args.data, t)), tests))
+    counts = collections.Counter(o for _, o, _ in results)
+    by_op = collections.defaultdict(collections.Counter)
+    for ops, outcome, _ in results:
+        for op in ops:
+            by_op[op][outcome] += 1
+    print("ONNX node tests through tessera-compile + tessera-run: %d tests" % len(tests))
+    print("  pass %d, fail %d, unsupported %d" % (counts["pass"], counts["fail"],
+                                                  counts["unsupported"]))
+    if args.table:
+        print("%-28s %5s %5s %12s" % ("op", "pass", "fail", "unsupported"))
+        for op in sorted(by_op):
+            c = by_op[op]
+            print("%-28s %5d %5d %12d" % (op, c["pass"], c["fail"], c["unsupported"]))
+    for t, (_, outcome, msg) in zip(tests, results):
+        if outcome == "fail":
+            print("FAIL %s: %s" % (t, msg[:300]))
+    print("%d passed, %d failed" % (counts["pass"], counts["fail"]))
+    return 1 if counts["fail"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
