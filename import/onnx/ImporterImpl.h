@@ -90,6 +90,23 @@ public:
   /// The single floating-point value of a constant scalar input.
   FailureOr<double> constantScalar(int i);
 
+  /// Axes from input `i` (newer opsets) or the `axes` attribute; nullopt
+  /// when neither is given.
+  FailureOr<std::optional<llvm::SmallVector<int64_t>>> axesInput(int i);
+  /// The normalised, sorted axes of a Reduce* node over a `rank`-d input:
+  /// nullopt when the node is a no-op (empty axes with
+  /// noop_with_empty_axes), all axes when none are given.
+  FailureOr<std::optional<llvm::SmallVector<int64_t>>> reductionAxes(int64_t rank);
+  /// A reduction op over `axes`.
+  template <typename ReduceOpTy>
+  FailureOr<Value> reduce(Value x, llvm::ArrayRef<int64_t> axes, bool keepdims) {
+    return create1<ReduceOpTy>(
+        x, {named("axes", builder.getDenseI64ArrayAttr(axes)),
+            named("keepdims", builder.getBoolAttr(keepdims))});
+  }
+  /// A 0-d constant of `element` type holding `value`.
+  Value scalar(Type element, double value);
+
   /// Normalises a possibly negative axis against `rank`.
   FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank);
 
@@ -142,6 +159,9 @@ using OpConverter = LogicalResult (*)(GraphImporter &);
 
 /// The converter for a default-domain op type, or null when unsupported.
 OpConverter lookupConverter(llvm::StringRef opType);
+/// Converters of ops the importer composes from other tessera ops
+/// (OnnxComposite.cpp), or null.
+OpConverter lookupCompositeConverter(llvm::StringRef opType);
 
 } // namespace mlir::tessera::onnx_import
 

@@ -168,6 +168,50 @@ FailureOr<double> GraphImporter::constantScalar(int i) {
   return static_cast<double>((*attr.getValues<APInt>().begin()).getSExtValue());
 }
 
+FailureOr<std::optional<llvm::SmallVector<int64_t>>>
+GraphImporter::axesInput(int i) {
+  if (input(i)) {
+    auto v = constantInts(i);
+    if (failed(v))
+      return failure();
+    return std::optional(*v);
+  }
+  return attrInts("axes");
+}
+
+FailureOr<std::optional<llvm::SmallVector<int64_t>>>
+GraphImporter::reductionAxes(int64_t rank) {
+  auto given = axesInput(1);
+  if (failed(given))
+    return failure();
+  llvm::SmallVector<int64_t> axes;
+  for (int64_t a : given->value_or(llvm::SmallVector<int64_t>{})) {
+    auto axis = normalizeAxis(a, rank);
+    if (failed(axis))
+      return failure();
+    axes.push_back(*axis);
+  }
+  llvm::sort(axes);
+  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+    return fail("reduction axes are repeated");
+  if (axes.empty()) {
+    if (attrInt("noop_with_empty_axes", 0) != 0)
+      return std::optional<llvm::SmallVector<int64_t>>();
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  }
+  return std::optional(axes);
+}
+
+Value GraphImporter::scalar(Type element, double value) {
+  auto type = RankedTensorType::get({}, element);
+  Attribute attr = isa<FloatType>(element)
+                       ? Attribute(builder.getFloatAttr(element, value))
+                       : Attribute(builder.getIntegerAttr(
+                             element, static_cast<int64_t>(value)));
+  return constant(DenseElementsAttr::get(type, attr));
+}
+
 FailureOr<int64_t> GraphImporter::normalizeAxis(int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= rank || (rank == 0 && axis != 0))
     return fail("axis " + llvm::Twine(axis) + " is out of range for rank " +

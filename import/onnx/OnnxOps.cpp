@@ -380,15 +380,8 @@ LogicalResult convertFlatten(GI &g) {
   return bind(g, g.reshape(*x, {outer, inner}));
 }
 
-/// Axes from input `i` (newer opsets) or the `axes` attribute.
 FailureOr<std::optional<llvm::SmallVector<int64_t>>> axesOf(GI &g, int i) {
-  if (g.input(i)) {
-    auto v = g.constantInts(i);
-    if (failed(v))
-      return failure();
-    return std::optional(*v);
-  }
-  return g.attrInts("axes");
+  return g.axesInput(i);
 }
 
 LogicalResult convertSqueeze(GI &g) {
@@ -958,30 +951,14 @@ LogicalResult convertSoftmax(GI &g) {
 template <typename ReduceOp>
 LogicalResult convertReduce(GI &g) {
   auto x = g.requiredInput(0);
-  auto axesOrNone = axesOf(g, 1);
-  if (failed(x) || failed(axesOrNone))
+  if (failed(x))
     return failure();
-  int64_t rank = typeOf(*x).getRank();
-  llvm::SmallVector<int64_t> axes;
-  for (int64_t a : axesOrNone->value_or(llvm::SmallVector<int64_t>{})) {
-    auto axis = g.normalizeAxis(a, rank);
-    if (failed(axis))
-      return failure();
-    axes.push_back(*axis);
-  }
-  llvm::sort(axes);
-  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
-    return g.fail("reduction axes are repeated");
-  if (axes.empty()) {
-    if (g.attrInt("noop_with_empty_axes", 0) != 0)
-      return g.setOutputs(*x);
-    for (int64_t d = 0; d < rank; ++d)
-      axes.push_back(d);
-  }
-  return bind(g, g.create1<ReduceOp>(
-                     *x, {g.named("axes", g.builder.getDenseI64ArrayAttr(axes)),
-                          g.named("keepdims",
-                                  g.builder.getBoolAttr(g.attrInt("keepdims", 1)))}));
+  auto axes = g.reductionAxes(typeOf(*x).getRank());
+  if (failed(axes))
+    return failure();
+  if (!*axes)
+    return g.setOutputs(*x);
+  return bind(g, g.reduce<ReduceOp>(*x, **axes, g.attrInt("keepdims", 1) != 0));
 }
 
 //===----------------------------------------------------------------------===//
@@ -1075,5 +1052,7 @@ const llvm::StringMap<OpConverter> &converters() {
 } // namespace
 
 OpConverter tessera::onnx_import::lookupConverter(llvm::StringRef opType) {
-  return converters().lookup(opType);
+  if (OpConverter c = converters().lookup(opType))
+    return c;
+  return lookupCompositeConverter(opType);
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The ONNX backend node tests (Debian's libonnx-testdata) through the real
+"""The ONNX backend tests (Debian's libonnx-testdata: node, and with --data
+the pytorch-converted, pytorch-operator and simple suites) through the real
 path: tessera-compile to an artifact, tessera-run on input_N.pb (as .npy),
 outputs compared with output_N.pb at rtol 1e-3, atol 1e-5.
 
@@ -53,6 +54,8 @@ def check(args, test_dir):
                 path = os.path.join(tmp, "in%d.npy" % i)
                 np.save(path, a)
                 feeds.append("--input=%s=%s" % (vi.name, path))
+                # Dynamic dimensions take the test data's shape.
+                binds.append("--input-shape=%s:%s" % (vi.name, "x".join(map(str, a.shape))))
         expected = []
         for j, out in enumerate(m.graph.output):
             a = load(os.path.join(data, "output_%d.pb" % j))
@@ -95,22 +98,29 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--compile", required=True)
     ap.add_argument("--run", required=True)
-    ap.add_argument("--data", default="/usr/share/libonnx-testdata/data/node")
+    ap.add_argument("--data", action="append",
+                    help="a suite directory (repeatable); default: the node suite")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--filter", default="")
     ap.add_argument("--table", action="store_true", help="print the table by op")
     args = ap.parse_args()
-    tests = sorted(d for d in os.listdir(args.data) if args.filter in d)
+    suites = args.data or ["/usr/share/libonnx-testdata/data/node"]
+    tests = [os.path.join(s, d) for s in suites for d in sorted(os.listdir(s))
+             if args.filter in d]
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda t: check(args, os.path.join(args.data, t)), tests))
+        results = list(pool.map(lambda t: check(args, t), tests))
     counts = collections.Counter(o for _, o, _ in results)
+    for suite in suites:
+        c = collections.Counter(o for t, (_, o, _) in zip(tests, results)
+                                if os.path.dirname(t) == suite)
+        print("%-20s pass %4d, fail %3d, unsupported %4d" % (
+            os.path.basename(suite), c["pass"], c["fail"], c["unsupported"]))
     by_op = collections.defaultdict(collections.Counter)
     for ops, outcome, _ in results:
         for op in ops:
             by_op[op][outcome] += 1
-    print("ONNX node tests through tessera-compile + tessera-run: %d tests" % len(tests))
-    print("  pass %d, fail %d, unsupported %d" % (counts["pass"], counts["fail"],
-                                                  counts["unsupported"]))
+    print("total: %d tests through tessera-compile + tessera-run: pass %d, fail %d, "
+          "unsupported %d" % (len(tests), counts["pass"], counts["fail"], counts["unsupported"]))
     if args.table:
         print("%-28s %5s %5s %12s" % ("op", "pass", "fail", "unsupported"))
         for op in sorted(by_op):
@@ -118,7 +128,7 @@ def main():
             print("%-28s %5d %5d %12d" % (op, c["pass"], c["fail"], c["unsupported"]))
     for t, (_, outcome, msg) in zip(tests, results):
         if outcome == "fail":
-            print("FAIL %s: %s" % (t, msg[:300]))
+            print("FAIL %s: %s" % (os.path.relpath(t, os.path.dirname(os.path.dirname(t))), msg[:300]))
     print("%d passed, %d failed" % (counts["pass"], counts["fail"]))
     return 1 if counts["fail"] else 0
 
