@@ -14,6 +14,8 @@ path = os.pathsep.join([config.tessera_tools_dir, config.llvm_tools_dir,
                         config.environment.get("PATH", os.environ["PATH"])])
 config.environment["PATH"] = path
 config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%plugin", os.path.join(config.tessera_obj_root, "lib",
+                                                     "libTesseraExamplePlugin.so")))
 config.substitutions.append(("%examples", os.path.join(config.tessera_src_root, "examples")))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root,
                                                      "Import", "onnx", "Inputs")))

@@ -3,11 +3,13 @@
 //   tessera-compile MODEL.onnx -o OUT.tsr [--target=cpu] [--cpu=native]
 //       [--input-shape=NAME:2x128 ...] [--bind-input=NAME=FILE.pb ...]
 //       [--compile-to=import|linalg|llvm] [--emit=mlir|llvm]
+//       [--load-pass-plugin=LIB.so] [--pass-plugin-pipeline=PHASE:PIPELINE]
 //       plus MLIR's flags (--mlir-print-ir-after-all, --mlir-timing, ...)
 //
 // Phases: `import` (the tessera dialect after canonicalization), `linalg`
 // (weights outlined, lowered to linalg on tensors), `llvm` (the LLVM
-// dialect with the artifact ABI). Every failure is one line on stderr and
+// dialect with the artifact ABI). Plugin pipelines run at the end of the
+// import or linalg phase. Every failure is one line on stderr and
 // exit status 1.
 //
 //===----------------------------------------------------------------------===//
@@ -29,6 +31,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
+#include "mlir/Tools/Plugins/PassPlugin.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -73,6 +76,15 @@ llvm::cl::opt<Emit> emit(
                      clEnumValN(Emit::Llvm, "llvm", "optimised LLVM IR")),
     llvm::cl::init(Emit::Artifact));
 llvm::cl::opt<bool> quiet("quiet", llvm::cl::desc("No progress lines"));
+llvm::cl::list<std::string>
+    passPlugins("load-pass-plugin",
+                llvm::cl::desc("Load a pass plugin (a shared library) "
+                               "(repeatable)"));
+llvm::cl::list<std::string> pluginPipelines(
+    "pass-plugin-pipeline",
+    llvm::cl::desc("Run a textual pass pipeline after a phase: "
+                   "PHASE:PIPELINE, PHASE being import or linalg, e.g. "
+                   "import:func.func(my-pass) (repeatable)"));
 
 int fail(const llvm::Twine &msg) {
   llvm::WithColor::error(llvm::errs(), "tessera-compile") << msg << "\n";
@@ -161,6 +173,38 @@ int main(int argc, char **argv) {
     if (llvm::Error e = ts::onnx_import::parseBindInput(s, importOptions))
       return fail(llvm::toString(std::move(e)));
 
+  for (const std::string &path : passPlugins) {
+    auto plugin = PassPlugin::load(path);
+    if (!plugin)
+      return fail("--load-pass-plugin=" + path + ": " +
+                  llvm::toString(plugin.takeError()));
+    plugin->registerPassRegistryCallbacks();
+  }
+  // User pipelines by phase; checked before any work.
+  llvm::StringMap<std::string> userPipelines;
+  for (const std::string &spec : pluginPipelines) {
+    auto [phase, pipeline] = llvm::StringRef(spec).split(':');
+    if ((phase != "import" && phase != "linalg") || pipeline.empty())
+      return fail("--pass-plugin-pipeline expects import:PIPELINE or "
+                  "linalg:PIPELINE, got '" + spec + "'");
+    std::string &slot = userPipelines[phase];
+    slot += (slot.empty() ? "" : ",") + pipeline.str();
+  }
+  for (const auto &entry : userPipelines) {
+    OpPassManager probe("builtin.module");
+    std::string err;
+    llvm::raw_string_ostream os(err);
+    if (failed(parsePassPipeline(entry.getValue(), probe, os))) {
+      // The parser's message spans lines (text, source, caret): keep the
+      // first, without its "<parser>:1:1: error: " prefix.
+      llvm::StringRef first = llvm::StringRef(err).split('\n').first;
+      first = first.substr(first.find("error: ") == llvm::StringRef::npos
+                               ? 0
+                               : first.find("error: ") + 7);
+      return fail("--pass-plugin-pipeline " + entry.getKey() + ": " + first);
+    }
+  }
+
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
@@ -229,12 +273,23 @@ int main(int argc, char **argv) {
     out->keep();
     return 0;
   };
+  auto runUserPipeline = [&](StringRef phase) {
+    auto it = userPipelines.find(phase);
+    if (it == userPipelines.end())
+      return true;
+    return runPhase(
+        [&](OpPassManager &pm) {
+          (void)parsePassPipeline(it->getValue(), pm, llvm::errs());
+        },
+        "the " + phase.str() + " plugin pipeline");
+  };
   auto printModule = [&]() {
     return writeIR([&](llvm::raw_ostream &os) { module->print(os); os << "\n"; });
   };
 
   if (!runPhase([](OpPassManager &pm) { pm.addPass(createCanonicalizerPass()); },
-                "canonicalization"))
+                "canonicalization") ||
+      !runUserPipeline("import"))
     return 1;
   if (compileTo == Phase::Import)
     return printModule();
@@ -245,7 +300,8 @@ int main(int argc, char **argv) {
             pm.addNestedPass<func::FuncOp>(ts::createOutlineWeightsPass());
             ts::buildCpuLinalgPhase(pm);
           },
-          "lowering to linalg"))
+          "lowering to linalg") ||
+      !runUserPipeline("linalg"))
     return 1;
   if (compileTo == Phase::Linalg)
     return printModule();
