@@ -476,12 +476,15 @@ Value buildContraction(OpBuilder &b, Location loc, Value lhs, Value rhs,
     exprs.push_back(getAffineDimExpr(col, ctx));
     return AffineMap::get(loops, 0, exprs, ctx);
   };
-  // Loops: batch..., m (nb), n (nb + 1), k (nb + 2).
-  SmallVector<AffineMap> maps = {operandMap(l, nb, nb + 2),
-                                 operandMap(r, nb + 2, nb + 1)};
+  // Loops: batch..., m (nb), k (nb + 1), n (nb + 2). The reduction is not
+  // innermost: the inner loop runs along contiguous rows of rhs and out,
+  // which the scalar-loop lowering leaves to LLVM's vectorizer.
+  SmallVector<AffineMap> maps = {operandMap(l, nb, nb + 1),
+                                 operandMap(r, nb + 1, nb + 2)};
   SmallVector<AffineExpr> outExprs;
-  for (int64_t i = 0; i < nb + 2; ++i)
+  for (int64_t i = 0; i < nb + 1; ++i)
     outExprs.push_back(getAffineDimExpr(i, ctx));
+  outExprs.push_back(getAffineDimExpr(nb + 2, ctx));
   maps.push_back(AffineMap::get(loops, 0, outExprs, ctx));
   SmallVector<int64_t> outShape(batch);
   outShape.push_back(m);
@@ -491,9 +494,9 @@ Value buildContraction(OpBuilder &b, Location loc, Value lhs, Value rhs,
   Value zero =
       linalg::FillOp::create(b, loc, scalarConstant(b, loc, element, 0), init)
           .getResult(0);
-  SmallVector<utils::IteratorType> iterators(loops - 1,
+  SmallVector<utils::IteratorType> iterators(loops,
                                              utils::IteratorType::parallel);
-  iterators.push_back(utils::IteratorType::reduction);
+  iterators[nb + 1] = utils::IteratorType::reduction;
   return linalg::GenericOp::create(
              b, loc, outType, ValueRange{lhs, rhs}, zero, maps, iterators,
              [&](OpBuilder &bb, Location bl, ValueRange a) {
@@ -1131,7 +1134,9 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     Value x = padWith(rewriter, loc, adaptor.getInput(), low, high,
                       scalarConstant(rewriter, loc, element, 0));
     // Explicit groups: x [N, G, Cg, H...], w [G, Mg, Cg, K...],
-    // out [N, G, Mg, O...]; loops n, g, mg, o..., c, k...
+    // out [N, G, Mg, O...]; loops n, g, mg, o_0 .. o_{s-2}, c, k..., o_{s-1}:
+    // one output row stays hot while channels and taps accumulate into it,
+    // and the innermost loop runs along it.
     RankedTensorType xt = tensorType(x);
     SmallVector<int64_t> xShape = {n, groups, cg};
     llvm::append_range(xShape, xt.getShape().drop_front(2));
@@ -1144,11 +1149,17 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
                          RankedTensorType::get(wShape, element));
     int64_t loops = 4 + 2 * spatial;
     auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-    SmallVector<AffineExpr> xe = {d(0), d(1), d(3 + spatial)};
-    SmallVector<AffineExpr> we = {d(1), d(2), d(3 + spatial)};
+    // Loop positions: outer output dims 3 .. 3+s-2, c at 3+s-1, taps after
+    // it, the last output dim last.
+    int64_t cLoop = 2 + spatial;
+    auto outLoop = [&](int64_t i) {
+      return i + 1 < spatial ? 3 + i : loops - 1;
+    };
+    SmallVector<AffineExpr> xe = {d(0), d(1), d(cLoop)};
+    SmallVector<AffineExpr> we = {d(1), d(2), d(cLoop)};
     SmallVector<AffineExpr> oe = {d(0), d(1), d(2)};
     for (int64_t i = 0; i < spatial; ++i) {
-      AffineExpr o = d(3 + i), k = d(4 + spatial + i);
+      AffineExpr k = d(cLoop + 1 + i), o = d(outLoop(i));
       xe.push_back(o * op.getStrides()[i] + k * op.getDilations()[i]);
       we.push_back(k);
       oe.push_back(o);
@@ -1158,9 +1169,10 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     Value zero = linalg::FillOp::create(
                      rewriter, loc, scalarConstant(rewriter, loc, element, 0), init)
                      .getResult(0);
-    SmallVector<utils::IteratorType> iterators(3 + spatial,
+    SmallVector<utils::IteratorType> iterators(loops,
                                                utils::IteratorType::parallel);
-    iterators.append(1 + spatial, utils::IteratorType::reduction);
+    for (int64_t i = cLoop; i <= cLoop + spatial; ++i)
+      iterators[i] = utils::IteratorType::reduction;
     SmallVector<AffineMap> maps = {AffineMap::get(loops, 0, xe, ctx),
                                    AffineMap::get(loops, 0, we, ctx),
                                    AffineMap::get(loops, 0, oe, ctx)};

@@ -33,13 +33,14 @@ func.func @integer(%a: tensor<4xi64>, %b: tensor<4xi64>) -> tensor<4xi1> {
 
 // -----
 
-// A batched matmul with a broadcast batch dimension is one contraction.
-// CHECK-DAG: #[[L:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
-// CHECK-DAG: #[[R:.+]] = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
-// CHECK-DAG: #[[O:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// A batched matmul with a broadcast batch dimension is one contraction;
+// loops (b, m, k, n): the reduction is not innermost.
+// CHECK-DAG: #[[L:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-DAG: #[[R:.+]] = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+// CHECK-DAG: #[[O:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 // CHECK-LABEL: func @matmul
 // CHECK: %[[Z:.+]] = linalg.fill
-// CHECK: linalg.generic {indexing_maps = [#[[L]], #[[R]], #[[O]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+// CHECK: linalg.generic {indexing_maps = [#[[L]], #[[R]], #[[O]]], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
 // CHECK-SAME: outs(%[[Z]] : tensor<8x2x3xf32>)
 // CHECK: arith.mulf
 // CHECK: arith.addf
@@ -92,13 +93,14 @@ func.func @reverse(%x: tensor<4xf32>) -> tensor<4xf32> {
 // -----
 
 // Convolution: padded input, explicit group loop, reduction over channels and
-// the kernel window; bias added after.
-// CHECK-DAG: #[[X:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d5, d3 * 2 + d6, d4 * 2 + d7)>
-// CHECK-DAG: #[[W:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d2, d5, d6, d7)>
+// the kernel window inside the output rows, the row innermost; bias added
+// after. Loops: n, g, mg, oh, c, kh, kw, ow.
+// CHECK-DAG: #[[X:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d4, d3 * 2 + d5, d7 * 2 + d6)>
+// CHECK-DAG: #[[W:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d2, d4, d5, d6)>
 // CHECK-LABEL: func @conv
 // CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
 // CHECK: tensor.expand_shape {{.*}} into tensor<1x2x2x10x10xf32>
-// CHECK: linalg.generic {indexing_maps = [#[[X]], #[[W]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+// CHECK: linalg.generic {indexing_maps = [#[[X]], #[[W]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
 // CHECK: tensor.collapse_shape {{.*}} into tensor<1x4x4x4xf32>
 // CHECK: arith.addf
 func.func @conv(%x: tensor<1x4x8x8xf32>, %w: tensor<4x2x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x4x4xf32> {
