@@ -20,7 +20,7 @@ using namespace mlir;
 void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createConvertTesseraToLinalgPass());
   pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<func::FuncOp>(createFuseElementwisePass());
 }
 
 void mlir::tessera::buildCpuLlvmPhase(OpPassManager &pm,

@@ -18,7 +18,7 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
 };
 
 /// The `linalg` phase: tessera → linalg/tensor/arith/math on tensors, then
-/// canonicalization and elementwise fusion.
+/// canonicalization and elementwise fusion (without recomputation).
 void buildCpuLinalgPhase(OpPassManager &pm);
 
 /// The `llvm` phase: one-shot bufferization (function boundaries included),

@@ -53,4 +53,16 @@ def LowerStridedCopiesPass : Pass<"tessera-cpu-lower-strided-copies", "func::Fun
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def FuseElementwisePass : Pass<"tessera-cpu-fuse-elementwise", "func::FuncOp"> {
+  let summary = "Fuse elementwise producers into consumers that read each element once";
+  let description = [{
+    linalg's elementwise fusion, restricted to consumers whose indexing map
+    for the fused operand is a permutation of their loops. A producer is
+    never fused into a contraction or a broadcast that would recompute it
+    per output element (GELU fused into the next matmul would evaluate erf
+    N times per element).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // TESSERA_CODEGEN_CPU_PASSES
