@@ -458,13 +458,19 @@ void populateElementwise(TypeConverter &tc, RewritePatternSet &p) {
 //===----------------------------------------------------------------------===//
 
 /// out[batch.., m, n] = sum_k lhs[batch.., m, k] * rhs[batch.., k, n], with
-/// NumPy broadcasting of the batch dimensions. Operands are at least 2-D.
+/// NumPy broadcasting of the batch dimensions; with `rhsTransposed`, rhs is
+/// [batch.., n, k]. Operands are at least 2-D. Loops are ordered so the
+/// innermost runs along contiguous memory: (batch, m, k, n), or
+/// (batch, m, n, k) for a transposed rhs, where the inner loop is a dot
+/// product whose float additions may be reassociated (so it vectorizes).
 Value buildContraction(OpBuilder &b, Location loc, Value lhs, Value rhs,
-                       ArrayRef<int64_t> batch, Type element) {
+                       ArrayRef<int64_t> batch, Type element,
+                       bool rhsTransposed = false) {
   MLIRContext *ctx = b.getContext();
   int64_t nb = batch.size(), loops = nb + 3;
   RankedTensorType l = tensorType(lhs), r = tensorType(rhs);
-  int64_t m = l.getDimSize(l.getRank() - 2), n = r.getDimSize(r.getRank() - 1);
+  int64_t m = l.getDimSize(l.getRank() - 2);
+  int64_t n = r.getDimSize(r.getRank() - (rhsTransposed ? 2 : 1));
   auto operandMap = [&](RankedTensorType t, int64_t row, int64_t col) {
     SmallVector<AffineExpr> exprs;
     int64_t tb = t.getRank() - 2, offset = nb - tb;
@@ -476,15 +482,16 @@ Value buildContraction(OpBuilder &b, Location loc, Value lhs, Value rhs,
     exprs.push_back(getAffineDimExpr(col, ctx));
     return AffineMap::get(loops, 0, exprs, ctx);
   };
-  // Loops: batch..., m (nb), k (nb + 1), n (nb + 2). The reduction is not
-  // innermost: the inner loop runs along contiguous rows of rhs and out,
-  // which the scalar-loop lowering leaves to LLVM's vectorizer.
-  SmallVector<AffineMap> maps = {operandMap(l, nb, nb + 1),
-                                 operandMap(r, nb + 1, nb + 2)};
+  int64_t mLoop = nb, kLoop = rhsTransposed ? nb + 2 : nb + 1,
+          nLoop = rhsTransposed ? nb + 1 : nb + 2;
+  SmallVector<AffineMap> maps = {
+      operandMap(l, mLoop, kLoop),
+      rhsTransposed ? operandMap(r, nLoop, kLoop) : operandMap(r, kLoop, nLoop)};
   SmallVector<AffineExpr> outExprs;
-  for (int64_t i = 0; i < nb + 1; ++i)
+  for (int64_t i = 0; i < nb; ++i)
     outExprs.push_back(getAffineDimExpr(i, ctx));
-  outExprs.push_back(getAffineDimExpr(nb + 2, ctx));
+  outExprs.push_back(getAffineDimExpr(mLoop, ctx));
+  outExprs.push_back(getAffineDimExpr(nLoop, ctx));
   maps.push_back(AffineMap::get(loops, 0, outExprs, ctx));
   SmallVector<int64_t> outShape(batch);
   outShape.push_back(m);
@@ -496,13 +503,21 @@ Value buildContraction(OpBuilder &b, Location loc, Value lhs, Value rhs,
           .getResult(0);
   SmallVector<utils::IteratorType> iterators(loops,
                                              utils::IteratorType::parallel);
-  iterators[nb + 1] = utils::IteratorType::reduction;
+  iterators[kLoop] = utils::IteratorType::reduction;
+  auto fast = arith::FastMathFlagsAttr::get(
+      ctx, arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
   return linalg::GenericOp::create(
              b, loc, outType, ValueRange{lhs, rhs}, zero, maps, iterators,
              [&](OpBuilder &bb, Location bl, ValueRange a) {
-               Value prod = combine(bb, bl, Combine::Mul, a[0], a[1]);
-               linalg::YieldOp::create(
-                   bb, bl, combine(bb, bl, Combine::Add, a[2], prod));
+               Value sum;
+               if (isFloat(element)) {
+                 Value prod = arith::MulFOp::create(bb, bl, a[0], a[1], fast);
+                 sum = arith::AddFOp::create(bb, bl, a[2], prod, fast);
+               } else {
+                 sum = combine(bb, bl, Combine::Add, a[2],
+                               combine(bb, bl, Combine::Mul, a[0], a[1]));
+               }
+               linalg::YieldOp::create(bb, bl, sum);
              })
       .getResult(0);
 }
@@ -549,11 +564,11 @@ struct GemmLowering : OpConversionPattern<GemmOp> {
     Value a = adaptor.getA(), bm = adaptor.getB();
     if (op.getTransA())
       a = transpose(a);
-    if (op.getTransB())
-      bm = transpose(bm);
     RankedTensorType type = op.getType();
+    // A transposed B is read in place (no copy): the contraction's inner
+    // loop runs along its rows.
     Value acc = buildContraction(rewriter, loc, a, bm, {},
-                                 type.getElementType());
+                                 type.getElementType(), op.getTransB());
     double alpha = op.getAlpha().convertToDouble();
     double beta = op.getBeta().convertToDouble();
     Value c = adaptor.getC();
