@@ -636,10 +636,18 @@ struct SoftmaxLowering : OpConversionPattern<OpTy> {
         [](OpBuilder &b, Location l, ValueRange a) -> Value {
           return arith::SubFOp::create(b, l, a[0], a[1]);
         });
-    Value e = buildElementwise(rewriter, loc, type, shifted,
-                               [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                                 return math::ExpOp::create(b, l, a[0]);
-                               });
+    // exp of a shifted value is at most 1; clamping the argument where the
+    // result underflows anyway (masked scores of -1e9) keeps libm's exp off
+    // its slow errno path and changes results by less than the smallest
+    // normal number.
+    double floor = type.getElementType().isF64() ? -700.0 : -87.0;
+    Value e = buildElementwise(
+        rewriter, loc, type, shifted,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value lo = scalarConstant(b, l, a[0].getType(), floor);
+          return math::ExpOp::create(b, l,
+                                     arith::MaximumFOp::create(b, l, a[0], lo));
+        });
     Value sum = buildReduce(rewriter, loc, e, {axis}, Combine::Add);
     Value y;
     if (log)
