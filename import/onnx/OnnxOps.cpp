@@ -108,6 +108,15 @@ LogicalResult convertPow(GI &g) {
   return bind(g, g.create1<ts::PowOp>({*x, *e}));
 }
 
+LogicalResult convertMod(GI &g) {
+  auto a = g.requiredInput(0), b = g.requiredInput(1);
+  if (failed(a) || failed(b))
+    return failure();
+  return bind(g, g.create1<ts::ModOp>(
+                     {*a, *b}, {g.named("fmod", g.builder.getBoolAttr(
+                                                    g.attrInt("fmod", 0) != 0))}));
+}
+
 /// Max, Min, Sum: variadic, folded left to right.
 template <typename OpTy>
 FailureOr<Value> variadic(GI &g) {
@@ -607,6 +616,18 @@ LogicalResult convertGather(GI &g) {
                      {g.named("axis", g.builder.getI64IntegerAttr(*axis))}));
 }
 
+LogicalResult convertGatherElements(GI &g) {
+  auto data = g.requiredInput(0), indices = g.requiredInput(1);
+  if (failed(data) || failed(indices))
+    return failure();
+  auto axis = g.normalizeAxis(g.attrInt("axis", 0), typeOf(*data).getRank());
+  if (failed(axis))
+    return failure();
+  return bind(g, g.create1<ts::GatherElementsOp>(
+                     {*data, *indices},
+                     {g.named("axis", g.builder.getI64IntegerAttr(*axis))}));
+}
+
 LogicalResult convertExpand(GI &g) {
   auto x = g.requiredInput(0);
   auto shape = g.constantInts(1);
@@ -948,6 +969,22 @@ LogicalResult convertSoftmax(GI &g) {
 // Reductions
 //===----------------------------------------------------------------------===//
 
+template <typename ArgOp>
+LogicalResult convertArg(GI &g) {
+  auto x = g.requiredInput(0);
+  if (failed(x))
+    return failure();
+  auto axis = g.normalizeAxis(g.attrInt("axis", 0), typeOf(*x).getRank());
+  if (failed(axis))
+    return failure();
+  Builder &b = g.builder;
+  return bind(g, g.create1<ArgOp>(
+                     *x, {g.named("axis", b.getI64IntegerAttr(*axis)),
+                          g.named("keepdims", b.getBoolAttr(g.attrInt("keepdims", 1) != 0)),
+                          g.named("select_last_index",
+                                  b.getBoolAttr(g.attrInt("select_last_index", 0) != 0))}));
+}
+
 template <typename ReduceOp>
 LogicalResult convertReduce(GI &g) {
   auto x = g.requiredInput(0);
@@ -984,6 +1021,9 @@ const llvm::StringMap<OpConverter> &converters() {
       {"Floor", unary<ts::FloorOp>},
       {"Ceil", unary<ts::CeilOp>},
       {"Not", unary<ts::NotOp>},
+      {"Sin", unary<ts::SinOp>},
+      {"Cos", unary<ts::CosOp>},
+      {"Round", unary<ts::RoundOp>},
       {"LeakyRelu", convertLeakyRelu},
       {"Elu", convertElu},
       {"Gelu", convertGelu},
@@ -997,6 +1037,7 @@ const llvm::StringMap<OpConverter> &converters() {
       {"Mul", binary<ts::MulOp>},
       {"Div", binary<ts::DivOp>},
       {"Pow", convertPow},
+      {"Mod", convertMod},
       {"Equal", binary<ts::EqualOp>},
       {"Less", binary<ts::LessOp>},
       {"LessOrEqual", binary<ts::LessEqualOp>},
@@ -1025,6 +1066,7 @@ const llvm::StringMap<OpConverter> &converters() {
       {"Split", convertSplit},
       {"Slice", convertSlice},
       {"Gather", convertGather},
+      {"GatherElements", convertGatherElements},
       {"Expand", convertExpand},
       {"Pad", convertPad},
       {"Trilu", convertTrilu},
@@ -1041,6 +1083,8 @@ const llvm::StringMap<OpConverter> &converters() {
       {"Softmax", convertSoftmax<ts::SoftmaxOp>},
       {"LogSoftmax", convertSoftmax<ts::LogSoftmaxOp>},
       // Reductions
+      {"ArgMax", convertArg<ts::ArgMaxOp>},
+      {"ArgMin", convertArg<ts::ArgMinOp>},
       {"ReduceSum", convertReduce<ts::ReduceSumOp>},
       {"ReduceMean", convertReduce<ts::ReduceMeanOp>},
       {"ReduceMax", convertReduce<ts::ReduceMaxOp>},

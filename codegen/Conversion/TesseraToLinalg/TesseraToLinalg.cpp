@@ -338,6 +338,26 @@ void populateElementwise(TypeConverter &tc, RewritePatternSet &p) {
   addFloatUnary<ErfOp, math::ErfOp>(tc, p);
   addFloatUnary<FloorOp, math::FloorOp>(tc, p);
   addFloatUnary<CeilOp, math::CeilOp>(tc, p);
+  addFloatUnary<SinOp, math::SinOp>(tc, p);
+  addFloatUnary<CosOp, math::CosOp>(tc, p);
+  addFloatUnary<RoundOp, math::RoundEvenOp>(tc, p);
+  addElementwise<ModOp>(tc, p, [](ModOp op, OpBuilder &b, Location loc, Type t,
+                                  ValueRange a) -> Value {
+    if (isFloat(t))
+      return arith::RemFOp::create(b, loc, a[0], a[1]);
+    Value r = arith::RemSIOp::create(b, loc, a[0], a[1]);
+    if (op.getFmod())
+      return r;
+    // Python's %: the remainder takes the divisor's sign.
+    Value zero = scalarConstant(b, loc, t, 0);
+    Value nonZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, r, zero);
+    Value rNeg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, r, zero);
+    Value dNeg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a[1], zero);
+    Value differ = arith::XOrIOp::create(b, loc, rNeg, dNeg);
+    Value fix = arith::AndIOp::create(b, loc, nonZero, differ);
+    return arith::SelectOp::create(b, loc, fix,
+                                   arith::AddIOp::create(b, loc, r, a[1]), r);
+  });
 
   addElementwise<AbsOp>(tc, p, [](AbsOp, OpBuilder &b, Location loc, Type,
                                   ValueRange a) -> Value {
@@ -1287,6 +1307,108 @@ struct AveragePoolLowering : OpConversionPattern<AveragePoolOp> {
   }
 };
 
+/// ArgMax / ArgMin: a reduction carrying (best value, its index).
+template <typename OpTy, bool isMax>
+struct ArgLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value x = adaptor.getInput();
+    RankedTensorType in = tensorType(x);
+    Type element = in.getElementType();
+    int64_t axis = op.getAxis(), rank = in.getRank();
+    bool last = op.getSelectLastIndex();
+    SmallVector<int64_t> shape;
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t d = 0; d < rank; ++d) {
+      iterators.push_back(d == axis ? utils::IteratorType::reduction
+                                    : utils::IteratorType::parallel);
+      if (d != axis) {
+        shape.push_back(in.getDimSize(d));
+        outExprs.push_back(getAffineDimExpr(d, ctx));
+      }
+    }
+    Type i64 = rewriter.getI64Type();
+    Value bestEmpty = tensor::EmptyOp::create(rewriter, loc, shape, element);
+    Value idxEmpty = tensor::EmptyOp::create(rewriter, loc, shape, i64);
+    Value bestInit =
+        linalg::FillOp::create(rewriter, loc,
+                               neutral(rewriter, loc, element,
+                                       isMax ? Combine::Max : Combine::Min),
+                               bestEmpty)
+            .getResult(0);
+    Value idxInit = linalg::FillOp::create(
+                        rewriter, loc, scalarConstant(rewriter, loc, i64, 0),
+                        idxEmpty)
+                        .getResult(0);
+    AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
+    SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(rank), outMap,
+                                   outMap};
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc,
+        TypeRange{RankedTensorType::get(shape, element),
+                  RankedTensorType::get(shape, i64)},
+        x, ValueRange{bestInit, idxInit}, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value v = a[0], best = a[1], bestIdx = a[2];
+          Value idx = arith::IndexCastOp::create(b, l, i64,
+                                                 linalg::IndexOp::create(b, l, axis));
+          Value better;
+          if (isFloat(element)) {
+            auto strict = isMax ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT;
+            auto loose = isMax ? arith::CmpFPredicate::OGE : arith::CmpFPredicate::OLE;
+            better = arith::CmpFOp::create(b, l, last ? loose : strict, v, best);
+          } else {
+            auto strict = isMax ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::slt;
+            auto loose = isMax ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle;
+            better = arith::CmpIOp::create(b, l, last ? loose : strict, v, best);
+          }
+          // The first element always wins over the initial value.
+          Value first = arith::CmpIOp::create(
+              b, l, arith::CmpIPredicate::eq, idx, scalarConstant(b, l, i64, 0));
+          better = arith::OrIOp::create(b, l, better, first);
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{arith::SelectOp::create(b, l, better, v, best),
+                         arith::SelectOp::create(b, l, better, idx, bestIdx)});
+        });
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, generic.getResult(1),
+                                     cast<RankedTensorType>(op.getType())));
+    return success();
+  }
+};
+
+struct GatherElementsLowering : OpConversionPattern<GatherElementsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GatherElementsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getType();
+    Value data = adaptor.getData();
+    int64_t axis = op.getAxis(), rank = type.getRank();
+    int64_t axisSize = tensorType(data).getDimSize(axis);
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), type, adaptor.getIndices(),
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
+          Value zero = arith::ConstantIndexOp::create(b, l, 0);
+          Value size = arith::ConstantIndexOp::create(b, l, axisSize);
+          Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
+          i = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, i, size), i);
+          SmallVector<Value> idx;
+          for (int64_t d = 0; d < rank; ++d)
+            idx.push_back(d == axis ? i : Value(linalg::IndexOp::create(b, l, d)));
+          return extractAt(b, l, data, idx);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 struct GlobalAveragePoolLowering : OpConversionPattern<GlobalAveragePoolOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -1314,7 +1436,9 @@ void mlir::tessera::populateTesseraToLinalgPatterns(
                ReshapeLowering, TransposeLowering, ConcatLowering,
                SplitLowering, SliceLowering, GatherLowering, TriluLowering,
                PadLowering, ConvLowering, MaxPoolLowering,
-               AveragePoolLowering, GlobalAveragePoolLowering>(converter, ctx);
+               AveragePoolLowering, GlobalAveragePoolLowering,
+               GatherElementsLowering, ArgLowering<ArgMaxOp, true>,
+               ArgLowering<ArgMinOp, false>>(converter, ctx);
   patterns.add<ReduceLowering<ReduceSumOp, Combine::Add>,
                ReduceLowering<ReduceMeanOp, Combine::Add, /*mean=*/true>,
                ReduceLowering<ReduceMaxOp, Combine::Max>,

@@ -86,6 +86,24 @@ LogicalResult mlir::tessera::inferReduceOp(std::optional<Location> loc,
   return success();
 }
 
+LogicalResult mlir::tessera::inferArgOp(std::optional<Location> loc,
+                                        Value input, int64_t axis,
+                                        bool keepdims,
+                                        SmallVectorImpl<Type> &inferred) {
+  RankedTensorType type = tensorType(input);
+  if (axis < 0 || axis >= type.getRank())
+    return emitOptionalError(loc, "axis ", axis, " is out of range for rank ",
+                             type.getRank());
+  SmallVector<int64_t> shape(type.getShape());
+  if (keepdims)
+    shape[axis] = 1;
+  else
+    shape.erase(shape.begin() + axis);
+  inferred.push_back(
+      RankedTensorType::get(shape, IntegerType::get(input.getContext(), 64)));
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // ShapeOp
 //===----------------------------------------------------------------------===//
@@ -119,6 +137,12 @@ LogicalResult ClipOp::verify() {
                          "type, got ")
              << type;
   }
+  return success();
+}
+
+LogicalResult ModOp::verify() {
+  if (isa<FloatType>(getLhs().getType().getElementType()) && !getFmod())
+    return emitOpError("floating-point operands need fmod = true");
   return success();
 }
 
@@ -521,6 +545,27 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
   llvm::append_range(shape, indices.getShape());
   llvm::append_range(shape, data.getShape().drop_front(axis + 1));
   inferred.push_back(RankedTensorType::get(shape, data.getElementType()));
+  return success();
+}
+
+LogicalResult GatherElementsOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  RankedTensorType data = tensorType(adaptor.getData());
+  RankedTensorType indices = tensorType(adaptor.getIndices());
+  int64_t axis = adaptor.getAxis(), rank = data.getRank();
+  if (indices.getRank() != rank)
+    return emitOptionalError(loc, "data and indices must have one rank, got ",
+                             rank, " and ", indices.getRank());
+  if (axis < 0 || axis >= rank)
+    return emitOptionalError(loc, "axis ", axis, " is out of range for rank ",
+                             rank);
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != axis && indices.getDimSize(d) > data.getDimSize(d))
+      return emitOptionalError(loc, "indices dimension ", d, " (",
+                               indices.getDimSize(d), ") exceeds the data's (",
+                               data.getDimSize(d), ")");
+  inferred.push_back(indices.clone(data.getElementType()));
   return success();
 }
 

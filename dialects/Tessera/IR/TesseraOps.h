@@ -28,6 +28,10 @@ LogicalResult inferReduceOp(std::optional<Location> loc, Value input,
                             ArrayRef<int64_t> axes, bool keepdims,
                             SmallVectorImpl<Type> &inferred);
 
+/// Result type of ArgMax/ArgMin (i64 indices) over `axis`.
+LogicalResult inferArgOp(std::optional<Location> loc, Value input, int64_t axis,
+                         bool keepdims, SmallVectorImpl<Type> &inferred);
+
 /// Formats a shape as `2x3x4` for diagnostics.
 std::string formatShape(ArrayRef<int64_t> shape);
 

@@ -88,6 +88,9 @@ def Tessera_ReluOp : Tessera_UnaryOp<"relu", Tessera_NumericTensor, "Relu">;
 def Tessera_ReciprocalOp : Tessera_UnaryOp<"reciprocal", Tessera_FloatTensor, "Reciprocal">;
 def Tessera_FloorOp : Tessera_UnaryOp<"floor", Tessera_FloatTensor, "Floor">;
 def Tessera_CeilOp : Tessera_UnaryOp<"ceil", Tessera_FloatTensor, "Ceil">;
+def Tessera_SinOp : Tessera_UnaryOp<"sin", Tessera_FloatTensor, "Sin">;
+def Tessera_CosOp : Tessera_UnaryOp<"cos", Tessera_FloatTensor, "Cos">;
+def Tessera_RoundOp : Tessera_UnaryOp<"round", Tessera_FloatTensor, "Round (half to even)">;
 def Tessera_NegOp : Tessera_UnaryOp<"neg", Tessera_NumericTensor, "Neg"> {
   let hasFolder = 1;
 }
@@ -192,6 +195,20 @@ def Tessera_DivOp : Tessera_BinaryOp<"div", Tessera_NumericTensor, "Div">;
 def Tessera_PowOp : Tessera_BinaryOp<"pow", Tessera_NumericTensor, "Pow">;
 def Tessera_MaxOp : Tessera_BinaryOp<"max", Tessera_NumericTensor, "Max", [Commutative]>;
 def Tessera_MinOp : Tessera_BinaryOp<"min", Tessera_NumericTensor, "Min", [Commutative]>;
+def Tessera_ModOp : Tessera_BinaryOp<"mod", Tessera_NumericTensor, "Mod"> {
+  let description = [{
+    With `fmod`, the remainder has the sign of the dividend (C's fmod);
+    without it (integers only), the sign of the divisor (Python's %).
+
+    ```mlir
+    %z = tessera.mod %x, %y {fmod = true} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins Tessera_NumericTensor:$lhs, Tessera_NumericTensor:$rhs,
+                       DefaultValuedAttr<BoolAttr, "false">:$fmod);
+  let hasFolder = 0;
+  let hasVerifier = 1;
+}
 def Tessera_AndOp : Tessera_BinaryOp<"and", Tessera_BoolTensor, "And", [Commutative]>;
 def Tessera_OrOp : Tessera_BinaryOp<"or", Tessera_BoolTensor, "Or", [Commutative]>;
 def Tessera_XorOp : Tessera_BinaryOp<"xor", Tessera_BoolTensor, "Xor", [Commutative]>;
@@ -448,6 +465,34 @@ def Tessera_ReduceMaxOp : Tessera_ReduceOp<"reduce_max", "ReduceMax">;
 def Tessera_ReduceMinOp : Tessera_ReduceOp<"reduce_min", "ReduceMin">;
 def Tessera_ReduceProdOp : Tessera_ReduceOp<"reduce_prod", "ReduceProd">;
 
+class Tessera_ArgOp<string mnemonic, string onnx>
+    : Tessera_Op<mnemonic, [InferTypeOpAdaptor]> {
+  let summary = "Index of the " # onnx # " along one axis (ONNX " # onnx # ")";
+  let description = [{
+    The first position wins ties unless `select_last_index` is set.
+
+    ```mlir
+    %i = tessera.}] # mnemonic # [{ %x {axis = 1 : i64, keepdims = false} : tensor<2x8xf32> -> tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins Tessera_NumericTensor:$input, I64Attr:$axis,
+                       DefaultValuedAttr<BoolAttr, "true">:$keepdims,
+                       DefaultValuedAttr<BoolAttr, "false">:$select_last_index);
+  let results = (outs RankedTensorOf<[I64]>:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *context, std::optional<::mlir::Location> location,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      return inferArgOp(location, adaptor.getInput(),
+                        static_cast<int64_t>(adaptor.getAxis()),
+                        adaptor.getKeepdims(), types);
+    }
+  }];
+}
+def Tessera_ArgMaxOp : Tessera_ArgOp<"arg_max", "ArgMax">;
+def Tessera_ArgMinOp : Tessera_ArgOp<"arg_min", "ArgMin">;
+
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//
@@ -547,6 +592,25 @@ def Tessera_GatherOp : Tessera_Op<"gather", [InferTypeOpAdaptor]> {
     $data `,` $indices attr-dict `:` `(` type($data) `,` type($indices) `)` `->` type($output)
   }];
   let hasFolder = 1;
+}
+
+def Tessera_GatherElementsOp : Tessera_Op<"gather_elements", [InferTypeOpAdaptor]> {
+  let summary = "Gather single elements along one axis by index (ONNX GatherElements)";
+  let description = [{
+    `out[i0, .., iaxis, ..] = data[i0, .., indices[i0, .., iaxis, ..], ..]`;
+    negative indices count from the end. The result has the indices' shape.
+
+    ```mlir
+    %y = tessera.gather_elements %d, %i {axis = 1 : i64}
+         : (tensor<3x4xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
+    ```
+  }];
+  let arguments = (ins Tessera_Tensor:$data, Tessera_IndexTensor:$indices,
+                       I64Attr:$axis);
+  let results = (outs Tessera_Tensor:$output);
+  let assemblyFormat = [{
+    $data `,` $indices attr-dict `:` `(` type($data) `,` type($indices) `)` `->` type($output)
+  }];
 }
 
 def Tessera_ExpandOp : Tessera_Op<"expand"> {

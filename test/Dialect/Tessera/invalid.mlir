@@ -498,3 +498,47 @@ func.func @trilu_rank(%x: tensor<4xf32>) {
   %0 = tessera.trilu %x {upper = true, k = 0 : i64} : tensor<4xf32>
   return
 }
+
+// -----
+
+func.func @mod_float(%a: tensor<3xf32>) {
+  // expected-error @+1 {{floating-point operands need fmod = true}}
+  %0 = tessera.mod %a, %a : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @arg_axis(%a: tensor<3x4xf32>) {
+  // expected-error @+2 {{axis 2 is out of range for rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.arg_max %a {axis = 2 : i64} : tensor<3x4xf32> -> tensor<3x4xi64>
+  return
+}
+
+// -----
+
+func.func @gather_elements_rank(%a: tensor<3x4xf32>, %i: tensor<3xi64>) {
+  // expected-error @+2 {{data and indices must have one rank, got 2 and 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.gather_elements %a, %i {axis = 0 : i64} : (tensor<3x4xf32>, tensor<3xi64>) -> tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @gather_elements_axis(%a: tensor<3x4xf32>, %i: tensor<3x4xi64>) {
+  // expected-error @+2 {{axis 2 is out of range for rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.gather_elements %a, %i {axis = 2 : i64} : (tensor<3x4xf32>, tensor<3x4xi64>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @gather_elements_dim(%a: tensor<3x4xf32>, %i: tensor<3x5xi64>) {
+  // expected-error @+2 {{indices dimension 1 (5) exceeds the data's (4)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.gather_elements %a, %i {axis = 0 : i64} : (tensor<3x4xf32>, tensor<3x5xi64>) -> tensor<3x5xf32>
+  return
+}

@@ -135,6 +135,24 @@ func.func @data_movement(%x: tensor<2x3x4xf32>, %ids: tensor<2x5xi64>, %pv: tens
   return
 }
 
+// CHECK-LABEL: func @more_ops
+func.func @more_ops(%x: tensor<2x4xf32>, %i: tensor<2x4xi64>, %idx: tensor<2x3xi64>) {
+  // CHECK: tessera.sin %{{.*}} : tensor<2x4xf32>
+  %0 = tessera.sin %x : tensor<2x4xf32>
+  %1 = tessera.cos %0 : tensor<2x4xf32>
+  %2 = tessera.round %1 : tensor<2x4xf32>
+  // CHECK: tessera.mod %{{.*}}, %{{.*}} {fmod = true} : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %3 = tessera.mod %2, %x {fmod = true} : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %4 = tessera.mod %i, %i : (tensor<2x4xi64>, tensor<2x4xi64>) -> tensor<2x4xi64>
+  // CHECK: tessera.arg_max %{{.*}} {axis = 1 : i64, keepdims = false} : tensor<2x4xf32> -> tensor<2xi64>
+  %5 = tessera.arg_max %x {axis = 1 : i64, keepdims = false} : tensor<2x4xf32> -> tensor<2xi64>
+  // CHECK: tessera.arg_min %{{.*}} {axis = 0 : i64, select_last_index = true} : tensor<2x4xf32> -> tensor<1x4xi64>
+  %6 = tessera.arg_min %x {axis = 0 : i64, select_last_index = true} : tensor<2x4xf32> -> tensor<1x4xi64>
+  // CHECK: tessera.gather_elements %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<2x4xf32>, tensor<2x3xi64>) -> tensor<2x3xf32>
+  %7 = tessera.gather_elements %x, %idx {axis = 1 : i64} : (tensor<2x4xf32>, tensor<2x3xi64>) -> tensor<2x3xf32>
+  return
+}
+
 // CHECK-LABEL: func @element_types
 func.func @element_types(%a: tensor<4xf16>, %b: tensor<4xf64>, %c: tensor<4xi32>, %d: tensor<4xi8>) {
   // CHECK: tessera.add {{.*}} -> tensor<4xf16>
