@@ -604,6 +604,8 @@ LogicalResult convertSlice(GI &g) {
                           g.named("steps", b.getDenseI64ArrayAttr(oSteps))}));
 }
 
+/// Gather and GatherElements: data, indices and a normalised axis.
+template <typename OpTy>
 LogicalResult convertGather(GI &g) {
   auto data = g.requiredInput(0), indices = g.requiredInput(1);
   if (failed(data) || failed(indices))
@@ -611,22 +613,11 @@ LogicalResult convertGather(GI &g) {
   auto axis = g.normalizeAxis(g.attrInt("axis", 0), typeOf(*data).getRank());
   if (failed(axis))
     return failure();
-  return bind(g, g.create1<ts::GatherOp>(
+  return bind(g, g.create1<OpTy>(
                      {*data, *indices},
                      {g.named("axis", g.builder.getI64IntegerAttr(*axis))}));
 }
 
-LogicalResult convertGatherElements(GI &g) {
-  auto data = g.requiredInput(0), indices = g.requiredInput(1);
-  if (failed(data) || failed(indices))
-    return failure();
-  auto axis = g.normalizeAxis(g.attrInt("axis", 0), typeOf(*data).getRank());
-  if (failed(axis))
-    return failure();
-  return bind(g, g.create1<ts::GatherElementsOp>(
-                     {*data, *indices},
-                     {g.named("axis", g.builder.getI64IntegerAttr(*axis))}));
-}
 
 LogicalResult convertExpand(GI &g) {
   auto x = g.requiredInput(0);
@@ -1065,8 +1056,8 @@ const llvm::StringMap<OpConverter> &converters() {
       {"Concat", convertConcat},
       {"Split", convertSplit},
       {"Slice", convertSlice},
-      {"Gather", convertGather},
-      {"GatherElements", convertGatherElements},
+      {"Gather", convertGather<ts::GatherOp>},
+      {"GatherElements", convertGather<ts::GatherElementsOp>},
       {"Expand", convertExpand},
       {"Pad", convertPad},
       {"Trilu", convertTrilu},
