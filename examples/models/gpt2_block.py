@@ -9,11 +9,11 @@ causal attention (Trilu mask + Where, Softmax) -> output projection ->
 residual -> LayerNorm -> MLP (Gelu as Erf) -> residual. The batch dimension
 is dynamic (`batch`), as exporters write it.
 """
-import argparse
-
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from common import cli, finish
 
 
 def build(hidden, heads, seq):
@@ -82,22 +82,8 @@ def build(hidden, heads, seq):
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", seq, hidden])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", seq, hidden])],
         inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                              producer_name="tessera-examples")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("out")
-    ap.add_argument("--hidden", type=int, default=64)
-    ap.add_argument("--heads", type=int, default=4)
-    ap.add_argument("--seq", type=int, default=16)
-    a = ap.parse_args()
-    onnx.save(build(a.hidden, a.heads, a.seq), a.out)
+    return finish(graph)
 
 
 if __name__ == "__main__":
-    main()
+    cli(__doc__, build, hidden=64, heads=4, seq=16)

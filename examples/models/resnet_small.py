@@ -6,11 +6,11 @@ dimension is dynamic.
 
     resnet_small.py OUT.onnx [--width 16 --classes 10]
 """
-import argparse
-
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from common import cli, finish
 
 
 def build(width, classes):
@@ -56,21 +56,8 @@ def build(width, classes):
         nodes, "resnet_small",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 32, 32])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", classes])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                              producer_name="tessera-examples")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("out")
-    ap.add_argument("--width", type=int, default=16)
-    ap.add_argument("--classes", type=int, default=10)
-    a = ap.parse_args()
-    onnx.save(build(a.width, a.classes), a.out)
+    return finish(graph)
 
 
 if __name__ == "__main__":
-    main()
+    cli(__doc__, build, width=16, classes=10)
