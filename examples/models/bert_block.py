@@ -7,29 +7,18 @@ Erf.
     bert_block.py OUT.onnx [--hidden 64 --heads 4 --seq 16]
 """
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
-from common import cli, finish
+from common import Builder, cli, finish
 
 
 def build(hidden, heads, seq):
-    rng = np.random.default_rng(11)
+    b = Builder(11)
     head = hidden // heads
-    inits, nodes = [], []
+    const, node = b.const, b.node
 
-    def weight(name, shape, scale=0.05):
-        inits.append(numpy_helper.from_array(
-            (rng.standard_normal(shape) * scale).astype(np.float32), name))
-        return name
-
-    def const(name, value):
-        inits.append(numpy_helper.from_array(np.asarray(value), name))
-        return name
-
-    def node(op, inputs, outputs, **attrs):
-        nodes.append(helper.make_node(op, inputs, outputs, name=outputs[0], **attrs))
-        return outputs[0]
+    def weight(name, shape):
+        return b.weight(name, shape, 0.05)
 
     heads_shape = const("heads_shape", np.array([0, 0, heads, head], np.int64))
     for t in ("query", "key", "value"):
@@ -70,11 +59,11 @@ def build(hidden, heads, seq):
          ["y"], axis=-1, epsilon=1e-12)
 
     graph = helper.make_graph(
-        nodes, "bert_block",
+        b.nodes, "bert_block",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", seq, hidden]),
          helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", seq])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", seq, hidden])],
-        inits)
+        b.inits)
     return finish(graph)
 
 

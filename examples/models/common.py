@@ -2,8 +2,30 @@
 line (an output path plus integer size options)."""
 import argparse
 
+import numpy as np
 import onnx
-from onnx import helper
+from onnx import helper, numpy_helper
+
+
+class Builder:
+    """Collects nodes and initializers; each node is named after its first
+    output, as exporters do."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+        self.inits, self.nodes = [], []
+
+    def const(self, name, value):
+        self.inits.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def weight(self, name, shape, scale):
+        """A normal(0, scale) f32 initializer."""
+        return self.const(name, (self.rng.standard_normal(shape) * scale).astype(np.float32))
+
+    def node(self, op, inputs, outputs, **attrs):
+        self.nodes.append(helper.make_node(op, inputs, outputs, name=outputs[0], **attrs))
+        return outputs[0]
 
 
 def finish(graph):

@@ -10,29 +10,18 @@ residual -> LayerNorm -> MLP (Gelu as Erf) -> residual. The batch dimension
 is dynamic (`batch`), as exporters write it.
 """
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
-from common import cli, finish
+from common import Builder, cli, finish
 
 
 def build(hidden, heads, seq):
-    rng = np.random.default_rng(2026)
+    b = Builder(2026)
     head = hidden // heads
-    inits, nodes = [], []
+    const, node = b.const, b.node
 
-    def weight(name, shape, scale=0.02):
-        inits.append(numpy_helper.from_array(
-            (rng.standard_normal(shape) * scale).astype(np.float32), name))
-        return name
-
-    def const(name, value):
-        inits.append(numpy_helper.from_array(np.asarray(value), name))
-        return name
-
-    def node(op, inputs, outputs, **attrs):
-        nodes.append(helper.make_node(op, inputs, outputs, name=outputs[0], **attrs))
-        return outputs[0]
+    def weight(name, shape):
+        return b.weight(name, shape, 0.02)
 
     ln1_g = const("ln_1.weight", np.ones(hidden, np.float32))
     ln1_b = const("ln_1.bias", np.zeros(hidden, np.float32))
@@ -78,10 +67,10 @@ def build(hidden, heads, seq):
     node("Add", [x1, proj], ["y"])
 
     graph = helper.make_graph(
-        nodes, "gpt2_block",
+        b.nodes, "gpt2_block",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", seq, hidden])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", seq, hidden])],
-        inits)
+        b.inits)
     return finish(graph)
 
 

@@ -5,7 +5,6 @@
     mlp.py OUT.onnx [--inputs 256 --hidden 512 --classes 10]
 """
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from common import cli, finish

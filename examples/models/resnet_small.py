@@ -7,23 +7,17 @@ dimension is dynamic.
     resnet_small.py OUT.onnx [--width 16 --classes 10]
 """
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
-from common import cli, finish
+from common import Builder, cli, finish
 
 
 def build(width, classes):
-    rng = np.random.default_rng(3)
-    inits, nodes = [], []
+    gb = Builder(3)
+    rng, node = gb.rng, gb.node
 
     def param(name, array):
-        inits.append(numpy_helper.from_array(array.astype(np.float32), name))
-        return name
-
-    def node(op, inputs, outputs, **attrs):
-        nodes.append(helper.make_node(op, inputs, outputs, name=outputs[0], **attrs))
-        return outputs[0]
+        return gb.const(name, array.astype(np.float32))
 
     def conv_bn(x, name, cin, cout, k, stride, relu=True):
         w = param(name + ".weight", rng.standard_normal((cout, cin, k, k)) * np.sqrt(2.0 / (cin * k * k)))
@@ -53,9 +47,9 @@ def build(width, classes):
     node("Gemm", [x, w, b], ["y"], transB=1)
 
     graph = helper.make_graph(
-        nodes, "resnet_small",
+        gb.nodes, "resnet_small",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 32, 32])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", classes])], inits)
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", classes])], gb.inits)
     return finish(graph)
 
 
