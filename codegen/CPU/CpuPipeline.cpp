@@ -18,6 +18,7 @@
 using namespace mlir;
 
 void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createPretransposeWeightsPass());
   pm.addNestedPass<func::FuncOp>(createConvertTesseraToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createFuseElementwisePass());
@@ -35,11 +36,16 @@ void mlir::tessera::buildCpuLlvmPhase(OpPassManager &pm,
     outParams.hoistStaticAllocs = true;
     outParams.modifyPublicFunctions = true;
     pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+    pm.addPass(createPlanMemoryPass());
   }
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  if (options.ukernels)
+    pm.addPass(createContractionsToUkernelsPass());
   pm.addNestedPass<func::FuncOp>(createLowerStridedCopiesPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  if (options.ukernels)
+    pm.addPass(createMathToUkernelsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());

@@ -15,6 +15,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "point (otherwise MLIR's descriptor ABI, as mlir-runner "
                      "expects)"),
       llvm::cl::init(false)};
+  Option<bool> ukernels{
+      *this, "ukernels",
+      llvm::cl::desc("Run f32 contractions through the GEMM microkernel "
+                     "(tessera_uk_sgemm_f32, linked by tessera-compile; "
+                     "otherwise scalar loops)"),
+      llvm::cl::init(false)};
 };
 
 /// The `linalg` phase: tessera → linalg/tensor/arith/math on tensors, then
@@ -22,9 +28,8 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
 void buildCpuLinalgPhase(OpPassManager &pm);
 
 /// The `llvm` phase: one-shot bufferization (function boundaries included),
-/// buffer deallocation, scalar loops, LLVM dialect. This is the correctness
-/// (reference) lowering: tiling, vectorization and threading come with the
-/// optimising CPU pipeline.
+/// buffer deallocation, f32 contractions to the GEMM microkernel (with
+/// `ukernels`), loops for the rest, LLVM dialect.
 void buildCpuLlvmPhase(OpPassManager &pm, const CpuPipelineOptions &options);
 
 /// Both phases: what `tessera-compile --target=cpu` runs after import.

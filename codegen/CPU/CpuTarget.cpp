@@ -8,6 +8,10 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/Linker/Linker.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
@@ -20,6 +24,10 @@
 
 using namespace mlir;
 using namespace mlir::tessera;
+
+// codegen/CPU/ukernels compiled to bitcode (UkernelBitcode.cpp, generated).
+extern const unsigned char tessera_ukernel_bitcode[];
+extern const unsigned long tessera_ukernel_bitcode_size;
 
 namespace {
 std::unique_ptr<llvm::TargetMachine>
@@ -48,6 +56,61 @@ createTargetMachine(const CpuTargetOptions &options, std::string &error) {
     error = "cannot create a target machine for " + triple.str() + " (" + cpu + ")";
   return tm;
 }
+/// The widest float vector the target runs well, in bits.
+int vectorBits(const llvm::TargetMachine &tm) {
+  const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
+  if (!tm.getTargetTriple().isX86())
+    return 128;
+  if (sti->checkFeatures("+avx512f"))
+    return 512;
+  if (sti->checkFeatures("+avx2") && sti->checkFeatures("+fma"))
+    return 256;
+  return 128;
+}
+
+/// Links the microkernels the module calls (`tessera_uk_*`) from the
+/// embedded bitcode, compiled for this target: the bitcode's own target
+/// attributes are dropped so the target machine's CPU and features apply,
+/// and `tessera_uk_vector_bits` is defined for the target.
+LogicalResult linkUkernels(llvm::Module &module, const llvm::TargetMachine &tm,
+                           std::string &error) {
+  bool needed = llvm::any_of(module.functions(), [](llvm::Function &f) {
+    return f.isDeclaration() && f.getName().starts_with("tessera_uk_");
+  });
+  if (!needed)
+    return success();
+  llvm::MemoryBufferRef buffer(
+      llvm::StringRef(reinterpret_cast<const char *>(tessera_ukernel_bitcode),
+                      tessera_ukernel_bitcode_size),
+      "tessera-ukernels");
+  llvm::Expected<std::unique_ptr<llvm::Module>> ukernels =
+      llvm::parseBitcodeFile(buffer, module.getContext());
+  if (!ukernels) {
+    error = "cannot read the embedded microkernels: " +
+            llvm::toString(ukernels.takeError());
+    return failure();
+  }
+  (*ukernels)->setDataLayout(module.getDataLayout());
+  (*ukernels)->setTargetTriple(module.getTargetTriple());
+  for (llvm::Function &f : **ukernels) {
+    f.removeFnAttr("target-cpu");
+    f.removeFnAttr("target-features");
+    f.removeFnAttr("tune-cpu");
+  }
+  if (llvm::Linker::linkModules(module, std::move(*ukernels),
+                                llvm::Linker::Flags::LinkOnlyNeeded)) {
+    error = "cannot link the microkernels into the module";
+    return failure();
+  }
+  if (llvm::GlobalVariable *bits =
+          module.getGlobalVariable("tessera_uk_vector_bits")) {
+    bits->setInitializer(llvm::ConstantInt::get(bits->getValueType(),
+                                                 vectorBits(tm)));
+    bits->setConstant(true);
+    bits->setLinkage(llvm::GlobalValue::InternalLinkage);
+  }
+  return success();
+}
 } // namespace
 
 FailureOr<std::unique_ptr<llvm::Module>> mlir::tessera::translateToLLVMIR(
@@ -66,6 +129,8 @@ FailureOr<std::unique_ptr<llvm::Module>> mlir::tessera::translateToLLVMIR(
     return failure();
   llvmModule->setDataLayout(tm->createDataLayout());
   llvmModule->setTargetTriple(tm->getTargetTriple());
+  if (failed(linkUkernels(*llvmModule, *tm, error)))
+    return failure();
   auto optimize = makeOptimizingTransformer(options.optLevel, 0, tm.get());
   if (llvm::Error e = optimize(llvmModule.get())) {
     error = "LLVM optimisation failed: " + llvm::toString(std::move(e));

@@ -65,4 +65,89 @@ def FuseElementwisePass : Pass<"tessera-cpu-fuse-elementwise", "func::FuncOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def ContractionsToUkernelsPass
+    : Pass<"tessera-cpu-contractions-to-ukernels", "ModuleOp"> {
+  let summary = "Run f32 contractions on buffers through the GEMM microkernel";
+  let description = [{
+    Every `linalg` op on buffers that is an f32 contraction
+    (`out += lhs * rhs` with one reduction loop, one M and one N loop and up
+    to three batch loops; operands strided, transposed or broadcast)
+    becomes a call to `tessera_uk_sgemm_f32`, passing each operand's address
+    and its element stride along every loop (0 where it is broadcast).
+    The microkernel (codegen/CPU/ukernels) is packed, register-tiled for
+    the target's vector width, and multithreaded through the runtime; the
+    compiler links its bitcode into the artifact, so this pass is for
+    `tessera-compile` and `--tessera-cpu-pipeline=ukernels=1`, not for
+    modules run with mlir-runner.
+
+    ```mlir
+    linalg.generic {indexing_maps = [(m,k,n)->(m,k), (m,k,n)->(k,n), (m,k,n)->(m,n)], ...}
+        ins(%a, %b : memref<8x16xf32>, memref<16x4xf32>) outs(%c : memref<8x4xf32>)
+    // becomes
+    func.call @tessera_uk_sgemm_f32(%c1, %c1, %c1, %c8, %c4, %c16, %addr_a, ..., %addr_c, ...)
+    ```
+  }];
+  let statistics = [
+    Statistic<"numCalls", "contractions", "Contractions given to the microkernel">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def PretransposeWeightsPass
+    : Pass<"tessera-cpu-pretranspose-weights", "func::FuncOp"> {
+  let summary = "Store Gemm weights read with trans_b transposed";
+  let description = [{
+    A `tessera.gemm` with `trans_b = true` whose B is a weight (a dense
+    resource) gets B transposed at compile time, as a new resource named
+    `<weight>.T`, and `trans_b = false`, so the code reads B row-wise and
+    the GEMM microkernel needs no per-run repacking. The artifact's weight
+    bytes stay the same size.
+  }];
+  let statistics = [
+    Statistic<"numWeights", "weights", "Weights stored transposed">
+  ];
+}
+
+def MathToUkernelsPass : Pass<"tessera-cpu-math-to-ukernels", "ModuleOp"> {
+  let summary = "Call Tessera's inlinable f32 exp and erf instead of libm's";
+  let description = [{
+    `math.exp` and `math.erf` on f32 scalars become calls of
+    `tessera_uk_expf` / `tessera_uk_erff` (codegen/CPU/ukernels/Math.cpp),
+    branch-free functions that the compiler links as bitcode and inlines,
+    so LLVM vectorizes the loops around them (libm's are opaque calls).
+    expf is within 1 ulp of glibc's, erff within 1.2e-7 absolute.
+  }];
+  let statistics = [
+    Statistic<"numCalls", "calls", "Math operations replaced">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def PlanMemoryPass : Pass<"tessera-cpu-plan-memory", "ModuleOp"> {
+  let summary = "Place intermediate buffers in one reusable workspace";
+  let description = [{
+    Runs after bufferization (before deallocation) on the artifact's entry
+    function. Each statically shaped `memref.alloc` in its body that does
+    not escape gets an offset in one workspace, buffers whose lifetimes do
+    not overlap sharing bytes (greedy by size, 64-byte aligned); the
+    allocations become `memref.view`s of a new trailing argument
+    `{tessera.workspace}`, which the runtime allocates once and reuses
+    across runs. The module records `tessera.workspace_bytes`,
+    `tessera.buffer_bytes` (the sum of the planned buffers) and
+    `tessera.live_max_bytes` (the most bytes alive at one point, the lower
+    bound for any plan).
+  }];
+  let options = [
+    Option<"entryName", "entry", "std::string", "\"main\"",
+           "The function whose buffers are planned">
+  ];
+  let statistics = [
+    Statistic<"numBuffers", "buffers", "Buffers placed in the workspace">
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // TESSERA_CODEGEN_CPU_PASSES

@@ -159,6 +159,8 @@ std::string Manifest::serialize() const {
   for (const WeightSpec &w : weights)
     os << "weight " << escape(w.name) << " " << dtypeName(w.dtype) << " "
        << formatShape(w.shape) << " " << w.offset << " " << w.size << "\n";
+  if (workspaceBytes)
+    os << "workspace " << workspaceBytes << "\n";
   return os.str();
 }
 
@@ -190,6 +192,13 @@ bool Manifest::parse(const std::string &text, std::string &error) {
     }
     if (f[0] == "target" && f.size() == 2) {
       target = f[1];
+      continue;
+    }
+    if (f[0] == "workspace") {
+      // At most 1 TiB: a larger value is corruption, not a plan.
+      if (f.size() != 2 || !parseU64(f[1], workspaceBytes) ||
+          workspaceBytes > (uint64_t(1) << 40))
+        return bad("bad workspace size");
       continue;
     }
     bool isWeight = f[0] == "weight";

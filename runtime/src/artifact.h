@@ -67,6 +67,9 @@ struct Manifest {
   std::string target = "cpu";
   std::vector<TensorSpec> inputs, outputs;
   std::vector<WeightSpec> weights;
+  /// Bytes of scratch memory the host code takes as its last buffer (the
+  /// planned intermediate tensors); 0 for none.
+  uint64_t workspaceBytes = 0;
 
   std::string serialize() const;
   /// Parses `text`; on failure returns false and sets `error`.

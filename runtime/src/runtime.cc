@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -91,7 +92,30 @@ struct tsr_module_s : RefCounted {
   artifact::View view;
   void *library = nullptr;
   EntryFn entry = nullptr;
+  // Workspaces (manifest.workspaceBytes each) not in use by a run: a run
+  // takes one and gives it back, so concurrent runs get their own and
+  // repeated runs touch no new memory.
+  std::mutex workspaceMutex;
+  std::vector<void *> freeWorkspaces;
+
+  void *takeWorkspace() {
+    {
+      std::lock_guard<std::mutex> lock(workspaceMutex);
+      if (!freeWorkspaces.empty()) {
+        void *w = freeWorkspaces.back();
+        freeWorkspaces.pop_back();
+        return w;
+      }
+    }
+    return alignedAlloc(static_cast<size_t>(view.manifest.workspaceBytes));
+  }
+  void giveBackWorkspace(void *w) {
+    std::lock_guard<std::mutex> lock(workspaceMutex);
+    freeWorkspaces.push_back(w);
+  }
   ~tsr_module_s() {
+    for (void *w : freeWorkspaces)
+      std::free(w);
     if (library)
       dlclose(library);
     if (mapped)
@@ -496,7 +520,22 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
     outs.push_back(t);
     buffers.push_back(data);
   }
-  session->module->entry(buffers.data());
+  tsr_module_t module = session->module;
+  void *workspace = nullptr;
+  if (mf.workspaceBytes) {
+    workspace = module->takeWorkspace();
+    if (!workspace) {
+      for (tsr_tensor_t o : outs)
+        release(o);
+      return makeStatus(TSR_RESOURCE_EXHAUSTED,
+                        "out of memory allocating the workspace (" +
+                            std::to_string(mf.workspaceBytes) + " bytes)");
+    }
+    buffers.push_back(workspace);
+  }
+  module->entry(buffers.data());
+  if (workspace)
+    module->giveBackWorkspace(workspace);
   for (size_t i = 0; i < num_outputs; ++i)
     out_outputs[i] = outs[i];
   return nullptr;

@@ -297,6 +297,10 @@ int main(int argc, char **argv) {
   progress(2, steps, "lowering to linalg");
   if (!runPhase(
           [](OpPassManager &pm) {
+            // Weights are transposed while still constants, then become
+            // arguments (buildCpuLinalgPhase's own pretransposition then
+            // finds none).
+            pm.addNestedPass<func::FuncOp>(ts::createPretransposeWeightsPass());
             pm.addNestedPass<func::FuncOp>(ts::createOutlineWeightsPass());
             ts::buildCpuLinalgPhase(pm);
           },
@@ -328,11 +332,25 @@ int main(int argc, char **argv) {
   progress(3, steps, "lowering to LLVM");
   ts::CpuPipelineOptions cpuOptions;
   cpuOptions.artifactAbi = true;
+  cpuOptions.ukernels = true;
   if (!runPhase([&](OpPassManager &pm) { ts::buildCpuLlvmPhase(pm, cpuOptions); },
                 "lowering to LLVM"))
     return 1;
   if (compileTo == Phase::Llvm || emit == Emit::Mlir)
     return printModule();
+
+  // The memory plan (tessera-cpu-plan-memory).
+  auto moduleBytes = [&](llvm::StringRef name) -> int64_t {
+    auto attr = (*module)->getAttrOfType<IntegerAttr>(name);
+    return attr ? attr.getInt() : 0;
+  };
+  manifest.workspaceBytes = moduleBytes("tessera.workspace_bytes");
+  if (manifest.workspaceBytes)
+    progress(3, steps,
+             "memory plan: " + llvm::Twine(moduleBytes("tessera.buffer_bytes")) +
+                 " bytes of intermediate tensors in a workspace of " +
+                 llvm::Twine(manifest.workspaceBytes) + " bytes (live maximum " +
+                 llvm::Twine(moduleBytes("tessera.live_max_bytes")) + ")");
 
   progress(4, steps, "generating code for " + cpu);
   ts::CpuTargetOptions targetOptions;

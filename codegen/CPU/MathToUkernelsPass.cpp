@@ -1,0 +1,53 @@
+//===- MathToUkernelsPass.cpp - f32 exp/erf to inlinable ukernels ---------===//
+//
+// math.exp and math.erf on f32 become calls of tessera_uk_expf and
+// tessera_uk_erff (codegen/CPU/ukernels/Math.cpp), which the compiler links
+// as bitcode and inlines, so loops of them vectorize.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/CPU/Passes.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#define DEBUG_TYPE "tessera-cpu-math-to-ukernels"
+
+namespace mlir::tessera {
+#define GEN_PASS_DEF_MATHTOUKERNELSPASS
+#include "codegen/CPU/Passes.h.inc"
+} // namespace mlir::tessera
+
+using namespace mlir;
+
+namespace {
+func::FuncOp declare(ModuleOp module, StringRef name, Type f32) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto f = func::FuncOp::create(b, module.getLoc(), name,
+                                b.getFunctionType({f32}, {f32}));
+  f.setPrivate();
+  return f;
+}
+
+struct MathToUkernelsPass
+    : mlir::tessera::impl::MathToUkernelsPassBase<MathToUkernelsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<Operation *> ops;
+    module.walk([&](Operation *op) {
+      if (isa<math::ExpOp, math::ErfOp>(op) && op->getResult(0).getType().isF32())
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      StringRef name = isa<math::ExpOp>(op) ? "tessera_uk_expf" : "tessera_uk_erff";
+      func::FuncOp callee = declare(module, name, op->getResult(0).getType());
+      OpBuilder b(op);
+      auto call = func::CallOp::create(b, op->getLoc(), callee, op->getOperands());
+      op->replaceAllUsesWith(call);
+      op->erase();
+      ++numCalls;
+    }
+  }
+};
+} // namespace

@@ -1,0 +1,171 @@
+//===- PlanMemoryPass.cpp - Intermediate buffers in one workspace ---------===//
+//
+// After bufferization, every intermediate tensor of `@main` is a
+// `memref.alloc` in the function's body. This pass gives each statically
+// shaped one an offset in a single workspace buffer, sharing bytes between
+// buffers whose lifetimes do not overlap, and replaces the allocations by
+// `memref.view`s of a new trailing function argument (the workspace, which
+// the runtime provides and reuses across runs). The workspace size is
+// recorded on the module as `tessera.workspace_bytes`.
+//
+// Lifetimes are positions in the body: from the allocation to the last op
+// that uses the buffer or a view of it (through view-like ops, uses nested
+// in regions counting at their top-level op). A buffer that escapes (is
+// returned, passed to a call, stored) keeps its allocation.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/CPU/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+#define DEBUG_TYPE "tessera-cpu-plan-memory"
+
+namespace mlir::tessera {
+#define GEN_PASS_DEF_PLANMEMORYPASS
+#include "codegen/CPU/Passes.h.inc"
+} // namespace mlir::tessera
+
+using namespace mlir;
+
+namespace {
+constexpr int64_t kAlignment = 64;
+
+struct Buffer {
+  memref::AllocOp alloc;
+  int64_t bytes;
+  unsigned start, end;
+  int64_t offset = -1;
+};
+
+/// The last top-level position at which `value` or a view of it is used;
+/// nullopt if it escapes.
+std::optional<unsigned>
+lastUse(Value value, Block &body,
+        const llvm::DenseMap<Operation *, unsigned> &position) {
+  unsigned last = 0;
+  SmallVector<Value> worklist = {value};
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (isa<func::ReturnOp, func::CallOp, memref::StoreOp>(user) ||
+          user->hasTrait<OpTrait::IsTerminator>())
+        return std::nullopt;
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+          view && view.getViewSource() == v)
+        for (Value r : user->getResults())
+          worklist.push_back(r);
+      Operation *top = body.findAncestorOpInBlock(*user);
+      if (!top)
+        return std::nullopt;
+      last = std::max(last, position.lookup(top));
+    }
+  }
+  return last;
+}
+
+struct PlanMemoryPass
+    : mlir::tessera::impl::PlanMemoryPassBase<PlanMemoryPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto func = module.lookupSymbol<func::FuncOp>(entryName);
+    if (!func || func.isExternal())
+      return;
+    Block &body = func.getBody().front();
+    llvm::DenseMap<Operation *, unsigned> position;
+    unsigned index = 0;
+    for (Operation &op : body)
+      position[&op] = index++;
+
+    std::vector<Buffer> buffers;
+    for (Operation &op : body) {
+      auto alloc = dyn_cast<memref::AllocOp>(&op);
+      if (!alloc)
+        continue;
+      MemRefType type = alloc.getType();
+      if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
+          !type.getElementType().isIntOrFloat() ||
+          type.getMemorySpace())
+        continue;
+      std::optional<unsigned> end = lastUse(alloc, body, position);
+      if (!end)
+        continue;
+      int64_t bits = type.getNumElements() *
+                     type.getElementType().getIntOrFloatBitWidth();
+      int64_t bytes = (bits + 7) / 8;
+      bytes = std::max<int64_t>(kAlignment,
+                                (bytes + kAlignment - 1) / kAlignment * kAlignment);
+      buffers.push_back({alloc, bytes, position[alloc], *end});
+    }
+    if (buffers.empty())
+      return;
+
+    // Greedy by size: each buffer at the lowest offset that no buffer
+    // already placed and alive at the same time occupies.
+    std::vector<Buffer *> order;
+    for (Buffer &b : buffers)
+      order.push_back(&b);
+    llvm::stable_sort(order, [](Buffer *a, Buffer *b) { return a->bytes > b->bytes; });
+    int64_t workspace = 0;
+    std::vector<Buffer *> placed;
+    for (Buffer *b : order) {
+      std::vector<std::pair<int64_t, int64_t>> taken;
+      for (Buffer *p : placed)
+        if (p->start <= b->end && b->start <= p->end)
+          taken.emplace_back(p->offset, p->offset + p->bytes);
+      llvm::sort(taken);
+      int64_t offset = 0;
+      for (auto [lo, hi] : taken) {
+        if (offset + b->bytes <= lo)
+          break;
+        offset = std::max(offset, hi);
+      }
+      b->offset = offset;
+      workspace = std::max(workspace, offset + b->bytes);
+      placed.push_back(b);
+    }
+
+    // The lower bound: the most bytes alive at any one position.
+    int64_t liveMax = 0;
+    for (unsigned p = 0; p < index; ++p) {
+      int64_t live = 0;
+      for (Buffer &b : buffers)
+        if (b.start <= p && p <= b.end)
+          live += b.bytes;
+      liveMax = std::max(liveMax, live);
+    }
+    int64_t total = 0;
+    for (Buffer &b : buffers)
+      total += b.bytes;
+
+    MLIRContext *ctx = &getContext();
+    auto wsType = MemRefType::get({workspace}, IntegerType::get(ctx, 8));
+    unsigned argIndex = func.getNumArguments();
+    if (failed(func.insertArgument(
+            argIndex, wsType,
+            DictionaryAttr::get(ctx, {NamedAttribute(StringAttr::get(ctx, "tessera.workspace"),
+                                                     UnitAttr::get(ctx))}),
+            func.getLoc())))
+      return signalPassFailure();
+    Value ws = body.getArgument(argIndex);
+    for (Buffer &b : buffers) {
+      OpBuilder builder(b.alloc);
+      Location loc = b.alloc.getLoc();
+      Value offset = arith::ConstantIndexOp::create(builder, loc, b.offset);
+      auto view = memref::ViewOp::create(builder, loc, b.alloc.getType(), ws,
+                                         offset, ValueRange{});
+      b.alloc.replaceAllUsesWith(view.getResult());
+      b.alloc.erase();
+    }
+    auto i64 = IntegerType::get(ctx, 64);
+    module->setAttr("tessera.workspace_bytes", IntegerAttr::get(i64, workspace));
+    module->setAttr("tessera.buffer_bytes", IntegerAttr::get(i64, total));
+    module->setAttr("tessera.live_max_bytes", IntegerAttr::get(i64, liveMax));
+    numBuffers += buffers.size();
+  }
+};
+} // namespace

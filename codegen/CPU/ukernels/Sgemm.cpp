@@ -1,0 +1,322 @@
+//===- Sgemm.cpp - f32 contraction microkernel for CPU artifacts ----------===//
+//
+// Compiled to LLVM bitcode at build time (not into any library), embedded
+// in the compiler, and linked into each CPU artifact's LLVM module before
+// optimisation, so it is compiled for the artifact's target CPU (`--cpu`)
+// with everything else. Written with Clang's generic vector types: the
+// register tile is chosen for the target's vector width, which the compiler
+// provides as the constant `tessera_uk_vector_bits` when it links the
+// bitcode (LLVM then folds the dispatch below to one variant).
+//
+// The algorithm is the usual blocked GEMM: B is packed into column panels
+// of NR (K-major), A into row panels of MR, and an MR x NR register tile
+// accumulates over a KC slice of K. Operands are read through arbitrary
+// element strides, so transposed and broadcast (stride 0) operands cost
+// only the packing. C is accumulated into (C += A * B): the compiler
+// initialises C (zero, or a bias) before the call.
+//
+// Large problems run their column blocks on the runtime's thread pool when
+// the runtime installs one (`tessera_uk_parallel_for`).
+//
+//===----------------------------------------------------------------------===//
+
+#include <stddef.h>
+#include <stdint.h>
+
+extern "C" {
+/// Set by the compiler when it links this file: the target's widest
+/// profitable float vector, in bits (128, 256 or 512).
+extern const int tessera_uk_vector_bits;
+
+/// A parallel loop provided by the runtime: calls fn(ctx, i) for i in
+/// [0, n), possibly on several threads, and returns when all are done.
+typedef void (*tessera_uk_task_fn)(void *ctx, int64_t i);
+typedef void (*tessera_uk_parallel_for_fn)(void *pool, int64_t n,
+                                           tessera_uk_task_fn fn, void *ctx);
+/// Installed by the runtime after it loads the artifact's host code (the
+/// artifact exports both); null runs everything on the calling thread.
+__attribute__((visibility("default"))) tessera_uk_parallel_for_fn
+    tessera_uk_parallel_for = nullptr;
+__attribute__((visibility("default"))) void *tessera_uk_thread_pool = nullptr;
+
+void *malloc(size_t);
+void free(void *);
+}
+
+namespace {
+
+template <int W>
+using Vec = float __attribute__((ext_vector_type(W)));
+
+template <int W> inline Vec<W> load(const float *p) {
+  Vec<W> v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return v;
+}
+template <int W> inline void store(float *p, Vec<W> v) {
+  __builtin_memcpy(p, &v, sizeof(v));
+}
+
+struct Operand {
+  const float *base;
+  int64_t rowStride, colStride;
+  float at(int64_t r, int64_t c) const {
+    return base[r * rowStride + c * colStride];
+  }
+};
+
+/// C[0:MR, 0:NV*W] += A[0:MR, 0:K] * B[0:K, 0:NV*W]; A's element (i, p)
+/// at a[i * aRow + p * aCol] (packed panels: aRow 1, aCol MR), B rows `ldb`
+/// floats apart, C rows `ldc` apart and contiguous along columns.
+template <int W, int MR, int NV>
+__attribute__((always_inline)) inline void
+tile(int64_t k, const float *a, int64_t aRow, int64_t aCol, const float *b,
+     int64_t ldb, float *c, int64_t ldc) {
+  Vec<W> acc[MR][NV];
+#pragma unroll
+  for (int i = 0; i < MR; ++i)
+#pragma unroll
+    for (int v = 0; v < NV; ++v)
+      acc[i][v] = Vec<W>(0.0f);
+  for (int64_t p = 0; p < k; ++p) {
+    Vec<W> bv[NV];
+#pragma unroll
+    for (int v = 0; v < NV; ++v)
+      bv[v] = load<W>(b + p * ldb + v * W);
+#pragma unroll
+    for (int i = 0; i < MR; ++i) {
+      Vec<W> av = Vec<W>(a[i * aRow + p * aCol]);
+#pragma unroll
+      for (int v = 0; v < NV; ++v)
+        acc[i][v] += av * bv[v];
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < MR; ++i)
+#pragma unroll
+    for (int v = 0; v < NV; ++v)
+      store<W>(c + i * ldc + v * W, load<W>(c + i * ldc + v * W) + acc[i][v]);
+}
+
+/// `tile` for `mr` <= MR rows.
+template <int W, int NV, int MR>
+void tileRows(int mr, int64_t k, const float *a, int64_t aRow, int64_t aCol,
+              const float *b, int64_t ldb, float *c, int64_t ldc) {
+  if constexpr (MR > 1) {
+    if (mr < MR)
+      return tileRows<W, NV, MR - 1>(mr, k, a, aRow, aCol, b, ldb, c, ldc);
+  }
+  tile<W, MR, NV>(k, a, aRow, aCol, b, ldb, c, ldc);
+}
+
+template <int W, int MR, int NV> struct Gemm {
+  static constexpr int64_t NR = NV * W;
+  static constexpr int64_t KC = 256;
+  static constexpr int64_t MC = MR * 12;
+  static constexpr int64_t NC = NR * 64;
+
+  int64_t m, n, k;
+  Operand a, b;
+  float *c;
+  int64_t cRow, cCol;
+
+  /// Packs A[i0:i0+mc, p0:p0+kc] into MR-row panels, K-major; the last
+  /// panel has only the rows left.
+  void packA(float *dst, int64_t i0, int64_t mc, int64_t p0,
+             int64_t kc) const {
+    for (int64_t i = 0; i < mc; i += MR) {
+      int64_t rows = mc - i < MR ? mc - i : MR;
+      float *panel = dst + i * kc;
+      for (int64_t r = 0; r < rows; ++r) {
+        const float *src = a.base + (i0 + i + r) * a.rowStride + p0 * a.colStride;
+        for (int64_t p = 0; p < kc; ++p)
+          panel[p * rows + r] = src[p * a.colStride];
+      }
+    }
+  }
+
+  /// Packs B[p0:p0+kc, j0:j0+nc] into NR-column panels, K-major, zero
+  /// padded to a multiple of NR.
+  void packB(float *dst, int64_t p0, int64_t kc, int64_t j0,
+             int64_t nc) const {
+    for (int64_t j = 0; j < nc; j += NR) {
+      int64_t cols = nc - j < NR ? nc - j : NR;
+      float *panel = dst + j * kc;
+      if (b.rowStride == 1 && b.colStride != 1) {
+        // Transposed B: read each column contiguously.
+        for (int64_t q = 0; q < cols; ++q) {
+          const float *src = b.base + (j0 + j + q) * b.colStride + p0;
+          for (int64_t p = 0; p < kc; ++p)
+            panel[p * NR + q] = src[p];
+        }
+        for (int64_t p = 0; p < kc; ++p)
+          for (int64_t q = cols; q < NR; ++q)
+            panel[p * NR + q] = 0.0f;
+        continue;
+      }
+      for (int64_t p = 0; p < kc; ++p) {
+        const float *src =
+            b.base + (p0 + p) * b.rowStride + (j0 + j) * b.colStride;
+        for (int64_t q = 0; q < cols; ++q)
+          panel[p * NR + q] = src[q * b.colStride];
+        for (int64_t q = cols; q < NR; ++q)
+          panel[p * NR + q] = 0.0f;
+      }
+    }
+  }
+
+  /// One tile of C at (i, j), `rows` x `cols` (at most MR x NR); B rows
+  /// `ldb` apart, readable for NR columns (or W when cols <= W). Edge tiles
+  /// and C not contiguous along columns go through a local tile.
+  void runTile(int rows, int64_t cols, int64_t kc, const float *ap,
+               int64_t aRow, int64_t aCol, const float *bp, int64_t ldb,
+               int64_t i, int64_t j) const {
+    float *cij = c + i * cRow + j * cCol;
+    if (cols == NR && cCol == 1)
+      return tileRows<W, NV, MR>(rows, kc, ap, aRow, aCol, bp, ldb, cij, cRow);
+    if (cols == W && cCol == 1)
+      return tileRows<W, 1, MR>(rows, kc, ap, aRow, aCol, bp, ldb, cij, cRow);
+    float local[MR * NR];
+    for (int64_t q = 0; q < MR * NR; ++q)
+      local[q] = 0.0f;
+    if (cols <= W)
+      tileRows<W, 1, MR>(rows, kc, ap, aRow, aCol, bp, ldb, local, NR);
+    else
+      tileRows<W, NV, MR>(rows, kc, ap, aRow, aCol, bp, ldb, local, NR);
+    for (int r = 0; r < rows; ++r)
+      for (int64_t q = 0; q < cols; ++q)
+        cij[r * cRow + q * cCol] += local[r * NR + q];
+  }
+
+  /// Column block [j0, j0+nc): all of M and K.
+  void columnBlock(int64_t j0, int64_t nc, float *bPack, float *aPack) const {
+    // B is read where it lies when its rows are contiguous and it is small
+    // or used by few rows: packing then costs more than it saves (measured
+    // on AVX-512: reading in place is faster up to a 256x256 B). A is read
+    // in place when few column panels reuse it.
+    bool directB = b.colStride == 1 && (m <= MR || k * n <= (1 << 17));
+    bool directA = n <= 2 * NR;
+    for (int64_t p0 = 0; p0 < k; p0 += KC) {
+      int64_t kc = k - p0 < KC ? k - p0 : KC;
+      if (!directB)
+        packB(bPack, p0, kc, j0, nc);
+      for (int64_t i0 = 0; i0 < m; i0 += MC) {
+        int64_t mc = m - i0 < MC ? m - i0 : MC;
+        if (!directA)
+          packA(aPack, i0, mc, p0, kc);
+        for (int64_t j = 0; j < nc; j += NR) {
+          int64_t cols = nc - j < NR ? nc - j : NR;
+          const float *bp;
+          int64_t ldb;
+          if (!directB) {
+            bp = bPack + j * kc;
+            ldb = NR;
+          } else if (cols == NR || cols == W) {
+            bp = b.base + p0 * b.rowStride + j0 + j;
+            ldb = b.rowStride;
+          } else {
+            packB(bPack, p0, kc, j0 + j, cols);
+            bp = bPack;
+            ldb = NR;
+          }
+          for (int64_t i = 0; i < mc; i += MR) {
+            int rows = mc - i < MR ? int(mc - i) : MR;
+            if (directA)
+              runTile(rows, cols, kc,
+                      a.base + (i0 + i) * a.rowStride + p0 * a.colStride,
+                      a.rowStride, a.colStride, bp, ldb, i0 + i, j0 + j);
+            else
+              runTile(rows, cols, kc, aPack + i * kc, 1, rows, bp, ldb,
+                      i0 + i, j0 + j);
+          }
+        }
+      }
+    }
+  }
+};
+
+template <typename G> struct BlockTask {
+  const G *gemm;
+  int64_t blockCols;
+};
+
+template <typename G> void runBlock(void *ctx, int64_t index) {
+  auto *task = static_cast<BlockTask<G> *>(ctx);
+  const G &g = *task->gemm;
+  int64_t j0 = index * task->blockCols;
+  int64_t nc = g.n - j0 < task->blockCols ? g.n - j0 : task->blockCols;
+  // Packing space for this block: B's KC x NC panel (NR-padded) and A's
+  // MC x KC block; on the stack when small.
+  int64_t kc = g.k < G::KC ? g.k : G::KC;
+  int64_t bFloats = kc * ((nc + G::NR - 1) / G::NR) * G::NR;
+  int64_t aFloats = kc * (g.m < G::MC ? g.m : G::MC);
+  constexpr int64_t kStackFloats = 16384;
+  float stack[kStackFloats];
+  float *space = stack;
+  if (bFloats + aFloats > kStackFloats) {
+    space = static_cast<float *>(malloc(sizeof(float) * (bFloats + aFloats)));
+    if (!space)
+      __builtin_trap();
+  }
+  g.columnBlock(j0, nc, space, space + bFloats);
+  if (space != stack)
+    free(space);
+}
+
+template <int W, int MR, int NV>
+void gemm(int64_t m, int64_t n, int64_t k, Operand a, Operand b, float *c,
+          int64_t cRow, int64_t cCol) {
+  using G = Gemm<W, MR, NV>;
+  if (m <= 0 || n <= 0 || k <= 0)
+    return;
+  G g{m, n, k, a, b, c, cRow, cCol};
+  // Column blocks of at most NC, split further so that every thread of the
+  // pool has work when the problem is large enough to pay for it.
+  int64_t blockCols = G::NC;
+  bool parallel = tessera_uk_parallel_for && m * n * k >= (int64_t(1) << 21);
+  if (parallel) {
+    int64_t panels = (n + G::NR - 1) / G::NR;
+    int64_t perBlock = (panels + 7) / 8;
+    if (perBlock * G::NR < blockCols)
+      blockCols = perBlock * G::NR;
+  }
+  int64_t blocks = (n + blockCols - 1) / blockCols;
+  BlockTask<G> task{&g, blockCols};
+  if (parallel && blocks > 1) {
+    tessera_uk_parallel_for(tessera_uk_thread_pool, blocks, &runBlock<G>,
+                            &task);
+    return;
+  }
+  for (int64_t i = 0; i < blocks; ++i)
+    runBlock<G>(&task, i);
+}
+
+} // namespace
+
+/// C[b0,b1,b2][m, n] += sum_k A[b0,b1,b2][m, k] * B[b0,b1,b2][k, n] over up
+/// to three batch dimensions; every operand is a base pointer plus element
+/// strides (0 for a broadcast dimension). Addresses are passed as integers,
+/// as the compiler's calls pass them (MLIR index values).
+extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32(
+    int64_t b0, int64_t b1, int64_t b2, int64_t m, int64_t n, int64_t k,
+    intptr_t aAddr, int64_t ab0, int64_t ab1, int64_t ab2, int64_t am,
+    int64_t ak, intptr_t bAddr, int64_t bb0, int64_t bb1, int64_t bb2,
+    int64_t bk, int64_t bn, intptr_t cAddr, int64_t cb0, int64_t cb1, int64_t cb2,
+    int64_t cm, int64_t cn) {
+  auto *a = reinterpret_cast<const float *>(aAddr);
+  auto *b = reinterpret_cast<const float *>(bAddr);
+  auto *c = reinterpret_cast<float *>(cAddr);
+  for (int64_t i0 = 0; i0 < b0; ++i0)
+    for (int64_t i1 = 0; i1 < b1; ++i1)
+      for (int64_t i2 = 0; i2 < b2; ++i2) {
+        Operand av{a + i0 * ab0 + i1 * ab1 + i2 * ab2, am, ak};
+        Operand bv{b + i0 * bb0 + i1 * bb1 + i2 * bb2, bk, bn};
+        float *cv = c + i0 * cb0 + i1 * cb1 + i2 * cb2;
+        if (tessera_uk_vector_bits >= 512)
+          gemm<16, 12, 2>(m, n, k, av, bv, cv, cm, cn);
+        else if (tessera_uk_vector_bits >= 256)
+          gemm<8, 6, 2>(m, n, k, av, bv, cv, cm, cn);
+        else
+          gemm<4, 6, 2>(m, n, k, av, bv, cv, cm, cn);
+      }
+}
