@@ -142,6 +142,9 @@ template <int W, int MR, int NV> struct Gemm {
     for (int64_t j = 0; j < nc; j += NR) {
       int64_t cols = nc - j < NR ? nc - j : NR;
       float *panel = dst + j * kc;
+      if (cols < NR) // one fill of the whole panel, not a memset per row
+        for (int64_t q = 0; q < kc * NR; q += W)
+          store<W>(panel + q, Vec<W>(0.0f));
       if (b.rowStride == 1 && b.colStride != 1) {
         // Transposed B: read each column contiguously.
         for (int64_t q = 0; q < cols; ++q) {
@@ -149,9 +152,6 @@ template <int W, int MR, int NV> struct Gemm {
           for (int64_t p = 0; p < kc; ++p)
             panel[p * NR + q] = src[p];
         }
-        for (int64_t p = 0; p < kc; ++p)
-          for (int64_t q = cols; q < NR; ++q)
-            panel[p * NR + q] = 0.0f;
         continue;
       }
       for (int64_t p = 0; p < kc; ++p) {
@@ -159,8 +159,6 @@ template <int W, int MR, int NV> struct Gemm {
             b.base + (p0 + p) * b.rowStride + (j0 + j) * b.colStride;
         for (int64_t q = 0; q < cols; ++q)
           panel[p * NR + q] = src[q * b.colStride];
-        for (int64_t q = cols; q < NR; ++q)
-          panel[p * NR + q] = 0.0f;
       }
     }
   }
@@ -306,6 +304,22 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32(
   auto *a = reinterpret_cast<const float *>(aAddr);
   auto *b = reinterpret_cast<const float *>(bAddr);
   auto *c = reinterpret_cast<float *>(cAddr);
+  // Inner batch dimensions over which B is shared and A and C are
+  // contiguous blocks of rows fold into M: one larger GEMM instead of
+  // several small ones (a linear layer over [batch, seq, hidden]).
+  int64_t sizes[3] = {b0, b1, b2}, aStrides[3] = {ab0, ab1, ab2},
+          bStrides[3] = {bb0, bb1, bb2}, cStrides[3] = {cb0, cb1, cb2};
+  for (int d = 2; d >= 0; --d) {
+    if (sizes[d] == 1)
+      continue;
+    if (bStrides[d] != 0 || aStrides[d] != m * am || cStrides[d] != m * cm)
+      break;
+    m *= sizes[d];
+    sizes[d] = 1;
+  }
+  b0 = sizes[0];
+  b1 = sizes[1];
+  b2 = sizes[2];
   for (int64_t i0 = 0; i0 < b0; ++i0)
     for (int64_t i1 = 0; i1 < b1; ++i1)
       for (int64_t i2 = 0; i2 < b2; ++i2) {

@@ -146,10 +146,19 @@ Value neutral(OpBuilder &b, Location loc, Type t, Combine kind) {
   llvm_unreachable("covered switch");
 }
 
-Value combine(OpBuilder &b, Location loc, Combine kind, Value x, Value y) {
+/// x `kind` y. With `reassociate`, float adds may be reordered (reduction
+/// loops then vectorize; sums differ from a sequential order by rounding
+/// only).
+Value combine(OpBuilder &b, Location loc, Combine kind, Value x, Value y,
+              bool reassociate = false) {
   bool f = isFloat(x.getType());
   switch (kind) {
   case Combine::Add:
+    if (f && reassociate)
+      return arith::AddFOp::create(
+          b, loc, x, y,
+          arith::FastMathFlagsAttr::get(b.getContext(),
+                                        arith::FastMathFlags::reassoc));
     return f ? Value(arith::AddFOp::create(b, loc, x, y))
              : Value(arith::AddIOp::create(b, loc, x, y));
   case Combine::Mul:
@@ -196,8 +205,8 @@ Value buildReduce(OpBuilder &b, Location loc, Value input,
   auto generic = linalg::GenericOp::create(
       b, loc, outType, input, filled, maps, iterators,
       [&](OpBuilder &nb, Location nl, ValueRange args) {
-        linalg::YieldOp::create(nb, nl,
-                                combine(nb, nl, kind, args[1], args[0]));
+        linalg::YieldOp::create(
+            nb, nl, combine(nb, nl, kind, args[1], args[0], /*reassociate=*/true));
       });
   return reshapeTo(b, loc, generic.getResult(0),
                    RankedTensorType::get(keptShape, element));

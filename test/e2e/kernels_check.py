@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""The CPU kernels on the shapes that reach each of their code paths,
+compiled with tessera-compile, run with tessera-run and compared with NumPy
+(float64 reference):
+
+  * contractions through the GEMM microkernel: edge tiles in M and N, K
+    split in several KC slices, N over several column blocks, packed and
+    in-place B, transposed A and B (input and weight), batch dimensions
+    broadcast on either side and folded into M, Gemm alpha/beta/bias;
+  * exp and erf through Tessera's vectorizable versions, over their whole
+    range including overflow, underflow, infinities and NaN.
+
+    kernels_check.py --compile tessera-compile --run tessera-run --work DIR
+"""
+import argparse
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def matmul_case(a_shape, b_shape, b_weight=False):
+    inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, a_shape)]
+    inits = []
+    rng = np.random.default_rng(7)
+    b = rng.standard_normal(b_shape).astype(np.float32)
+    if b_weight:
+        inits.append(numpy_helper.from_array(b, "b"))
+    else:
+        inputs.append(helper.make_tensor_value_info("b", TensorProto.FLOAT, b_shape))
+    node = helper.make_node("MatMul", ["a", "b"], ["y"])
+    feeds = {"a": rng.standard_normal(a_shape).astype(np.float32)}
+    if not b_weight:
+        feeds["b"] = b
+    ref = np.matmul(feeds["a"].astype(np.float64), b.astype(np.float64))
+    return [node], inputs, inits, feeds, ref
+
+
+def gemm_case(m, n, k, trans_a, trans_b, alpha, beta, bias):
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
+    c = rng.standard_normal((n,)).astype(np.float32)
+    names = ["a", "b"] + (["c"] if bias else [])
+    node = helper.make_node("Gemm", names, ["y"], alpha=alpha, beta=beta,
+                            transA=int(trans_a), transB=int(trans_b))
+    inits = [numpy_helper.from_array(b, "b")] + ([numpy_helper.from_array(c, "c")] if bias else [])
+    inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, list(a.shape))]
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    ref = alpha * ((a64.T if trans_a else a64) @ (b64.T if trans_b else b64))
+    if bias:
+        ref = ref + beta * c.astype(np.float64)
+    return [node], inputs, inits, {"a": a}, ref
+
+
+def unary_case(op, fn):
+    # Every 2^-6 step over [-120, 120], plus the special values.
+    x = np.concatenate([np.arange(-120, 120, 1 / 64.0),
+                        [0.0, -0.0, 1e-30, -1e-30, 88.72, 88.73, -103.9, -104.0,
+                         np.inf, -np.inf, np.nan]]).astype(np.float32)
+    node = helper.make_node(op, ["a"], ["y"])
+    inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, [x.size])]
+    with np.errstate(over="ignore", under="ignore"):
+        # Rounded to float32's range: overflow to inf, underflow to 0.
+        ref = np.array([fn(float(v)) for v in x]).astype(np.float32).astype(np.float64)
+    return [node], inputs, [], {"a": x}, ref
+
+
+CASES = [
+    # name, (nodes, inputs, initializers, feeds, reference), rtol, atol
+    ("matmul 1x1x1", matmul_case([1, 1], [1, 1]), 1e-5, 1e-6),
+    ("matmul edges 37x53x71", matmul_case([37, 71], [71, 53]), 1e-5, 1e-5),
+    ("matmul K slices 20x40x700", matmul_case([20, 700], [700, 40]), 1e-5, 1e-4),
+    ("matmul packed B 300x520x300", matmul_case([300, 300], [300, 520]), 1e-5, 1e-4),
+    ("matmul column blocks 13x2100x40", matmul_case([13, 40], [40, 2100]), 1e-5, 1e-5),
+    ("matmul batch folded into M", matmul_case([3, 5, 17, 24], [24, 33], b_weight=True), 1e-5, 1e-5),
+    ("matmul batch broadcast lhs", matmul_case([1, 17, 24], [4, 24, 19]), 1e-5, 1e-5),
+    ("matmul batch broadcast 4-D", matmul_case([2, 1, 9, 16], [1, 3, 16, 40]), 1e-5, 1e-5),
+    ("matmul vector-matrix", matmul_case([64], [64, 48]), 1e-5, 1e-5),
+    ("matmul matrix-vector", matmul_case([48, 64], [64]), 1e-5, 1e-5),
+    ("gemm transB weight 8x512x256", gemm_case(8, 512, 256, False, True, 1.0, 1.0, True), 1e-5, 1e-4),
+    ("gemm transA 33x29x70", gemm_case(33, 29, 70, True, False, 0.5, 2.0, True), 1e-5, 1e-5),
+    ("gemm transA transB 150x300x90", gemm_case(150, 300, 90, True, True, 1.0, 1.0, False), 1e-5, 1e-4),
+    # 2 ulp on normal results, a few subnormal steps below them.
+    ("exp", unary_case("Exp", lambda v: math.inf if v >= 709 else math.exp(v)), 2.4e-7, 1e-44),
+    ("erf", unary_case("Erf", math.erf), 0.0, 1.5e-7),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--compile", required=True)
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--work", required=True)
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    passed = failed = 0
+    for i, (name, (nodes, inputs, inits, feeds, ref), rtol, atol) in enumerate(CASES):
+        d = os.path.join(args.work, "case%d" % i)
+        os.makedirs(d, exist_ok=True)
+        out = helper.make_tensor_value_info("y", TensorProto.FLOAT, list(ref.shape))
+        model = helper.make_model(helper.make_graph(nodes, "k", inputs, [out], inits),
+                                  opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        path = os.path.join(d, "model.onnx")
+        onnx.save(model, path)
+        artifact = os.path.join(d, "model.tsr")
+        c = subprocess.run([args.compile, path, "-o", artifact, "--quiet"],
+                           capture_output=True, text=True)
+        if c.returncode != 0:
+            print("FAIL %s: tessera-compile: %s" % (name, c.stderr.strip()))
+            failed += 1
+            continue
+        flags = []
+        for n, a in feeds.items():
+            np.save(os.path.join(d, n + ".npy"), a)
+            flags.append("--input=%s=%s" % (n, os.path.join(d, n + ".npy")))
+        r = subprocess.run([args.run, artifact, "--output-dir", d] + flags,
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            print("FAIL %s: tessera-run: %s" % (name, r.stderr.strip()))
+            failed += 1
+            continue
+        got = np.load(os.path.join(d, "y.npy")).astype(np.float64)
+        ok = got.shape == ref.shape and np.allclose(got, ref, rtol=rtol, atol=atol, equal_nan=True)
+        finite = np.isfinite(ref)
+        if got.shape == ref.shape:
+            diff = np.abs(got[finite] - ref[finite])
+            err = float(np.max(diff))
+            rel = float(np.max(diff / np.maximum(np.abs(ref[finite]), np.finfo(np.float32).tiny)))
+        else:
+            err = rel = math.inf
+        print("%s %s: max abs error vs NumPy %.3g, max relative %.3g"
+              % ("ok  " if ok else "FAIL", name, err, rel))
+        passed += ok
+        failed += not ok
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
