@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Tessera against its CPU peers, side by side in one run, one thread each.
+"""Tessera against its CPU peers, side by side in one run, the same number of
+threads each (--threads, default 1).
 
   * a 1024x1024x1024 f32 matmul: Tessera vs NumPy's OpenBLAS (GFLOP/s);
   * the MLP, GPT-2 style and BERT style blocks and the small ResNet from
@@ -7,7 +8,7 @@
 
 Prints a table of ratios; numbers are only comparable within one run.
 
-    bench/run_bench.py [--build build] [--repeat 20]
+    bench/run_bench.py [--build build] [--repeat 200] [--threads 1]
 """
 import argparse
 import os
@@ -25,7 +26,7 @@ def median(xs):
     return xs[len(xs) // 2]
 
 
-def tessera_latency(build, model, inputs, repeat, work):
+def tessera_latency(build, model, inputs, repeat, work, threads):
     """Median ms of tessera-run --repeat over `inputs` {name: array}."""
     import numpy as np
     artifact = os.path.join(work, os.path.basename(model) + ".tsr")
@@ -38,16 +39,16 @@ def tessera_latency(build, model, inputs, repeat, work):
         np.save(path, a)
         feeds.append("--input=%s=%s" % (n, path))
     out = subprocess.run([os.path.join(build, "bin", "tessera-run"), artifact, "--output-dir",
-                          work, "--repeat=%d" % repeat] + feeds,
+                          work, "--repeat=%d" % repeat, "--threads=%d" % threads] + feeds,
                          check=True, capture_output=True, text=True).stdout
     # "latency over N runs: min A ms, median B ms, p90 C ms"
     return float(out.split("median ")[1].split(" ms")[0])
 
 
-def ort_latency(model, inputs, repeat):
+def ort_latency(model, inputs, repeat, threads):
     import onnxruntime as ort
     so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
+    so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
     sess.run(None, inputs)
@@ -71,9 +72,9 @@ def matmul_model(path, n):
     onnx.save(m, path)
 
 
-def openblas_gflops(n, repeat):
-    """Single-threaded OpenBLAS through NumPy, in a clean subprocess."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+def openblas_gflops(n, repeat, threads):
+    """OpenBLAS through NumPy with `threads` threads, in a clean subprocess."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     env.pop("OPENBLAS_CORETYPE", None)
     env.pop("OPENBLAS_L2_SIZE", None)
     code = ("import numpy as np, time\n"
@@ -90,7 +91,8 @@ def openblas_gflops(n, repeat):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--repeat", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     import numpy as np
     rng = np.random.default_rng(0)
@@ -100,11 +102,11 @@ def main():
         mm = os.path.join(work, "matmul.onnx")
         matmul_model(mm, n)
         a = rng.standard_normal((n, n)).astype(np.float32)
-        ms = tessera_latency(args.build, mm, {"a": a, "b": a}, 3, work)
+        ms = tessera_latency(args.build, mm, {"a": a, "b": a}, 5, work, args.threads)
         tessera_gflops = 2 * n ** 3 / (ms / 1e3) / 1e9
-        blas = openblas_gflops(n, 5)
-        print("matmul %dx%dx%d f32, 1 thread: Tessera %.2f GFLOP/s, OpenBLAS %.2f GFLOP/s, "
-              "ratio %.3f" % (n, n, n, tessera_gflops, blas, tessera_gflops / blas))
+        blas = openblas_gflops(n, 5, args.threads)
+        print("matmul %dx%dx%d f32, %d thread(s): Tessera %.2f GFLOP/s, OpenBLAS %.2f GFLOP/s, "
+              "ratio %.3f" % (n, n, n, args.threads, tessera_gflops, blas, tessera_gflops / blas))
         models = [
             ("mlp", "mlp.py", {"x": (8, 256)}),
             ("gpt2_block", "gpt2_block.py", {"x": (2, 16, 64)}),
@@ -118,8 +120,8 @@ def main():
                            check=True)
             inputs = {k: (rng.random(s) > 0.2).astype(np.float32) if k == "mask"
                       else rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
-            t = tessera_latency(args.build, path, inputs, args.repeat, work)
-            o = ort_latency(path, inputs, args.repeat)
+            t = tessera_latency(args.build, path, inputs, args.repeat, work, args.threads)
+            o = ort_latency(path, inputs, args.repeat, args.threads)
             print("%-14s %12.3f %12.3f %10.2f" % (name, t, o, t / o))
 
 

@@ -9,13 +9,16 @@
 #include "tessera/runtime.h"
 
 #include "artifact.h"
+#include "thread_pool.h"
 
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -63,6 +66,17 @@ using EntryFn = void (*)(void **);
 
 struct tsr_runtime_s : RefCounted {
   bool verbose = false;
+  int cpuThreads = 1;
+  // Created with the first module that has a parallel hook.
+  std::once_flag poolOnce;
+  std::unique_ptr<tessera::runtime::ThreadPool> pool;
+  tessera::runtime::ThreadPool *threadPool() {
+    std::call_once(poolOnce, [&] {
+      if (cpuThreads > 1)
+        pool.reset(new (std::nothrow) tessera::runtime::ThreadPool(cpuThreads));
+    });
+    return pool.get();
+  }
 };
 
 struct tsr_device_s : RefCounted {
@@ -170,8 +184,19 @@ tsr_status_t tsr_runtime_create(const tsr_runtime_options_t *options,
   auto *rt = new (std::nothrow) tsr_runtime_s;
   if (!rt)
     return makeStatus(TSR_RESOURCE_EXHAUSTED, "out of memory");
-  if (options && options->struct_size >= sizeof(tsr_runtime_options_t))
+  if (options && options->struct_size >= offsetof(tsr_runtime_options_t, cpu_threads))
     rt->verbose = options->verbose != 0;
+  int threads = 0;
+  if (options && options->struct_size >= sizeof(tsr_runtime_options_t)) {
+    if (options->cpu_threads < 0) {
+      delete rt;
+      return makeStatus(TSR_INVALID_ARGUMENT,
+                        "cpu_threads must be 0 (every core) or more, got " +
+                            std::to_string(options->cpu_threads));
+    }
+    threads = options->cpu_threads;
+  }
+  rt->cpuThreads = threads ? threads : tessera::runtime::ThreadPool::availableCores();
   *out_runtime = rt;
   return nullptr;
 }
@@ -318,6 +343,18 @@ static tsr_status_t finishLoad(tsr_module_t m, const std::string &what) {
   if (!abi || !m->entry || *abi != 1)
     return makeStatus(TSR_DATA_LOSS, what + ": the host code lacks tessera_entry "
                                             "or has another ABI version");
+  // Large kernels split their work over the runtime's threads.
+  using ParallelFor = void (*)(void *, int64_t, tessera::runtime::ThreadPool::Task, void *);
+  auto *parallelFor = static_cast<ParallelFor *>(dlsym(m->library, "tessera_uk_parallel_for"));
+  auto *poolSlot = static_cast<void **>(dlsym(m->library, "tessera_uk_thread_pool"));
+  auto *threadCount = static_cast<int64_t *>(dlsym(m->library, "tessera_uk_thread_count"));
+  if (parallelFor && poolSlot && threadCount) {
+    if (tessera::runtime::ThreadPool *pool = m->runtime->threadPool()) {
+      *poolSlot = pool;
+      *threadCount = pool->threads();
+      *parallelFor = &tessera::runtime::ThreadPool::hook;
+    }
+  }
   if (m->runtime->verbose)
     std::fprintf(stderr, "tessera: loaded %s (%zu inputs, %zu outputs, %zu weights)\n",
                  what.c_str(), m->view.manifest.inputs.size(),

@@ -44,6 +44,10 @@ int main(int argc, char **argv) {
     return 2;
   tsr_runtime_options_t options;
   tsr_runtime_options_initialize(&options);
+  options.cpu_threads = -1;
+  tsr_runtime_t bad = NULL;
+  report("negative threads", tsr_runtime_create(&options, &bad));
+  options.cpu_threads = 0;
   tsr_runtime_create(&options, &runtime);
   tsr_device_create(runtime, "cpu:0", &device);
 

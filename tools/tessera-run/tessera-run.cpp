@@ -1,7 +1,7 @@
 //===- tessera-run.cpp - Run a Tessera artifact ---------------------------===//
 //
 //   tessera-run OUT.tsr --input NAME=FILE.npy ... [--output-dir=DIR]
-//       [--devices=N] [--comm=local] [--repeat=N] [--info]
+//       [--devices=N] [--comm=local] [--threads=N] [--repeat=N] [--info]
 //
 // Writes DIR/<output name>.npy for every output; with --repeat > 1 prints
 // min / median / p90 latency of the runs. Any failure prints one line and
@@ -47,7 +47,8 @@ std::string describe(tsr_dtype_t dtype, size_t rank, const int64_t *shape) {
 void usage() {
   std::fprintf(stderr,
                "usage: tessera-run OUT.tsr --input NAME=FILE.npy ... "
-               "[--output-dir=DIR] [--repeat=N] [--devices=1] [--comm=local] [--info]\n");
+               "[--output-dir=DIR] [--repeat=N] [--threads=N] [--devices=1] [--comm=local] "
+               "[--info]\n");
 }
 
 /// Accepts `--flag=value` and `--flag value`.
@@ -76,7 +77,7 @@ int main(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string artifactPath, outputDir = ".", value;
   std::map<std::string, std::string> inputFiles;
-  long repeat = 1, devices = 1;
+  long repeat = 1, devices = 1, threads = 0;
   bool info = false;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--help" || args[i] == "-h") {
@@ -93,6 +94,9 @@ int main(int argc, char **argv) {
     } else if (option(args, i, "--repeat", value)) {
       if (!parseCount(value, repeat))
         return fail("--repeat expects a count from 1 to 1000000, got '" + value + "'");
+    } else if (option(args, i, "--threads", value)) {
+      if (!parseCount(value, threads) || threads > 4096)
+        return fail("--threads expects a thread count from 1 to 4096, got '" + value + "'");
     } else if (option(args, i, "--devices", value)) {
       if (!parseCount(value, devices))
         return fail("--devices expects a positive count, got '" + value + "'");
@@ -121,6 +125,7 @@ int main(int argc, char **argv) {
   int rc = 0;
   tsr_runtime_options_t options;
   tsr_runtime_options_initialize(&options);
+  options.cpu_threads = static_cast<int32_t>(threads);
   tsr_runtime_t runtime = nullptr;
   tsr_device_t device = nullptr;
   tsr_module_t module = nullptr;

@@ -38,6 +38,8 @@ typedef void (*tessera_uk_parallel_for_fn)(void *pool, int64_t n,
 __attribute__((visibility("default"))) tessera_uk_parallel_for_fn
     tessera_uk_parallel_for = nullptr;
 __attribute__((visibility("default"))) void *tessera_uk_thread_pool = nullptr;
+/// The pool's thread count (the caller included).
+__attribute__((visibility("default"))) int64_t tessera_uk_thread_count = 1;
 
 void *malloc(size_t);
 void free(void *);
@@ -268,13 +270,16 @@ void gemm(int64_t m, int64_t n, int64_t k, Operand a, Operand b, float *c,
   if (m <= 0 || n <= 0 || k <= 0)
     return;
   G g{m, n, k, a, b, c, cRow, cCol};
-  // Column blocks of at most NC, split further so that every thread of the
-  // pool has work when the problem is large enough to pay for it.
+  // Column blocks of at most NC; with threads, one block per thread (each
+  // packs all of A once, so fewer blocks repack it less) when the problem
+  // is large enough to pay for waking them (about 75 us on one core).
   int64_t blockCols = G::NC;
-  bool parallel = tessera_uk_parallel_for && m * n * k >= (int64_t(1) << 21);
+  int64_t threads = tessera_uk_thread_count;
+  bool parallel = tessera_uk_parallel_for && threads > 1 &&
+                  m * n * k >= (int64_t(1) << 23);
   if (parallel) {
     int64_t panels = (n + G::NR - 1) / G::NR;
-    int64_t perBlock = (panels + 7) / 8;
+    int64_t perBlock = (panels + threads - 1) / threads;
     if (perBlock * G::NR < blockCols)
       blockCols = perBlock * G::NR;
   }

@@ -76,6 +76,10 @@ typedef struct tsr_runtime_s *tsr_runtime_t;
 typedef struct tsr_runtime_options_s {
   uint32_t struct_size; /* set by _initialize */
   int verbose;          /* log loading and execution to stderr when non-zero */
+  /* Threads a CPU device runs a module's large kernels on (the calling
+   * thread included): 0 (the default) for every core this process may use,
+   * 1 for the calling thread only. */
+  int32_t cpu_threads;
 } tsr_runtime_options_t;
 
 TSR_API void tsr_runtime_options_initialize(tsr_runtime_options_t *options);

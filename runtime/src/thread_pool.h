@@ -1,0 +1,64 @@
+//===- thread_pool.h - The CPU device's worker threads ----------*- C++ -*-===//
+//
+// A fixed set of worker threads that run the iterations of a parallel loop
+// together with the calling thread. The compiled code reaches it through
+// the `tessera_uk_parallel_for` hook each loaded module exports (see
+// codegen/CPU/ukernels/Sgemm.cpp).
+//
+//===----------------------------------------------------------------------===//
+#ifndef TESSERA_RUNTIME_THREAD_POOL_H
+#define TESSERA_RUNTIME_THREAD_POOL_H
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tessera::runtime {
+
+class ThreadPool {
+public:
+  using Task = void (*)(void *ctx, int64_t index);
+
+  /// `threads` in all, the caller counted: threads - 1 workers.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool &) = delete;
+  ThreadPool &operator=(const ThreadPool &) = delete;
+
+  int threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  /// Runs fn(ctx, i) for every i in [0, n) and returns when all are done.
+  /// One loop uses the workers at a time; a loop started while another
+  /// runs (a concurrent session) runs on its caller alone.
+  void parallelFor(int64_t n, Task fn, void *ctx);
+
+  /// The C hook for compiled code: `pool` is a ThreadPool.
+  static void hook(void *pool, int64_t n, Task fn, void *ctx);
+
+  /// Threads this process may run on (its CPU affinity), at least 1.
+  static int availableCores();
+
+private:
+  void work();
+  void runIterations();
+
+  std::vector<std::thread> workers_;
+  std::mutex loopMutex_; // held by the caller of the loop in progress
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+  // The loop in progress.
+  Task fn_ = nullptr;
+  void *ctx_ = nullptr;
+  int64_t n_ = 0;
+  std::atomic<int64_t> next_{0};
+  int busy_ = 0; // workers still in the current loop
+};
+
+} // namespace tessera::runtime
+
+#endif // TESSERA_RUNTIME_THREAD_POOL_H
