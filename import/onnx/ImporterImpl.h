@@ -162,6 +162,8 @@ OpConverter lookupConverter(llvm::StringRef opType);
 /// Converters of ops the importer composes from other tessera ops
 /// (OnnxComposite.cpp), or null.
 OpConverter lookupCompositeConverter(llvm::StringRef opType);
+/// Layout and indexing ops composed from tessera ops (OnnxCompositeTensor.cpp).
+OpConverter lookupTensorCompositeConverter(llvm::StringRef opType);
 
 } // namespace mlir::tessera::onnx_import
 

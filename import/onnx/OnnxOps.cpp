@@ -1089,5 +1089,7 @@ const llvm::StringMap<OpConverter> &converters() {
 OpConverter tessera::onnx_import::lookupConverter(llvm::StringRef opType) {
   if (OpConverter c = converters().lookup(opType))
     return c;
-  return lookupCompositeConverter(opType);
+  if (OpConverter c = lookupCompositeConverter(opType))
+    return c;
+  return lookupTensorCompositeConverter(opType);
 }

@@ -4,8 +4,9 @@ the pytorch-converted, pytorch-operator and simple suites) through the real
 path: tessera-compile to an artifact, tessera-run on input_N.pb (as .npy),
 outputs compared with output_N.pb at rtol 1e-3, atol 1e-5.
 
-Integer graph inputs (shapes, axes, pads, indices) are bound as constants
-with --bind-input, as Tessera compiles static shapes. Prints a table of
+Integer graph inputs (shapes, axes, pads, indices) and scalar (0-d) inputs
+(OneHot's depth, Clip's bounds) are bound as constants with --bind-input,
+as Tessera compiles static shapes. Prints a table of
 pass / fail / unsupported by op type; fails on any wrong answer or any
 failure that is not an unsupported feature.
 """
@@ -48,7 +49,8 @@ def check(args, test_dir):
             a = load(pb) if os.path.exists(pb) else None
             if a is None or a.dtype not in SUPPORTED:
                 return ops, "unsupported", "input data"
-            if vi.type.tensor_type.elem_type in (onnx.TensorProto.INT64, onnx.TensorProto.INT32):
+            if (vi.type.tensor_type.elem_type in (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
+                    or a.ndim == 0):
                 binds.append("--bind-input=%s=%s" % (vi.name, pb))
             else:
                 path = os.path.join(tmp, "in%d.npy" % i)

@@ -1,0 +1,422 @@
+//===- OnnxCompositeTensor.cpp - Layout and indexing ops, composed --------===//
+//
+// ONNX ops that are data movement or indexing, imported as the tessera ops
+// that compute them (static shapes; the shape-defining inputs constant):
+//
+//   DepthToSpace  reshape, transpose (DCR or CRD order), reshape
+//   SpaceToDepth  reshape, transpose, reshape
+//   Tile          reshape to [1, d0, 1, d1, ...], expand to [r0, d0, ...],
+//                 reshape to [r0 * d0, ...]
+//   OneHot        where(indices (negatives + depth) == iota, on, off)
+//   CumSum        reduce_sum over i of where(i <= j, x[i], 0): a select, not
+//                 a product with a 0/1 matrix, so infinities stay exact
+//   InstanceNormalization  (x - mean) / sqrt(var + eps) * scale + bias over
+//                 the spatial axes, per sample and channel
+//   Einsum        one or two operands: labels summed out, then one batched
+//                 matmul over [batch, left, contracted] x [batch,
+//                 contracted, right], transposed to the output's order
+//
+//===----------------------------------------------------------------------===//
+
+#include "import/onnx/ImporterImpl.h"
+
+#include "dialects/Tessera/IR/TesseraOps.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+
+using namespace mlir;
+using namespace mlir::tessera::onnx_import;
+namespace ts = mlir::tessera;
+
+namespace {
+using GI = GraphImporter;
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+#define TRY(var, expr)                                                         \
+  auto var = (expr);                                                           \
+  if (failed(var))                                                             \
+    return failure();
+
+FailureOr<Value> transpose(GI &g, Value x, ArrayRef<int64_t> perm) {
+  bool identity = true;
+  for (auto [i, p] : llvm::enumerate(perm))
+    identity &= static_cast<int64_t>(i) == p;
+  if (identity)
+    return x;
+  return g.create1<ts::TransposeOp>(
+      x, {g.named("perm", g.builder.getDenseI64ArrayAttr(perm))});
+}
+
+/// A constant i64 tensor 0, 1, ..., n-1 with `shape` (n elements along
+/// `axis`, 1 elsewhere).
+Value iota(GI &g, int64_t n, ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> values(n);
+  for (int64_t i = 0; i < n; ++i)
+    values[i] = i;
+  auto type = RankedTensorType::get(shape, g.builder.getI64Type());
+  return g.constant(DenseElementsAttr::get(type, ArrayRef<int64_t>(values)));
+}
+
+template <bool toSpace>
+LogicalResult convertDepthSpace(GI &g) {
+  TRY(x, g.requiredInput(0));
+  RankedTensorType t = typeOf(*x);
+  int64_t b = g.attrInt("blocksize", 0);
+  if (t.getRank() != 4)
+    return g.fail("the input must be 4-D [N, C, H, W], got rank " +
+                  llvm::Twine(t.getRank()));
+  if (b < 1)
+    return g.fail("blocksize must be positive, got " + llvm::Twine(b));
+  int64_t n = t.getDimSize(0), c = t.getDimSize(1), h = t.getDimSize(2),
+          w = t.getDimSize(3);
+  if (toSpace) {
+    if (c % (b * b) != 0)
+      return g.fail("channels (" + llvm::Twine(c) +
+                    ") are not divisible by blocksize^2 (" + llvm::Twine(b * b) +
+                    ")");
+    bool crd = g.attrString("mode", "DCR") == "CRD";
+    if (!crd && g.attrString("mode", "DCR") != "DCR")
+      return g.fail("mode must be DCR or CRD, got '" + g.attrString("mode", "") +
+                    "'");
+    int64_t cc = c / (b * b);
+    TRY(r, crd ? g.reshape(*x, {n, cc, b, b, h, w}) : g.reshape(*x, {n, b, b, cc, h, w}));
+    TRY(p, crd ? transpose(g, *r, {0, 1, 4, 2, 5, 3})
+               : transpose(g, *r, {0, 3, 4, 1, 5, 2}));
+    TRY(y, g.reshape(*p, {n, cc, h * b, w * b}));
+    return g.setOutputs(*y);
+  }
+  if (h % b != 0 || w % b != 0)
+    return g.fail("height and width (" + llvm::Twine(h) + ", " + llvm::Twine(w) +
+                  ") are not divisible by blocksize " + llvm::Twine(b));
+  TRY(r, g.reshape(*x, {n, c, h / b, b, w / b, b}));
+  TRY(p, transpose(g, *r, {0, 3, 5, 1, 2, 4}));
+  TRY(y, g.reshape(*p, {n, c * b * b, h / b, w / b}));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertTile(GI &g) {
+  TRY(x, g.requiredInput(0));
+  TRY(repeats, g.constantInts(1));
+  RankedTensorType t = typeOf(*x);
+  if (static_cast<int64_t>(repeats->size()) != t.getRank())
+    return g.fail("repeats has " + llvm::Twine(repeats->size()) +
+                  " values for an input of rank " + llvm::Twine(t.getRank()));
+  SmallVector<int64_t> spread, expanded, out;
+  for (auto [d, r] : llvm::zip(t.getShape(), *repeats)) {
+    if (r < 0)
+      return g.fail("repeats must not be negative, got " + llvm::Twine(r));
+    spread.append({1, d});
+    expanded.append({r, d});
+    out.push_back(r * d);
+  }
+  TRY(s, g.reshape(*x, spread));
+  TRY(e, g.create1<ts::ExpandOp>(
+             *s, {}, RankedTensorType::get(expanded, t.getElementType())));
+  TRY(y, g.reshape(*e, out));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertOneHot(GI &g) {
+  TRY(indices, g.requiredInput(0));
+  TRY(depthValue, g.constantScalar(1));
+  TRY(values, g.requiredInput(2));
+  RankedTensorType it = typeOf(*indices), vt = typeOf(*values);
+  if (vt.getRank() != 1 || vt.getDimSize(0) != 2)
+    return g.fail("values must be [off, on], a 1-D tensor of 2 elements");
+  int64_t depth = static_cast<int64_t>(*depthValue);
+  if (depth < 1)
+    return g.fail("depth must be positive, got " + llvm::Twine(depth));
+  int64_t rank = it.getRank() + 1;
+  int64_t axis = g.attrInt("axis", -1);
+  if (axis < -rank || axis >= rank)
+    return g.fail("axis " + llvm::Twine(axis) + " is out of range for rank " +
+                  llvm::Twine(rank) + " output");
+  if (axis < 0)
+    axis += rank;
+  // Indices as i64 (float indices truncate), negatives counted from depth.
+  Type i64 = g.builder.getI64Type();
+  TRY(idx, g.castTo(*indices, i64));
+  TRY(neg, g.create1<ts::LessOp>({*idx, g.scalar(i64, 0)}));
+  TRY(wrapped, g.create1<ts::AddOp>({*idx, g.scalar(i64, static_cast<double>(depth))}));
+  TRY(norm, g.create1<ts::WhereOp>({*neg, *wrapped, *idx}));
+  SmallVector<int64_t> idxShape(it.getShape()), iotaShape(rank, 1);
+  idxShape.insert(idxShape.begin() + axis, 1);
+  iotaShape[axis] = depth;
+  TRY(col, g.reshape(*norm, idxShape));
+  TRY(hit, g.create1<ts::EqualOp>({*col, iota(g, depth, iotaShape)}));
+  auto pick = [&](int64_t i) -> FailureOr<Value> {
+    TRY(s, g.create1<ts::SliceOp>(
+               *values, {g.named("starts", g.builder.getDenseI64ArrayAttr({i})),
+                         g.named("sizes", g.builder.getDenseI64ArrayAttr({1})),
+                         g.named("steps", g.builder.getDenseI64ArrayAttr({1}))}));
+    return g.reshape(*s, {});
+  };
+  TRY(off, pick(0));
+  TRY(on, pick(1));
+  TRY(y, g.create1<ts::WhereOp>({*hit, *on, *off}));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertCumSum(GI &g) {
+  TRY(x, g.requiredInput(0));
+  TRY(axisValue, g.constantScalar(1));
+  RankedTensorType t = typeOf(*x);
+  if (t.getRank() == 0)
+    return g.fail("the input must have rank 1 or more");
+  TRY(axis, g.normalizeAxis(static_cast<int64_t>(*axisValue), t.getRank()));
+  bool exclusive = g.attrInt("exclusive", 0) != 0;
+  bool reverse = g.attrInt("reverse", 0) != 0;
+  int64_t n = t.getDimSize(*axis), rank = t.getRank();
+  // take[i][j]: whether x[i] contributes to y[j].
+  SmallVector<bool> take(n * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      take[i * n + j] = reverse ? (exclusive ? i > j : i >= j)
+                                : (exclusive ? i < j : i <= j);
+  // x with a unit dimension after the axis: [.., n(i), 1, ..] against the
+  // mask [.., n(i), n(j), ..]; the sum over i leaves [.., n(j), ..].
+  SmallVector<int64_t> spread(t.getShape()), maskShape(rank + 1, 1);
+  spread.insert(spread.begin() + *axis + 1, 1);
+  maskShape[*axis] = n;
+  maskShape[*axis + 1] = n;
+  auto maskType = RankedTensorType::get(maskShape, g.builder.getI1Type());
+  Value mask = g.constant(DenseElementsAttr::get(maskType, ArrayRef<bool>(take)));
+  TRY(s, g.reshape(*x, spread));
+  TRY(picked, g.create1<ts::WhereOp>({mask, *s, g.scalar(t.getElementType(), 0)}));
+  TRY(y, g.reduce<ts::ReduceSumOp>(*picked, {*axis}, /*keepdims=*/false));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertInstanceNorm(GI &g) {
+  TRY(x, g.requiredInput(0));
+  TRY(scale, g.requiredInput(1));
+  TRY(bias, g.requiredInput(2));
+  RankedTensorType t = typeOf(*x);
+  if (t.getRank() < 3)
+    return g.fail("the input must be [N, C, D1, ...], got rank " +
+                  llvm::Twine(t.getRank()));
+  int64_t c = t.getDimSize(1);
+  for (Value p : {*scale, *bias})
+    if (typeOf(p).getRank() != 1 || typeOf(p).getDimSize(0) != c)
+      return g.fail("scale and B must be 1-D with " + llvm::Twine(c) +
+                    " elements (the channels)");
+  SmallVector<int64_t> axes;
+  for (int64_t d = 2; d < t.getRank(); ++d)
+    axes.push_back(d);
+  Type e = t.getElementType();
+  TRY(mean, g.reduce<ts::ReduceMeanOp>(*x, axes, true));
+  TRY(d, g.create1<ts::SubOp>({*x, *mean}));
+  TRY(sq, g.create1<ts::MulOp>({*d, *d}));
+  TRY(var, g.reduce<ts::ReduceMeanOp>(*sq, axes, true));
+  TRY(shifted, g.create1<ts::AddOp>({*var, g.scalar(e, g.attrFloat("epsilon", 1e-5f))}));
+  TRY(sd, g.create1<ts::SqrtOp>(*shifted, {}, shifted->getType()));
+  TRY(normed, g.create1<ts::DivOp>({*d, *sd}));
+  SmallVector<int64_t> perChannel(t.getRank() - 1, 1);
+  perChannel[0] = c;
+  TRY(s, g.reshape(*scale, perChannel));
+  TRY(b, g.reshape(*bias, perChannel));
+  TRY(scaled, g.create1<ts::MulOp>({*normed, *s}));
+  TRY(y, g.create1<ts::AddOp>({*scaled, *b}));
+  return g.setOutputs(*y);
+}
+
+//===----------------------------------------------------------------------===//
+// Einsum
+//===----------------------------------------------------------------------===//
+
+/// One operand's labels, one character per dimension ('.'-expanded
+/// ellipsis dimensions get the characters '0'..'9').
+struct Term {
+  Value value;
+  std::string labels;
+};
+
+/// Expands "..." in `spec` for an operand of `rank`; fails on bad labels.
+FailureOr<std::string> expandEllipsis(GI &g, StringRef spec, int64_t rank,
+                                      int64_t &ellipsisRank) {
+  size_t dots = spec.find("...");
+  std::string labels;
+  for (char ch : spec)
+    if (ch != '.' && !llvm::isAlpha(ch))
+      return g.fail("equation label '" + Twine(ch) + "' is not a letter");
+  if (dots == StringRef::npos) {
+    if (static_cast<int64_t>(spec.size()) != rank)
+      return g.fail("equation term '" + spec + "' has " + Twine(spec.size()) +
+                    " labels for an operand of rank " + Twine(rank));
+    return spec.str();
+  }
+  if (spec.substr(dots + 3).contains('.'))
+    return g.fail("equation term '" + spec + "' has more than one ellipsis");
+  int64_t n = rank - static_cast<int64_t>(spec.size() - 3);
+  if (n < 0 || n > 10)
+    return g.fail("equation term '" + spec + "' does not fit an operand of rank " +
+                  Twine(rank));
+  if (ellipsisRank >= 0 && ellipsisRank != n)
+    return g.fail("the operands' ellipses cover different ranks; unsupported "
+                  "broadcast");
+  ellipsisRank = n;
+  labels = spec.substr(0, dots).str();
+  for (int64_t i = 0; i < n; ++i)
+    labels += static_cast<char>('0' + i);
+  labels += spec.substr(dots + 3).str();
+  return labels;
+}
+
+/// Sums `term` over the labels `keep` does not contain.
+LogicalResult sumOut(GI &g, Term &term, llvm::function_ref<bool(char)> keep) {
+  SmallVector<int64_t> axes;
+  std::string kept;
+  for (auto [i, l] : llvm::enumerate(term.labels)) {
+    if (keep(l))
+      kept += l;
+    else
+      axes.push_back(static_cast<int64_t>(i));
+  }
+  if (axes.empty())
+    return success();
+  TRY(r, g.reduce<ts::ReduceSumOp>(term.value, axes, false));
+  term = {*r, kept};
+  return success();
+}
+
+/// Transposes `term` to the label order `order` (a permutation of its own).
+FailureOr<Value> arrange(GI &g, const Term &term, StringRef order) {
+  SmallVector<int64_t> perm;
+  for (char l : order)
+    perm.push_back(static_cast<int64_t>(term.labels.find(l)));
+  return transpose(g, term.value, perm);
+}
+
+LogicalResult convertEinsum(GI &g) {
+  std::string equation;
+  for (char ch : g.attrString("equation", ""))
+    if (!llvm::isSpace(ch))
+      equation += ch;
+  if (equation.empty())
+    return g.fail("the equation attribute is missing or empty");
+  StringRef eq(equation);
+  auto [lhs, rhs] = eq.split("->");
+  bool explicitOutput = eq.contains("->");
+  SmallVector<StringRef> specs;
+  lhs.split(specs, ',');
+  if (static_cast<int64_t>(specs.size()) != g.numInputs())
+    return g.fail("the equation has " + Twine(specs.size()) + " terms for " +
+                  Twine(g.numInputs()) + " inputs");
+  if (specs.size() > 2)
+    return g.unsupported("Einsum with more than two operands");
+  int64_t ellipsisRank = -1;
+  SmallVector<Term> terms;
+  llvm::DenseMap<char, int64_t> sizes, counts;
+  for (auto [i, spec] : llvm::enumerate(specs)) {
+    TRY(v, g.requiredInput(static_cast<int>(i)));
+    RankedTensorType t = typeOf(*v);
+    TRY(labels, expandEllipsis(g, spec, t.getRank(), ellipsisRank));
+    for (auto [d, l] : llvm::enumerate(*labels)) {
+      if (labels->find(l) != d)
+        return g.unsupported("Einsum with a label repeated in one operand "
+                             "(a diagonal)");
+      int64_t size = t.getDimSize(d);
+      auto [it, inserted] = sizes.try_emplace(l, size);
+      if (!inserted && it->second != size)
+        return g.fail("label '" + Twine(l) + "' has sizes " + Twine(it->second) +
+                      " and " + Twine(size));
+      ++counts[l];
+    }
+    terms.push_back({*v, *labels});
+  }
+  std::string out;
+  if (explicitOutput) {
+    out = rhs.str();
+    if (size_t dots = out.find("..."); dots != std::string::npos) {
+      if (ellipsisRank < 0)
+        return g.fail("the output has an ellipsis the inputs do not");
+      std::string dims;
+      for (int64_t i = 0; i < ellipsisRank; ++i)
+        dims += static_cast<char>('0' + i);
+      out.replace(dots, 3, dims);
+    } else if (ellipsisRank > 0) {
+      return g.fail("the output drops the inputs' ellipsis dimensions; "
+                    "unsupported");
+    }
+    for (auto [i, l] : llvm::enumerate(out)) {
+      if (!sizes.count(l))
+        return g.fail("output label '" + Twine(l) + "' is in no input");
+      if (out.find(l) != i)
+        return g.fail("output label '" + Twine(l) + "' is repeated");
+    }
+  } else {
+    // Implicit: the ellipsis dimensions, then the labels used once, sorted.
+    for (int64_t i = 0; i < std::max<int64_t>(ellipsisRank, 0); ++i)
+      out += static_cast<char>('0' + i);
+    std::string once;
+    for (auto &[l, n] : counts)
+      if (n == 1 && llvm::isAlpha(l))
+        once += l;
+    llvm::sort(once);
+    out += once;
+  }
+  auto inOut = [&](char l) { return out.find(l) != std::string::npos; };
+
+  if (terms.size() == 1) {
+    if (failed(sumOut(g, terms[0], inOut)))
+      return failure();
+    TRY(y, arrange(g, terms[0], out));
+    return g.setOutputs(*y);
+  }
+  Term &a = terms[0], &b = terms[1];
+  auto inA = [&](char l) { return a.labels.find(l) != std::string::npos; };
+  auto inB = [&](char l) { return b.labels.find(l) != std::string::npos; };
+  // Labels only one operand has and the output drops are summed first.
+  if (failed(sumOut(g, a, [&](char l) { return inOut(l) || inB(l); })) ||
+      failed(sumOut(g, b, [&](char l) { return inOut(l) || inA(l); })))
+    return failure();
+  std::string batch, left, right, contracted;
+  for (char l : a.labels) {
+    if (inB(l))
+      (inOut(l) ? batch : contracted) += l;
+    else
+      left += l;
+  }
+  for (char l : b.labels)
+    if (!inA(l))
+      right += l;
+  auto product = [&](StringRef labels) {
+    int64_t n = 1;
+    for (char l : labels)
+      n *= sizes[l];
+    return n;
+  };
+  int64_t nb = product(batch), nl = product(left), nr = product(right),
+          nk = product(contracted);
+  TRY(at, arrange(g, a, batch + left + contracted));
+  TRY(bt, arrange(g, b, batch + contracted + right));
+  TRY(a3, g.reshape(*at, {nb, nl, nk}));
+  TRY(b3, g.reshape(*bt, {nb, nk, nr}));
+  TRY(mm, g.create1<ts::MatMulOp>({*a3, *b3}));
+  std::string labels = batch + left + right;
+  SmallVector<int64_t> shape;
+  for (char l : labels)
+    shape.push_back(sizes[l]);
+  TRY(r, g.reshape(*mm, shape));
+  TRY(y, arrange(g, Term{*r, labels}, out));
+  return g.setOutputs(*y);
+}
+
+#undef TRY
+} // namespace
+
+OpConverter
+mlir::tessera::onnx_import::lookupTensorCompositeConverter(llvm::StringRef opType) {
+  static const llvm::StringMap<OpConverter> table = {
+      {"DepthToSpace", convertDepthSpace<true>},
+      {"SpaceToDepth", convertDepthSpace<false>},
+      {"Tile", convertTile},
+      {"OneHot", convertOneHot},
+      {"CumSum", convertCumSum},
+      {"InstanceNormalization", convertInstanceNorm},
+      {"Einsum", convertEinsum},
+  };
+  return table.lookup(opType);
+}
