@@ -19,6 +19,7 @@ using namespace mlir;
 
 void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createPretransposeWeightsPass());
+  pm.addNestedPass<func::FuncOp>(createConvToGemmPass());
   pm.addNestedPass<func::FuncOp>(createConvertTesseraToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createFuseElementwisePass());

@@ -150,4 +150,26 @@ def PlanMemoryPass : Pass<"tessera-cpu-plan-memory", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def ConvToGemmPass : Pass<"tessera-cpu-conv-to-gemm", "func::FuncOp"> {
+  let summary = "Run f32 convolutions as im2col patches and one batched matmul";
+  let description = [{
+    Each f32 `tessera.conv` becomes tessera ops the GEMM microkernel runs:
+    the input (padded with `tessera.pad` when the conv pads) is read by one
+    strided `tessera.slice` per kernel offset, the windows are concatenated
+    into patches `[N, G, C/G * K, P]` (K kernel offsets, P output
+    positions), multiplied by the weight seen as `[G, M/G, C/G * K]` in one
+    `tessera.matmul`, reshaped to the output and the bias added. A 1x1
+    convolution with unit strides and no padding reads the input as its
+    patches. Convolutions whose patches would exceed `max-patch-bytes` keep
+    the direct lowering.
+  }];
+  let options = [
+    Option<"maxPatchBytes", "max-patch-bytes", "int64_t", "int64_t(256) << 20",
+           "Largest patches tensor to build, in bytes">
+  ];
+  let statistics = [
+    Statistic<"numConvs", "convolutions", "Convolutions rewritten">
+  ];
+}
+
 #endif // TESSERA_CODEGEN_CPU_PASSES

@@ -7,6 +7,8 @@ compiled with tessera-compile, run with tessera-run and compared with NumPy
     split in several KC slices, N over several column blocks, packed and
     in-place B, transposed A and B (input and weight), batch dimensions
     broadcast on either side and folded into M, Gemm alpha/beta/bias;
+  * convolutions as im2col patches and one batched matmul: padding,
+    strides, dilations, groups (depthwise included), 1x1 pointwise;
   * exp and erf through Tessera's vectorizable versions, over their whole
     range including overflow, underflow, infinities and NaN.
 
@@ -57,6 +59,34 @@ def gemm_case(m, n, k, trans_a, trans_b, alpha, beta, bias):
     return [node], inputs, inits, {"a": a}, ref
 
 
+def conv_case(n, c, hw, m, k, group, stride, dilation, pads, bias):
+    """A 2-D Conv (weight constant) against a float64 NumPy convolution."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, c) + hw).astype(np.float32)
+    w = rng.standard_normal((m, c // group) + k).astype(np.float32)
+    b = rng.standard_normal((m,)).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "w")] + ([numpy_helper.from_array(b, "b")] if bias else [])
+    node = helper.make_node("Conv", ["a", "w"] + (["b"] if bias else []), ["y"], group=group,
+                            strides=list(stride), dilations=list(dilation), pads=list(pads))
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    oh = (xp.shape[2] - dilation[0] * (k[0] - 1) - 1) // stride[0] + 1
+    ow = (xp.shape[3] - dilation[1] * (k[1] - 1) - 1) // stride[1] + 1
+    ref = np.zeros((n, m, oh, ow))
+    mg, cg = m // group, c // group
+    for g in range(group):
+        for i in range(k[0]):
+            for j in range(k[1]):
+                win = xp[:, g * cg:(g + 1) * cg,
+                         i * dilation[0]:i * dilation[0] + stride[0] * (oh - 1) + 1:stride[0],
+                         j * dilation[1]:j * dilation[1] + stride[1] * (ow - 1) + 1:stride[1]]
+                ref[:, g * mg:(g + 1) * mg] += np.einsum("nchw,mc->nmhw", win,
+                                                          w[g * mg:(g + 1) * mg, :, i, j])
+    if bias:
+        ref += b.reshape(1, m, 1, 1)
+    inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, list(x.shape))]
+    return [node], inputs, inits, {"a": x}, ref
+
+
 def unary_case(op, fn):
     # Every 2^-6 step over [-120, 120], plus the special values.
     x = np.concatenate([np.arange(-120, 120, 1 / 64.0),
@@ -85,6 +115,12 @@ CASES = [
     ("gemm transB weight 8x512x256", gemm_case(8, 512, 256, False, True, 1.0, 1.0, True), 1e-5, 1e-4),
     ("gemm transA 33x29x70", gemm_case(33, 29, 70, True, False, 0.5, 2.0, True), 1e-5, 1e-5),
     ("gemm transA transB 150x300x90", gemm_case(150, 300, 90, True, True, 1.0, 1.0, False), 1e-5, 1e-4),
+    # Convolutions through im2col patches and the GEMM microkernel.
+    ("conv 3x3 pads", conv_case(2, 3, (9, 11), 8, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True), 1e-5, 1e-5),
+    ("conv groups strides dilations", conv_case(1, 6, (13, 12), 9, (3, 2), 3, (2, 3), (2, 1), (0, 1, 2, 0), True),
+     1e-5, 1e-5),
+    ("conv 1x1 pointwise", conv_case(2, 16, (5, 7), 24, (1, 1), 1, (1, 1), (1, 1), (0, 0, 0, 0), False), 1e-5, 1e-5),
+    ("conv depthwise", conv_case(1, 8, (10, 10), 8, (3, 3), 8, (1, 1), (1, 1), (1, 1, 1, 1), True), 1e-5, 1e-5),
     # 2 ulp on normal results, a few subnormal steps below them.
     ("exp", unary_case("Exp", lambda v: math.inf if v >= 709 else math.exp(v)), 2.4e-7, 1e-44),
     ("erf", unary_case("Erf", math.erf), 0.0, 1.5e-7),

@@ -1,0 +1,141 @@
+//===- ConvToGemmPass.cpp - f32 convolutions as im2col + GEMM -------------===//
+//
+// Rewrites `tessera.conv` on f32 into tessera ops that the GEMM microkernel
+// runs: the (padded) input's windows gathered by strided slices into
+// patches [N, G, C/G * K, P] (P output positions), one batched matmul with
+// the weight seen as [G, M/G, C/G * K], a reshape to [N, M, O1, ...] and the
+// bias. A 1x1 convolution with unit strides needs no patches at all.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/CPU/Passes.h"
+#include "dialects/Tessera/IR/TesseraOps.h"
+
+#define DEBUG_TYPE "tessera-cpu-conv-to-gemm"
+
+namespace mlir::tessera {
+#define GEN_PASS_DEF_CONVTOGEMMPASS
+#include "codegen/CPU/Passes.h.inc"
+} // namespace mlir::tessera
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+namespace {
+struct Rewriter {
+  OpBuilder &b;
+  Location loc;
+  Type element;
+
+  RankedTensorType type(ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, element);
+  }
+  Value reshape(Value v, ArrayRef<int64_t> shape) {
+    if (cast<RankedTensorType>(v.getType()).getShape() == shape)
+      return v;
+    return ReshapeOp::create(b, loc, type(shape), v).getResult();
+  }
+  DenseI64ArrayAttr ints(ArrayRef<int64_t> v) { return b.getDenseI64ArrayAttr(v); }
+};
+
+int64_t product(ArrayRef<int64_t> v) {
+  int64_t p = 1;
+  for (int64_t x : v)
+    p *= x;
+  return p;
+}
+
+LogicalResult rewriteConv(ConvOp conv, int64_t maxPatchBytes) {
+  auto in = cast<RankedTensorType>(conv.getInput().getType());
+  auto w = cast<RankedTensorType>(conv.getWeight().getType());
+  RankedTensorType out = conv.getType();
+  if (!in.getElementType().isF32() || !in.hasStaticShape() ||
+      !w.hasStaticShape() || !out.hasStaticShape())
+    return failure();
+  int64_t rank = in.getRank(), spatial = rank - 2;
+  int64_t n = in.getDimSize(0), c = in.getDimSize(1), m = w.getDimSize(0);
+  int64_t groups = static_cast<int64_t>(conv.getGroup());
+  ArrayRef<int64_t> kernel = w.getShape().drop_front(2);
+  ArrayRef<int64_t> outSpatial = out.getShape().drop_front(2);
+  ArrayRef<int64_t> strides = conv.getStrides(), pads = conv.getPads(),
+                    dilations = conv.getDilations();
+  int64_t kk = product(kernel), p = product(outSpatial);
+  int64_t cg = c / groups, ck = cg * kk;
+  if (n * c * kk * p * 4 > maxPatchBytes)
+    return failure();
+
+  OpBuilder b(conv);
+  Rewriter r{b, conv.getLoc(), in.getElementType()};
+  Value x = conv.getInput();
+  bool pointwise = kk == 1 && llvm::all_of(strides, [](int64_t s) { return s == 1; }) &&
+                   llvm::all_of(pads, [](int64_t v) { return v == 0; });
+  Value patches;
+  if (pointwise) {
+    patches = r.reshape(x, {n, groups, ck, p});
+  } else {
+    if (llvm::any_of(pads, [](int64_t v) { return v != 0; })) {
+      SmallVector<int64_t> all(2 * rank, 0), padded(in.getShape());
+      for (int64_t i = 0; i < spatial; ++i) {
+        all[2 + i] = pads[i];
+        all[rank + 2 + i] = pads[spatial + i];
+        padded[2 + i] += pads[i] + pads[spatial + i];
+      }
+      x = PadOp::create(b, r.loc, r.type(padded), x, Value(), r.ints(all),
+                        b.getStringAttr("constant"))
+              .getResult();
+    }
+    // One strided slice per kernel offset, each [N, C, 1, P].
+    SmallVector<Value> windows;
+    SmallVector<int64_t> offset(spatial, 0);
+    for (int64_t k = 0; k < kk; ++k) {
+      int64_t rest = k;
+      for (int64_t i = spatial - 1; i >= 0; --i) {
+        offset[i] = rest % kernel[i];
+        rest /= kernel[i];
+      }
+      SmallVector<int64_t> starts(rank, 0), sizes = {n, c}, steps(rank, 1);
+      for (int64_t i = 0; i < spatial; ++i) {
+        starts[2 + i] = offset[i] * dilations[i];
+        sizes.push_back(outSpatial[i]);
+        steps[2 + i] = strides[i];
+      }
+      Value s = SliceOp::create(b, r.loc, r.type(sizes), x, r.ints(starts),
+                                r.ints(sizes), r.ints(steps))
+                    .getResult();
+      windows.push_back(r.reshape(s, {n, c, 1, p}));
+    }
+    Value stacked = windows.size() == 1
+                        ? windows[0]
+                        : ConcatOp::create(b, r.loc, r.type({n, c, kk, p}), windows,
+                                           b.getI64IntegerAttr(2))
+                              .getResult();
+    patches = r.reshape(stacked, {n, groups, ck, p});
+  }
+  // [G, M/G, C/G*K] x [N, G, C/G*K, P] -> [N, G, M/G, P]
+  Value weight = r.reshape(conv.getWeight(), {groups, m / groups, ck});
+  Value y = MatMulOp::create(b, r.loc, r.type({n, groups, m / groups, p}),
+                             weight, patches)
+                .getResult();
+  y = r.reshape(y, out.getShape());
+  if (Value bias = conv.getBias()) {
+    SmallVector<int64_t> shape(spatial + 1, 1);
+    shape[0] = m;
+    y = AddOp::create(b, r.loc, out, y, r.reshape(bias, shape)).getResult();
+  }
+  conv.replaceAllUsesWith(y);
+  conv.erase();
+  return success();
+}
+
+struct ConvToGemmPass
+    : mlir::tessera::impl::ConvToGemmPassBase<ConvToGemmPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    SmallVector<ConvOp> convs;
+    getOperation().walk([&](ConvOp c) { convs.push_back(c); });
+    for (ConvOp c : convs)
+      if (succeeded(rewriteConv(c, maxPatchBytes)))
+        ++numConvs;
+  }
+};
+} // namespace
