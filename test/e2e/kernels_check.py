@@ -100,6 +100,13 @@ def unary_case(op, fn):
     return [node], inputs, [], {"a": x}, ref
 
 
+def empty_case():
+    """Empty tensors through the artifact boundary: [0, 4] in and out."""
+    node = helper.make_node("Relu", ["a"], ["y"])
+    inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, [0, 4])]
+    return [node], inputs, [], {"a": np.zeros((0, 4), np.float32)}, np.zeros((0, 4))
+
+
 CASES = [
     # name, (nodes, inputs, initializers, feeds, reference), rtol, atol
     ("matmul 1x1x1", matmul_case([1, 1], [1, 1]), 1e-5, 1e-6),
@@ -121,6 +128,7 @@ CASES = [
      1e-5, 1e-5),
     ("conv 1x1 pointwise", conv_case(2, 16, (5, 7), 24, (1, 1), 1, (1, 1), (1, 1), (0, 0, 0, 0), False), 1e-5, 1e-5),
     ("conv depthwise", conv_case(1, 8, (10, 10), 8, (3, 3), 8, (1, 1), (1, 1), (1, 1, 1, 1), True), 1e-5, 1e-5),
+    ("empty tensors at the boundary", empty_case(), 0.0, 0.0),
     # 2 ulp on normal results, a few subnormal steps below them.
     ("exp", unary_case("Exp", lambda v: math.inf if v >= 709 else math.exp(v)), 2.4e-7, 1e-44),
     ("erf", unary_case("Erf", math.erf), 0.0, 1.5e-7),
@@ -166,8 +174,9 @@ def main():
         finite = np.isfinite(ref)
         if got.shape == ref.shape:
             diff = np.abs(got[finite] - ref[finite])
-            err = float(np.max(diff))
-            rel = float(np.max(diff / np.maximum(np.abs(ref[finite]), np.finfo(np.float32).tiny)))
+            err = float(np.max(diff, initial=0.0))
+            rel = float(np.max(diff / np.maximum(np.abs(ref[finite]), np.finfo(np.float32).tiny),
+                               initial=0.0))
         else:
             err = rel = math.inf
         print("%s %s: max abs error vs NumPy %.3g, max relative %.3g"

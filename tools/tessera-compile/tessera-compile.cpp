@@ -244,10 +244,6 @@ int main(int argc, char **argv) {
     for (const art::TensorSpec &s : specs) {
       if (s.byteSize() < 0)
         return fail(inputFile + ": '" + s.name + "' is too large");
-      // The bare-pointer ABI has no form for empty buffers yet.
-      if (s.byteSize() == 0 && compileTo == Phase::Artifact)
-        return fail(inputFile + ": '" + s.name +
-                    "' is an empty tensor; unsupported at the model boundary");
     }
 
   auto runPhase = [&](llvm::function_ref<void(OpPassManager &)> build,
