@@ -17,6 +17,7 @@ compiled with tessera-compile, run with tessera-run and compared with NumPy
 import argparse
 import math
 import os
+import platform
 import subprocess
 import sys
 
@@ -143,7 +144,15 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     passed = failed = 0
-    for i, (name, (nodes, inputs, inits, feeds, ref), rtol, atol) in enumerate(CASES):
+    # The microkernels' register tiles differ by vector width: every case
+    # for the host, and the contractions also for AVX2 and for plain x86-64
+    # (SSE2), which this x86 machine runs too.
+    runs = [(c, "native") for c in CASES]
+    if platform.machine() in ("x86_64", "AMD64"):
+        runs += [(c, cpu) for cpu in ("x86-64-v3", "x86-64")
+                 for c in CASES if c[0].startswith(("matmul", "gemm", "conv"))]
+    for i, ((name, (nodes, inputs, inits, feeds, ref), rtol, atol), cpu) in enumerate(runs):
+        name = name if cpu == "native" else "%s [--cpu=%s]" % (name, cpu)
         d = os.path.join(args.work, "case%d" % i)
         os.makedirs(d, exist_ok=True)
         out = helper.make_tensor_value_info("y", TensorProto.FLOAT, list(ref.shape))
@@ -153,7 +162,7 @@ def main():
         path = os.path.join(d, "model.onnx")
         onnx.save(model, path)
         artifact = os.path.join(d, "model.tsr")
-        c = subprocess.run([args.compile, path, "-o", artifact, "--quiet"],
+        c = subprocess.run([args.compile, path, "-o", artifact, "--quiet", "--cpu=" + cpu],
                            capture_output=True, text=True)
         if c.returncode != 0:
             print("FAIL %s: tessera-compile: %s" % (name, c.stderr.strip()))
