@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "comm.h"
+#include "comm/comm.h"
 
 #include <algorithm>
 #include <chrono>
