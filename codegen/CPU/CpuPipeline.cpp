@@ -2,7 +2,10 @@
 
 #include "codegen/CPU/CpuPipeline.h"
 #include "codegen/CPU/Passes.h"
+#include "codegen/Collectives/Passes.h"
 #include "codegen/Conversion/Passes.h"
+#include "passes/Sharding/Passes.h"
+#include "mlir/Dialect/Shard/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -17,11 +20,20 @@
 
 using namespace mlir;
 
-void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm) {
+void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
+                                        const CpuPipelineOptions &options) {
   pm.addNestedPass<func::FuncOp>(createPretransposeWeightsPass());
   pm.addNestedPass<func::FuncOp>(createConvToGemmPass());
   pm.addNestedPass<func::FuncOp>(createConvertTesseraToLinalgPass());
   pm.addPass(createCanonicalizerPass());
+  if (options.partition) {
+    pm.addNestedPass<func::FuncOp>(shard::createShardingPropagation());
+    pm.addPass(createRecordShardingsPass());
+    pm.addNestedPass<func::FuncOp>(shard::createPartition());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createLowerCollectivesPass());
+    pm.addPass(createCanonicalizerPass());
+  }
   pm.addNestedPass<func::FuncOp>(createFuseElementwisePass());
 }
 
@@ -66,7 +78,7 @@ void mlir::tessera::buildCpuLlvmPhase(OpPassManager &pm,
 
 void mlir::tessera::buildCpuLoweringPipeline(
     OpPassManager &pm, const CpuPipelineOptions &options) {
-  buildCpuLinalgPhase(pm);
+  buildCpuLinalgPhase(pm, options);
   buildCpuLlvmPhase(pm, options);
 }
 

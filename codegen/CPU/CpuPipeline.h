@@ -21,11 +21,18 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "(tessera_uk_sgemm_f32, linked by tessera-compile; "
                      "otherwise scalar loops)"),
       llvm::cl::init(false)};
+  Option<bool> partition{
+      *this, "partition",
+      llvm::cl::desc("The module carries a mesh and shard annotations: "
+                     "propagate them, partition into the per-device program "
+                     "and lower its collectives to runtime calls"),
+      llvm::cl::init(false)};
 };
 
 /// The `linalg` phase: tessera → linalg/tensor/arith/math on tensors, then
 /// canonicalization and elementwise fusion (without recomputation).
-void buildCpuLinalgPhase(OpPassManager &pm);
+void buildCpuLinalgPhase(OpPassManager &pm,
+                         const CpuPipelineOptions &options = {});
 
 /// The `llvm` phase: one-shot bufferization (function boundaries included),
 /// buffer deallocation, f32 contractions to the GEMM microkernel (with

@@ -81,7 +81,8 @@ int vectorBits(const llvm::TargetMachine &tm) {
 LogicalResult linkUkernels(llvm::Module &module, const llvm::TargetMachine &tm,
                            std::string &error) {
   bool needed = llvm::any_of(module.functions(), [](llvm::Function &f) {
-    return f.isDeclaration() && f.getName().starts_with("tessera_uk_");
+    return f.isDeclaration() && f.getName().starts_with("tessera_uk_") ||
+                                 f.getName().starts_with("tessera_rt_");
   });
   if (!needed)
     return success();

@@ -20,6 +20,12 @@ def OutlineWeightsPass : Pass<"tessera-cpu-outline-weights", "func::FuncOp"> {
     func.func @main(%x: ..., %w: tensor<16x4xf32> {tessera.weight = dense_resource<fc.weight> : tensor<16x4xf32>})
     ```
   }];
+  let options = [
+    Option<"allConstants", "all-constants", "bool", "false",
+           "Also outline small dense constants (not splats), as a mesh's "
+           "strategies may split them (a bias) and partitioning cannot "
+           "slice a constant">
+  ];
   let statistics = [
     Statistic<"numWeights", "weights", "Number of weights outlined">
   ];

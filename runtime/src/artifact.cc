@@ -150,15 +150,22 @@ std::string Manifest::serialize() const {
   std::ostringstream os;
   os << "tessera-artifact " << kFormatVersion << "\n";
   os << "target " << target << "\n";
+  if (!mesh.empty())
+    os << "mesh " << mesh << "\n";
+  auto split = [](const TensorSpec &t) {
+    return t.split.empty() ? std::string() : " split=" + t.split;
+  };
   for (const TensorSpec &t : inputs)
     os << "input " << escape(t.name) << " " << dtypeName(t.dtype) << " "
-       << formatShape(t.shape) << "\n";
+       << formatShape(t.shape) << split(t) << "\n";
   for (const TensorSpec &t : outputs)
     os << "output " << escape(t.name) << " " << dtypeName(t.dtype) << " "
-       << formatShape(t.shape) << "\n";
+       << formatShape(t.shape) << split(t) << "\n";
   for (const WeightSpec &w : weights)
     os << "weight " << escape(w.name) << " " << dtypeName(w.dtype) << " "
-       << formatShape(w.shape) << " " << w.offset << " " << w.size << "\n";
+       << formatShape(w.shape) << " " << w.offset << " " << w.size
+       << (w.split.empty() ? "" : " split=" + w.split + " shards=" + std::to_string(w.shards))
+       << "\n";
   if (workspaceBytes)
     os << "workspace " << workspaceBytes << "\n";
   return os.str();
@@ -194,6 +201,10 @@ bool Manifest::parse(const std::string &text, std::string &error) {
       target = f[1];
       continue;
     }
+    if (f[0] == "mesh" && f.size() == 2) {
+      mesh = f[1];
+      continue;
+    }
     if (f[0] == "workspace") {
       // At most 1 TiB: a larger value is corruption, not a plan.
       if (f.size() != 2 || !parseU64(f[1], workspaceBytes) ||
@@ -202,11 +213,23 @@ bool Manifest::parse(const std::string &text, std::string &error) {
       continue;
     }
     bool isWeight = f[0] == "weight";
-    if ((f[0] == "input" || f[0] == "output") ? f.size() != 4
-        : isWeight                            ? f.size() != 6
+    // Optional trailing key=value fields: split= (and shards= for weights).
+    std::string splitText, shardsText;
+    size_t fixed = isWeight ? 6 : 4;
+    for (size_t i = fixed; i < f.size(); ++i) {
+      if (f[i].rfind("split=", 0) == 0 && splitText.empty())
+        splitText = f[i].substr(6);
+      else if (isWeight && f[i].rfind("shards=", 0) == 0 && shardsText.empty())
+        shardsText = f[i].substr(7);
+      else
+        return bad("unknown field '" + f[i] + "'");
+    }
+    if ((f[0] == "input" || f[0] == "output") ? f.size() < 4
+        : isWeight                            ? f.size() < 6
                                               : true)
       return bad("unknown or malformed entry '" + f[0] + "'");
     WeightSpec t;
+    t.split = splitText;
     if (!unescape(f[1], t.name))
       return bad("bad name");
     t.dtype = dtypeFromName(f[2]);
@@ -215,8 +238,13 @@ bool Manifest::parse(const std::string &text, std::string &error) {
     if (!parseShape(f[3], t.shape) || t.byteSize() < 0)
       return bad("bad shape '" + f[3] + "'");
     if (isWeight) {
+      if (!shardsText.empty() &&
+          (!parseU64(shardsText, t.shards) || t.shards < 1 || t.shards > 4096))
+        return bad("bad shard count");
+      // A split weight's shards are checked against the mesh when loaded.
       if (!parseU64(f[4], t.offset) || !parseU64(f[5], t.size) ||
-          t.size != static_cast<uint64_t>(t.byteSize()))
+          (t.split.empty() && t.size != static_cast<uint64_t>(t.byteSize())) ||
+          t.size > static_cast<uint64_t>(t.byteSize()))
         return bad("bad weight offset or size");
       weights.push_back(t);
     } else if (f[0] == "input") {
@@ -252,8 +280,9 @@ uint64_t layoutWeights(std::vector<WeightSpec> &weights) {
   for (WeightSpec &w : weights) {
     offset = (offset + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
     w.offset = offset;
-    w.size = static_cast<uint64_t>(w.byteSize());
-    offset += w.size;
+    if (!w.size)
+      w.size = static_cast<uint64_t>(w.byteSize());
+    offset += (w.shards - 1) * w.shardStride() + w.size;
   }
   return offset;
 }
@@ -378,12 +407,14 @@ bool read(const char *data, size_t size, View &view, std::string &error) {
     error = "the artifact lacks a manifest, host code or weights section";
     return false;
   }
-  for (const WeightSpec &w : view.manifest.weights)
-    if (w.offset > view.weightsSize || w.size > view.weightsSize - w.offset ||
+  for (const WeightSpec &w : view.manifest.weights) {
+    uint64_t span = (w.shards - 1) * w.shardStride() + w.size;
+    if (w.offset > view.weightsSize || span > view.weightsSize - w.offset ||
         w.offset % kWeightAlignment != 0) {
       error = "weight '" + w.name + "' lies outside the weights section";
       return false;
     }
+  }
   return true;
 }
 

@@ -53,20 +53,29 @@ DType dtypeFromName(const std::string &name);
 struct TensorSpec {
   std::string name;
   DType dtype = DType::Invalid;
+  /// The whole tensor's shape (on a mesh, each rank holds a shard of it).
   std::vector<int64_t> shape;
+  /// How it is split over the mesh (sharding.h's text form); "" replicated.
+  std::string split;
   /// Elements times element size; -1 when it overflows.
   int64_t byteSize() const;
 };
 
 struct WeightSpec : TensorSpec {
-  uint64_t offset = 0; // in the WEIGHTS section
-  uint64_t size = 0;
+  uint64_t offset = 0; // of the first shard in the WEIGHTS section
+  uint64_t size = 0;   // bytes of one shard (the whole tensor unsplit)
+  uint64_t shards = 1; // stored one after another, shardStride() apart
+  uint64_t shardStride() const {
+    return (size + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
+  }
 };
 
 struct Manifest {
   std::string target = "cpu";
   std::vector<TensorSpec> inputs, outputs;
   std::vector<WeightSpec> weights;
+  /// The device mesh ("dp=2,tp=2"), "" for one device.
+  std::string mesh;
   /// Bytes of scratch memory the host code takes as its last buffer (the
   /// planned intermediate tensors); 0 for none.
   uint64_t workspaceBytes = 0;
@@ -85,8 +94,8 @@ bool write(const std::string &path, const Manifest &manifest,
            const std::string &hostCode, const std::vector<char> &weights,
            std::string &error);
 
-/// Assigns aligned offsets to weights of the given sizes; returns the
-/// section size.
+/// Assigns aligned offsets to weights (each `shards` blocks of `size`
+/// bytes, `size` defaulting to the whole tensor); returns the section size.
 uint64_t layoutWeights(std::vector<WeightSpec> &weights);
 
 /// A verified view of an artifact in memory.

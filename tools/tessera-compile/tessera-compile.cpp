@@ -16,6 +16,8 @@
 
 #include "codegen/CPU/CpuPipeline.h"
 #include "codegen/CPU/CpuTarget.h"
+#include "passes/Sharding/Passes.h"
+#include "sharding.h"
 #include "codegen/CPU/Passes.h"
 #include "dialects/Tessera/IR/TesseraOps.h"
 #include "import/onnx/OnnxImporter.h"
@@ -76,6 +78,13 @@ llvm::cl::opt<Emit> emit(
                      clEnumValN(Emit::Llvm, "llvm", "optimised LLVM IR")),
     llvm::cl::init(Emit::Artifact));
 llvm::cl::opt<bool> quiet("quiet", llvm::cl::desc("No progress lines"));
+llvm::cl::opt<std::string>
+    meshSpec("mesh", llvm::cl::desc("Device mesh, named axes: dp=2, tp=4, dp=2,tp=2"),
+             llvm::cl::value_desc("AXIS=N,..."));
+llvm::cl::opt<std::string> parallel(
+    "parallel",
+    llvm::cl::desc("Sharding strategies: dp (batch split), tp (tensor "
+                   "parallel), dp,tp (default: those named by the mesh axes)"));
 llvm::cl::list<std::string>
     passPlugins("load-pass-plugin",
                 llvm::cl::desc("Load a pass plugin (a shared library) "
@@ -164,6 +173,46 @@ int main(int argc, char **argv) {
       output = std::string(llvm::sys::path::filename(p));
     }
   }
+
+  // The mesh and strategies, checked before any work.
+  ::tessera::sharding::Mesh mesh;
+  std::vector<std::string> strategies;
+  if (!meshSpec.empty()) {
+    std::string error;
+    if (!mesh.parse(meshSpec, error))
+      return fail("--mesh=" + meshSpec + ": " + error);
+    if (parallel.empty()) {
+      for (const std::string &axis : mesh.names) {
+        if (axis != "dp" && axis != "tp")
+          return fail("--mesh=" + meshSpec + ": axis '" + axis +
+                      "' has no strategy (name axes dp and tp, or give --parallel)");
+        strategies.push_back(axis);
+      }
+    } else {
+      llvm::SmallVector<llvm::StringRef> items;
+      llvm::StringRef(parallel).split(items, ',');
+      for (llvm::StringRef item : items) {
+        if (item != "dp" && item != "tp")
+          return fail("--parallel=" + parallel + ": unknown strategy '" + item +
+                      "' (dp or tp)");
+        if (mesh.axis(item.str()) < 0)
+          return fail("--parallel=" + parallel + ": the mesh has no axis '" + item + "'");
+        strategies.push_back(item.str());
+      }
+    }
+  } else if (!parallel.empty()) {
+    return fail("--parallel needs a device mesh (--mesh=dp=2, for example)");
+  }
+  // The strategies annotate and upstream shard-partition splits the program,
+  // but partitioning Tessera's lowered models still crashes inside upstream
+  // (an unused argument; shardShapedType on the MLP); until that is handled
+  // the driver refuses cleanly instead of crashing. tessera-opt runs the
+  // passes (tessera-shard-data-parallel, tessera-shard-tensor-parallel).
+  if (!strategies.empty() && !std::getenv("TESSERA_EXPERIMENTAL_PARTITION"))
+    return fail("--mesh=" + meshSpec +
+                ": compiling for a device mesh is not available yet (the "
+                "sharding strategies run in tessera-opt; partitioning is in "
+                "progress)");
 
   ts::onnx_import::ImportOptions importOptions;
   for (const std::string &s : inputShapes)
@@ -283,6 +332,10 @@ int main(int argc, char **argv) {
     return writeIR([&](llvm::raw_ostream &os) { module->print(os); os << "\n"; });
   };
 
+  if (!mesh.names.empty()) {
+    ts::addMesh(*module, mesh.names, mesh.sizes);
+    manifest.mesh = mesh.format();
+  }
   if (!runPhase([](OpPassManager &pm) { pm.addPass(createCanonicalizerPass()); },
                 "canonicalization") ||
       !runUserPipeline("import"))
@@ -292,13 +345,23 @@ int main(int argc, char **argv) {
 
   progress(2, steps, "lowering to linalg");
   if (!runPhase(
-          [](OpPassManager &pm) {
+          [&](OpPassManager &pm) {
             // Weights are transposed while still constants, then become
             // arguments (buildCpuLinalgPhase's own pretransposition then
             // finds none).
             pm.addNestedPass<func::FuncOp>(ts::createPretransposeWeightsPass());
-            pm.addNestedPass<func::FuncOp>(ts::createOutlineWeightsPass());
-            ts::buildCpuLinalgPhase(pm);
+            ts::OutlineWeightsPassOptions outline;
+            outline.allConstants = !strategies.empty();
+            pm.addNestedPass<func::FuncOp>(ts::createOutlineWeightsPass(outline));
+            ts::CpuPipelineOptions linalgOptions;
+            for (const std::string &s : strategies) {
+              if (s == "dp")
+                pm.addPass(ts::createShardDataParallelPass());
+              else
+                pm.addPass(ts::createShardTensorParallelPass());
+            }
+            linalgOptions.partition = !strategies.empty();
+            ts::buildCpuLinalgPhase(pm, linalgOptions);
           },
           "lowering to linalg") ||
       !runUserPipeline("linalg"))
@@ -306,9 +369,28 @@ int main(int argc, char **argv) {
   if (compileTo == Phase::Linalg)
     return printModule();
 
-  // Collect the outlined weights (they are trailing arguments).
+  // Boundary shardings (tessera-record-shardings), then the outlined
+  // weights (trailing arguments), each split one cut into its shards.
+  auto splitText = [&](Attribute attr, size_t rank, std::string &out) -> bool {
+    auto dims = dyn_cast_or_null<ArrayAttr>(attr);
+    if (!dims)
+      return true;
+    ::tessera::sharding::Split split(rank);
+    for (auto [d, a] : llvm::enumerate(dims))
+      if (d < rank)
+        for (int16_t axis : cast<DenseI16ArrayAttr>(a).asArrayRef())
+          split[d].push_back(axis);
+    out = ::tessera::sharding::formatSplit(split);
+    return true;
+  };
+  for (size_t i = 0; i < manifest.inputs.size(); ++i)
+    splitText(func.getArgAttr(i, ts::kSplitAttrName), manifest.inputs[i].shape.size(),
+              manifest.inputs[i].split);
+  for (size_t i = 0; i < manifest.outputs.size(); ++i)
+    splitText(func.getResultAttr(i, ts::kSplitAttrName),
+              manifest.outputs[i].shape.size(), manifest.outputs[i].split);
   std::vector<art::WeightSpec> weights;
-  std::vector<ArrayRef<char>> weightData;
+  std::vector<std::vector<char>> weightData;
   for (unsigned i = manifest.inputs.size(); i < func.getNumArguments(); ++i) {
     auto attr = func.getArgAttrOfType<DenseResourceElementsAttr>(
         i, ts::kWeightAttrName);
@@ -321,8 +403,34 @@ int main(int argc, char **argv) {
     AsmResourceBlob *blob = attr.getRawHandle().getBlob();
     if (!blob || static_cast<int64_t>(blob->getData().size()) != w.byteSize())
       return fail(inputFile + ": weight '" + w.name + "' has no data");
+    splitText(func.getArgAttr(i, ts::kSplitAttrName), w.shape.size(), w.split);
+    ArrayRef<char> whole = blob->getData();
+    if (w.split.empty()) {
+      weightData.emplace_back(whole.begin(), whole.end());
+    } else {
+      ::tessera::sharding::Split split;
+      std::vector<int64_t> local;
+      std::string error;
+      if (!::tessera::sharding::parseSplit(w.split, w.shape.size(), mesh, split, error) ||
+          !::tessera::sharding::localShape(w.shape, split, mesh, local, error))
+        return fail(inputFile + ": weight '" + w.name + "': " + error);
+      size_t elem = art::dtypeSize(w.dtype);
+      int64_t localBytes = static_cast<int64_t>(elem);
+      for (int64_t d : local)
+        localBytes *= d;
+      w.size = static_cast<uint64_t>(localBytes);
+      w.shards = static_cast<uint64_t>(::tessera::sharding::shardCount(split, mesh));
+      std::vector<char> data(static_cast<size_t>((w.shards - 1) * w.shardStride() + w.size));
+      for (uint64_t k = 0; k < w.shards; ++k) {
+        auto coords = ::tessera::sharding::shardCoords(split, mesh, static_cast<int64_t>(k));
+        auto offsets = ::tessera::sharding::shardOffsets(local, split, mesh, coords);
+        ::tessera::sharding::copyBlock(const_cast<char *>(whole.data()),
+                                       data.data() + k * w.shardStride(), w.shape, local,
+                                       offsets, elem, /*toLocal=*/true);
+      }
+      weightData.push_back(std::move(data));
+    }
     weights.push_back(w);
-    weightData.push_back(blob->getData());
   }
 
   progress(3, steps, "lowering to LLVM");

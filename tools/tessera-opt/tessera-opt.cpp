@@ -8,9 +8,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/CPU/CpuPipeline.h"
+#include "codegen/Collectives/Passes.h"
 #include "codegen/CPU/Passes.h"
 #include "codegen/Conversion/Passes.h"
 #include "dialects/Tessera/IR/TesseraDialect.h"
+#include "passes/Sharding/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -23,6 +25,8 @@ int main(int argc, char **argv) {
   mlir::tessera::registerTesseraConversionPasses();
   mlir::tessera::registerCpuPipelines();
   mlir::tessera::registerTesseraCpuPasses();
+  mlir::tessera::registerTesseraShardingPasses();
+  mlir::tessera::registerTesseraCollectivesPasses();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

@@ -1,0 +1,278 @@
+//===- Strategies.cpp - Data and tensor parallel sharding strategies ------===//
+//
+// Each strategy writes `shard.shard` annotations on `@main`'s arguments;
+// upstream `sharding-propagation` and `shard-partition` do the rest. The
+// mesh is `shard.grid @mesh` with its axis names in `tessera.mesh_axes`.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Sharding/Passes.h"
+
+#include "dialects/Tessera/IR/TesseraOps.h"
+
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::tessera {
+#define GEN_PASS_DEF_SHARDDATAPARALLELPASS
+#define GEN_PASS_DEF_SHARDTENSORPARALLELPASS
+#define GEN_PASS_DEF_RECORDSHARDINGSPASS
+#include "passes/Sharding/Passes.h.inc"
+} // namespace mlir::tessera
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+void mlir::tessera::addMesh(ModuleOp module, ArrayRef<std::string> names,
+                            ArrayRef<int64_t> sizes) {
+  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  shard::GridOp::create(b, module.getLoc(), kMeshName, sizes);
+  SmallVector<Attribute> axes;
+  for (const std::string &n : names)
+    axes.push_back(b.getStringAttr(n));
+  module->setAttr(kMeshAxesAttrName, b.getArrayAttr(axes));
+}
+
+namespace {
+/// The mesh axis `name` and its size; emits an error and fails if the
+/// module has no mesh or no such axis.
+FailureOr<std::pair<int16_t, int64_t>> meshAxis(ModuleOp module, StringRef name) {
+  auto grid = module.lookupSymbol<shard::GridOp>(kMeshName);
+  auto names = module->getAttrOfType<ArrayAttr>(kMeshAxesAttrName);
+  if (!grid || !names)
+    return module.emitError("no device mesh (give --mesh)"), failure();
+  for (auto [i, n] : llvm::enumerate(names))
+    if (cast<StringAttr>(n).getValue() == name)
+      return std::make_pair(static_cast<int16_t>(i), grid.getShape()[i]);
+  std::string known;
+  for (Attribute n : names)
+    known += (known.empty() ? "" : ", ") + cast<StringAttr>(n).getValue().str();
+  return module.emitError("the mesh has no axis '")
+             << name << "' (its axes: " << known << ")",
+         failure();
+}
+
+func::FuncOp mainOf(ModuleOp module) {
+  return module.lookupSymbol<func::FuncOp>("main");
+}
+
+/// Splits dimension `dim` of argument `arg` over `axis`, merging with a
+/// split the argument already has (dp and tp on one weight).
+void splitArgument(func::FuncOp func, BlockArgument arg, int64_t dim,
+                   int16_t axis) {
+  auto type = cast<RankedTensorType>(arg.getType());
+  SmallVector<SmallVector<int16_t>> axes(type.getRank());
+  shard::ShardOp existing;
+  for (Operation *user : arg.getUsers())
+    if (auto s = dyn_cast<shard::ShardOp>(user); s && s.getAnnotateForUsers())
+      existing = s;
+  if (existing) {
+    auto sharding = existing.getSharding().getDefiningOp<shard::ShardingOp>();
+    for (auto [d, a] : llvm::enumerate(sharding.getSplitAxes().getAxes()))
+      axes[d].assign(a.asArrayRef().begin(), a.asArrayRef().end());
+  }
+  if (!llvm::is_contained(axes[dim], axis))
+    axes[dim].push_back(axis);
+  OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
+  MLIRContext *ctx = func.getContext();
+  SmallVector<shard::GridAxesAttr> split;
+  for (auto &a : axes)
+    split.push_back(DenseI16ArrayAttr::get(ctx, a));
+  // Trailing unsplit dimensions may be left out.
+  while (!split.empty() && split.back().empty())
+    split.pop_back();
+  auto sharding = shard::ShardingOp::create(
+      b, func.getLoc(), FlatSymbolRefAttr::get(ctx, kMeshName), split);
+  auto shardOp = shard::ShardOp::create(b, func.getLoc(), arg, sharding,
+                                        /*annotate_for_users=*/true);
+  if (existing) {
+    existing.getResult().replaceAllUsesWith(shardOp.getResult());
+    existing.erase();
+  } else {
+    arg.replaceAllUsesExcept(shardOp.getResult(), shardOp);
+  }
+}
+
+/// The block argument behind `v` (through an existing annotation).
+BlockArgument argumentOf(Value v) {
+  if (auto s = v.getDefiningOp<shard::ShardOp>())
+    v = s.getSrc();
+  return dyn_cast<BlockArgument>(v);
+}
+
+bool isWeight(func::FuncOp func, BlockArgument arg) {
+  return arg && func.getArgAttr(arg.getArgNumber(), "tessera.weight");
+}
+
+struct ShardDataParallelPass
+    : mlir::tessera::impl::ShardDataParallelPassBase<ShardDataParallelPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto axis = meshAxis(module, axisName);
+    func::FuncOp func = mainOf(module);
+    if (failed(axis) || !func)
+      return signalPassFailure();
+    for (BlockArgument arg : func.getArguments()) {
+      if (!func.getArgAttr(arg.getArgNumber(), "tessera.name"))
+        continue;
+      auto type = cast<RankedTensorType>(arg.getType());
+      if (type.getRank() == 0)
+        continue;
+      if (type.getDimSize(0) % axis->second != 0) {
+        func.emitError("input '")
+            << cast<StringAttr>(func.getArgAttr(arg.getArgNumber(), "tessera.name"))
+                   .getValue()
+            << "': batch dimension " << type.getDimSize(0)
+            << " is not divisible by mesh axis '" << axisName << "' ("
+            << axis->second << " devices)";
+        return signalPassFailure();
+      }
+      splitArgument(func, arg, 0, axis->first);
+      ++numInputs;
+    }
+  }
+};
+
+/// A contraction with a 2-D weight: its weight argument, which weight
+/// dimension is N (the output columns) and which is K.
+struct Contraction {
+  Operation *op;
+  BlockArgument weight;
+  int64_t nDim, kDim;
+  Value bias; // Gemm's C
+  Value lhs;
+};
+
+std::optional<Contraction> asContraction(func::FuncOp func, Operation *op) {
+  if (auto mm = dyn_cast<MatMulOp>(op)) {
+    BlockArgument w = argumentOf(mm.getRhs());
+    if (!isWeight(func, w) || cast<RankedTensorType>(w.getType()).getRank() != 2)
+      return std::nullopt;
+    return Contraction{op, w, 1, 0, Value(), mm.getLhs()};
+  }
+  if (auto g = dyn_cast<GemmOp>(op)) {
+    BlockArgument w = argumentOf(g.getB());
+    if (!isWeight(func, w) || g.getTransA())
+      return std::nullopt;
+    bool t = g.getTransB();
+    return Contraction{op, w, t ? 0 : 1, t ? 1 : 0, g.getC(), g.getA()};
+  }
+  return std::nullopt;
+}
+
+/// Ops that act per element on their chain operand (other operands
+/// broadcast to it).
+bool isPointwise(Operation *op) {
+  return op->getNumResults() == 1 &&
+         (op->hasTrait<OpTrait::Elementwise>() ||
+          isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, WhereOp, ClipOp>(op));
+}
+
+struct ShardTensorParallelPass
+    : mlir::tessera::impl::ShardTensorParallelPassBase<ShardTensorParallelPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto axis = meshAxis(module, axisName);
+    func::FuncOp func = mainOf(module);
+    if (failed(axis) || !func)
+      return signalPassFailure();
+    llvm::DenseSet<Operation *> used;
+    SmallVector<Operation *> ops;
+    func.walk([&](Operation *op) { ops.push_back(op); });
+    for (Operation *op : ops) {
+      std::optional<Contraction> first = asContraction(func, op);
+      if (!first || used.contains(op))
+        continue;
+      // Everything the first result reaches must be pointwise until one
+      // second contraction consumes it as its left operand.
+      llvm::SetVector<Operation *> region;
+      SmallVector<Value> work = {op->getResult(0)};
+      std::optional<Contraction> second;
+      bool ok = true;
+      SmallVector<BlockArgument> columnVectors;
+      while (!work.empty() && ok) {
+        Value v = work.pop_back_val();
+        for (Operation *user : v.getUsers()) {
+          if (std::optional<Contraction> c = asContraction(func, user);
+              c && c->lhs == v) {
+            if (second && second->op != user)
+              ok = false;
+            second = c;
+            continue;
+          }
+          if (!isPointwise(user) || isa<func::ReturnOp>(user)) {
+            ok = false;
+            break;
+          }
+          if (region.insert(user))
+            work.push_back(user->getResult(0));
+          // A per-column vector (a bias added separately) splits too.
+          for (Value operand : user->getOperands())
+            if (BlockArgument a = argumentOf(operand); isWeight(func, a)) {
+              auto t = cast<RankedTensorType>(a.getType());
+              auto n = cast<RankedTensorType>(first->weight.getType())
+                           .getDimSize(first->nDim);
+              if (t.getRank() == 1 && t.getDimSize(0) == n)
+                columnVectors.push_back(a);
+              else if (t.getNumElements() != 1)
+                ok = false;
+            }
+        }
+      }
+      if (!ok || !second || used.contains(second->op) ||
+          second->weight == first->weight)
+        continue;
+      auto w1 = cast<RankedTensorType>(first->weight.getType());
+      auto w2 = cast<RankedTensorType>(second->weight.getType());
+      if (w1.getDimSize(first->nDim) % axis->second != 0 ||
+          w2.getDimSize(second->kDim) % axis->second != 0)
+        continue;
+      splitArgument(func, first->weight, first->nDim, axis->first);
+      if (BlockArgument b = argumentOf(first->bias); isWeight(func, b) &&
+          cast<RankedTensorType>(b.getType()).getRank() == 1)
+        splitArgument(func, b, 0, axis->first);
+      for (BlockArgument a : columnVectors)
+        splitArgument(func, a, 0, axis->first);
+      splitArgument(func, second->weight, second->kDim, axis->first);
+      used.insert(op);
+      used.insert(second->op);
+      ++numPairs;
+    }
+  }
+};
+
+/// The split axes of a sharding op as an attribute.
+ArrayAttr splitAttr(shard::ShardingOp sharding) {
+  SmallVector<Attribute> dims;
+  for (shard::GridAxesAttr a : sharding.getSplitAxes().getAxes())
+    dims.push_back(a);
+  return ArrayAttr::get(sharding.getContext(), dims);
+}
+
+struct RecordShardingsPass
+    : mlir::tessera::impl::RecordShardingsPassBase<RecordShardingsPass> {
+  void runOnOperation() override {
+    func::FuncOp func = mainOf(getOperation());
+    if (!func)
+      return;
+    for (BlockArgument arg : func.getArguments())
+      for (Operation *user : arg.getUsers())
+        if (auto s = dyn_cast<shard::ShardOp>(user); s && s.getAnnotateForUsers())
+          if (auto sharding = s.getSharding().getDefiningOp<shard::ShardingOp>())
+            func.setArgAttr(arg.getArgNumber(), kSplitAttrName, splitAttr(sharding));
+    func.walk([&](func::ReturnOp ret) {
+      for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+        auto s = v.getDefiningOp<shard::ShardOp>();
+        // The value's own sharding: the annotation on it, not for users.
+        while (s && s.getAnnotateForUsers())
+          s = s.getSrc().getDefiningOp<shard::ShardOp>();
+        if (!s)
+          continue;
+        if (auto sharding = s.getSharding().getDefiningOp<shard::ShardingOp>())
+          func.setResultAttr(i, kSplitAttrName, splitAttr(sharding));
+      }
+    });
+  }
+};
+} // namespace
