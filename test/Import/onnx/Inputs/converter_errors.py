@@ -184,6 +184,9 @@ CASES = [
     ("pad_axes", one("Pad", ["x0", "p", "", "a"], [[2, 2]], opset=18,
                      inits=[ints("p", [1, 1, 1]), ints("a", [0])]), "pads must have two entries per axis"),
     ("trilu_k", one("Trilu", ["x0", "k"], [[2, 2]], inits=[ints("k", [1, 2])]), "k must be a scalar"),
+    ("scatter_reduction", one("ScatterElements", ["x0", "i", "x0"], [[2, 2]], opset=18,
+                              inits=[ints("i", [[0, 1], [1, 0]])], reduction="sum"),
+     "node 'n' (ScatterElements, opset 18): unknown reduction 'sum'"),
     # Convolution and pooling
     ("conv_rank", one("Conv", ["x0", "x1"], [[2, 2], [2, 2]]), "input must have rank 3 or more"),
     ("conv_attrs", one("Conv", ["x0", "x1"], [[1, 1, 4, 4], [1, 1, 2, 2]], strides=[1]),
