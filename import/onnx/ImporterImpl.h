@@ -162,6 +162,9 @@ OpConverter lookupConverter(llvm::StringRef opType);
 /// Converters of ops the importer composes from other tessera ops
 /// (OnnxComposite.cpp), or null.
 OpConverter lookupCompositeConverter(llvm::StringRef opType);
+/// ConvTranspose as a convolution over the upsampled input
+/// (OnnxConvTranspose.cpp).
+LogicalResult convertConvTranspose(GraphImporter &g);
 
 } // namespace mlir::tessera::onnx_import
 
