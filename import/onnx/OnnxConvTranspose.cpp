@@ -17,7 +17,9 @@
 //   w [C, M/group, K...] --> w' [M, C/group, K...],
 //     w'[g M/g + m, c, k] = w[g C/g + c, m, K - 1 - k]
 //
-// The weight must be a constant: w' is computed here, into a new constant.
+// A constant weight is rearranged here into a new constant; a weight
+// computed at run time goes through reshape, transpose and a slice with
+// negative steps.
 //
 // Output size and pads follow the ONNX spec: without `output_shape` and
 // `auto_pad`, the explicit `pads` (default 0) give the size. With
@@ -78,6 +80,42 @@ FailureOr<SmallVector<char>> constantBytes(ElementsAttr value,
 }
 
 /// The convolution weight of a transposed convolution with weight `w`
+/// [C, M/group, K...] computed at run time: reshape, transpose and a slice
+/// with negative steps.
+FailureOr<Value> convWeightOps(GI &g, Value w, int64_t group) {
+  RankedTensorType type = typeOf(w);
+  ArrayRef<int64_t> kernel = type.getShape().drop_front(2);
+  int64_t c = type.getDimSize(0), mg = type.getDimSize(1), cg = c / group;
+  SmallVector<int64_t> grouped = {group, cg, mg}, perm = {0, 2, 1};
+  llvm::append_range(grouped, kernel);
+  for (int64_t d = 3; d < static_cast<int64_t>(grouped.size()); ++d)
+    perm.push_back(d);
+  auto r = g.reshape(w, grouped);
+  if (failed(r))
+    return failure();
+  auto t = g.create1<ts::TransposeOp>(
+      *r, {g.named("perm", g.builder.getDenseI64ArrayAttr(perm))});
+  if (failed(t))
+    return failure();
+  SmallVector<int64_t> shape = {group * mg, cg};
+  llvm::append_range(shape, kernel);
+  auto merged = g.reshape(*t, shape);
+  if (failed(merged))
+    return failure();
+  SmallVector<int64_t> starts = {0, 0}, steps = {1, 1};
+  for (int64_t k : kernel) {
+    starts.push_back(k > 1 ? k - 1 : 0);
+    steps.push_back(k > 1 ? -1 : 1);
+  }
+  if (llvm::all_of(steps, [](int64_t s) { return s == 1; }))
+    return merged;
+  return g.create1<ts::SliceOp>(
+      *merged, {g.named("starts", g.builder.getDenseI64ArrayAttr(starts)),
+                g.named("sizes", g.builder.getDenseI64ArrayAttr(shape)),
+                g.named("steps", g.builder.getDenseI64ArrayAttr(steps))});
+}
+
+/// The convolution weight of a transposed convolution with weight `w`
 /// [C, M/group, K...]: [M, C/group, K...], flipped spatially. A constant
 /// weight is rearranged here into a new constant.
 FailureOr<Value> convWeight(GI &g, Value w, int64_t group) {
@@ -89,7 +127,7 @@ FailureOr<Value> convWeight(GI &g, Value w, int64_t group) {
   if (op)
     bytes = constantBytes(op.getValue(), width);
   if (failed(bytes) || static_cast<int64_t>(bytes->size()) != count * width)
-    return g.unsupported("ConvTranspose with a weight that is not a constant");
+    return convWeightOps(g, w, group);
   int64_t c = type.getDimSize(0), mg = type.getDimSize(1), cg = c / group;
   int64_t k = count / std::max<int64_t>(1, c * mg);
   SmallVector<char> out(bytes->size());

@@ -225,8 +225,6 @@ CASES = [
     ("convt_implied_pads", one("ConvTranspose", ["x0", "x1"], [[1, 1, 3], [1, 1, 3]], pads=[1, 1],
                                output_shape=[4]),
      "unsupported pads that differ from those output_shape implies"),
-    ("convt_weight_input", one("ConvTranspose", ["x0", "x1"], [[1, 1, 3, 3], [1, 1, 2, 2]]),
-     "node 'n' (ConvTranspose, opset 17): unsupported ConvTranspose with a weight that is not a constant"),
     ("convt_extra_output", one("ConvTranspose", ["x0", "x1"], [[1, 1, 3], [1, 1, 3]], output_shape=[7]),
      "unsupported output size 7 in dimension 0, beyond the computed 5 (ONNX implementations place "
      "the extra elements differently)"),
