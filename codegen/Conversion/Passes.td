@@ -11,7 +11,8 @@ def ConvertTesseraToLinalgPass : Pass<"tessera-convert-to-linalg", "func::FuncOp
     Rewrites every tessera op into upstream ops on tensors: elementwise ops
     (with NumPy broadcasting) and contractions become `linalg.generic`,
     reshapes become `tensor.collapse_shape` / `tensor.expand_shape`, slices
-    `tensor.extract_slice`, constants `arith.constant`. An op without a
+    `tensor.extract_slice`, constants `arith.constant`; scatters become
+    `scf.for` nests of `tensor.insert`. An op without a
     lowering is reported as "failed to legalize" and the pass fails.
 
     ```mlir
@@ -27,8 +28,11 @@ def ConvertTesseraToLinalgPass : Pass<"tessera-convert-to-linalg", "func::FuncOp
     ```
   }];
   let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
   ];
 }
 

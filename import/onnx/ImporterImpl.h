@@ -164,6 +164,9 @@ OpConverter lookupConverter(llvm::StringRef opType);
 OpConverter lookupCompositeConverter(llvm::StringRef opType);
 /// Layout and indexing ops composed from tessera ops (OnnxCompositeTensor.cpp).
 OpConverter lookupTensorCompositeConverter(llvm::StringRef opType);
+/// ConvTranspose as a convolution over the upsampled input
+/// (OnnxConvTranspose.cpp).
+LogicalResult convertConvTranspose(GraphImporter &g);
 
 } // namespace mlir::tessera::onnx_import
 

@@ -13,6 +13,7 @@
 //                    (before opset 7 a 1-D slope is per channel)
 //   CastLike         cast(x) to target's element type
 //   Range            a constant (its inputs must be constants)
+//   ConvTranspose    conv over the upsampled input (OnnxConvTranspose.cpp)
 //
 //===----------------------------------------------------------------------===//
 
@@ -209,6 +210,7 @@ OpConverter mlir::tessera::onnx_import::lookupCompositeConverter(llvm::StringRef
       {"Selu", convertSelu},
       {"PRelu", convertPRelu},
       {"Range", convertRange},
+      {"ConvTranspose", convertConvTranspose},
   };
   return table.lookup(opType);
 }

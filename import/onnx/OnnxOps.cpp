@@ -618,6 +618,24 @@ LogicalResult convertGather(GI &g) {
                      {g.named("axis", g.builder.getI64IntegerAttr(*axis))}));
 }
 
+/// ScatterElements (and opset 9-10 Scatter, its earlier name) and ScatterND:
+/// data, indices, updates and the reduction (none before opset 16; the
+/// verifier rejects unknown ones).
+template <typename OpTy> LogicalResult convertScatter(GI &g) {
+  auto data = g.requiredInput(0), indices = g.requiredInput(1),
+       updates = g.requiredInput(2);
+  if (failed(data) || failed(indices) || failed(updates))
+    return failure();
+  llvm::SmallVector<NamedAttribute> attrs = {g.named(
+      "reduction", g.builder.getStringAttr(g.attrString("reduction", "none")))};
+  if constexpr (std::is_same_v<OpTy, ts::ScatterElementsOp>) {
+    auto axis = g.normalizeAxis(g.attrInt("axis", 0), typeOf(*data).getRank());
+    if (failed(axis))
+      return failure();
+    attrs.push_back(g.named("axis", g.builder.getI64IntegerAttr(*axis)));
+  }
+  return bind(g, g.create1<OpTy>({*data, *indices, *updates}, attrs));
+}
 
 LogicalResult convertExpand(GI &g) {
   auto x = g.requiredInput(0);
@@ -1058,6 +1076,9 @@ const llvm::StringMap<OpConverter> &converters() {
       {"Slice", convertSlice},
       {"Gather", convertGather<ts::GatherOp>},
       {"GatherElements", convertGather<ts::GatherElementsOp>},
+      {"ScatterElements", convertScatter<ts::ScatterElementsOp>},
+      {"Scatter", convertScatter<ts::ScatterElementsOp>},
+      {"ScatterND", convertScatter<ts::ScatterNDOp>},
       {"Expand", convertExpand},
       {"Pad", convertPad},
       {"Trilu", convertTrilu},

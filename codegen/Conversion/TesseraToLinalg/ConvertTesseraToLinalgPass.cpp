@@ -25,7 +25,8 @@ struct ConvertTesseraToLinalgPass
     ConversionTarget target(*ctx);
     target.addIllegalDialect<TesseraDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
-                           math::MathDialect, tensor::TensorDialect>();
+                           math::MathDialect, scf::SCFDialect,
+                           tensor::TensorDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     TypeConverter converter;
     converter.addConversion([](Type t) { return t; });

@@ -12,6 +12,12 @@ namespace mlir::tessera {
 void populateTesseraToLinalgPatterns(TypeConverter &converter,
                                      RewritePatternSet &patterns);
 
+/// Patterns lowering scatter_elements and scatter_nd to scf.for nests that
+/// tensor.insert into a tensor carried through the loops (ScatterLowering.cpp);
+/// populateTesseraToLinalgPatterns includes them.
+void populateScatterLoweringPatterns(TypeConverter &converter,
+                                     RewritePatternSet &patterns);
+
 } // namespace mlir::tessera
 
 #endif // TESSERA_CODEGEN_CONVERSION_TESSERATOLINALG_H

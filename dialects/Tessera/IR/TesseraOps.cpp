@@ -569,6 +569,85 @@ LogicalResult GatherElementsOp::inferReturnTypes(
   return success();
 }
 
+/// Checks what both scatters share: the updates' element type and the
+/// reduction, which needs a numeric element type unless it is `none`.
+static LogicalResult verifyScatter(std::optional<Location> loc,
+                                   RankedTensorType data,
+                                   RankedTensorType updates,
+                                   StringRef reduction) {
+  if (updates.getElementType() != data.getElementType())
+    return emitOptionalError(loc, "updates have element type ",
+                             updates.getElementType(), ", the data ",
+                             data.getElementType());
+  if (reduction != "none" && reduction != "add" && reduction != "mul" &&
+      reduction != "max" && reduction != "min")
+    return emitOptionalError(loc, "unknown reduction '", reduction, "'");
+  if (reduction != "none" && data.getElementType().isInteger(1))
+    return emitOptionalError(loc, "reduction '", reduction,
+                             "' needs a numeric element type");
+  return success();
+}
+
+LogicalResult
+ScatterElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                    Adaptor adaptor,
+                                    SmallVectorImpl<Type> &inferred) {
+  RankedTensorType data = tensorType(adaptor.getData());
+  RankedTensorType indices = tensorType(adaptor.getIndices());
+  RankedTensorType updates = tensorType(adaptor.getUpdates());
+  int64_t axis = adaptor.getAxis(), rank = data.getRank();
+  if (indices.getRank() != rank || updates.getRank() != rank)
+    return emitOptionalError(loc,
+                             "data, indices and updates must have one "
+                             "rank, got ",
+                             rank, ", ", indices.getRank(), " and ",
+                             updates.getRank());
+  if (indices.getShape() != updates.getShape())
+    return emitOptionalError(loc,
+                             "indices and updates must have one shape, "
+                             "got ",
+                             formatShape(indices.getShape()), " and ",
+                             formatShape(updates.getShape()));
+  if (axis < 0 || axis >= rank)
+    return emitOptionalError(loc, "axis ", axis, " is out of range for rank ",
+                             rank);
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != axis && indices.getDimSize(d) > data.getDimSize(d))
+      return emitOptionalError(loc, "indices dimension ", d, " (",
+                               indices.getDimSize(d), ") exceeds the data's (",
+                               data.getDimSize(d), ")");
+  if (failed(verifyScatter(loc, data, updates, adaptor.getReduction())))
+    return failure();
+  inferred.push_back(data);
+  return success();
+}
+
+LogicalResult ScatterNDOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  RankedTensorType data = tensorType(adaptor.getData());
+  RankedTensorType indices = tensorType(adaptor.getIndices());
+  RankedTensorType updates = tensorType(adaptor.getUpdates());
+  if (indices.getRank() < 1)
+    return emitOptionalError(loc, "indices must have rank 1 or more");
+  int64_t k = indices.getShape().back();
+  if (k > data.getRank())
+    return emitOptionalError(loc, "index tuples of ", k,
+                             " entries do not fit the data's rank ",
+                             data.getRank());
+  SmallVector<int64_t> shape(indices.getShape().drop_back());
+  llvm::append_range(shape, data.getShape().drop_front(k));
+  if (updates.getShape() != ArrayRef<int64_t>(shape))
+    return emitOptionalError(loc, "updates must have shape ",
+                             formatShape(shape), ", got ",
+                             formatShape(updates.getShape()));
+  if (failed(verifyScatter(loc, data, updates, adaptor.getReduction())))
+    return failure();
+  inferred.push_back(data);
+  return success();
+}
+
 LogicalResult ExpandOp::verify() {
   RankedTensorType in = getInput().getType(), out = getOutput().getType();
   auto bc = broadcastShapes(in.getShape(), out.getShape());

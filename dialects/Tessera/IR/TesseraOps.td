@@ -613,6 +613,62 @@ def Tessera_GatherElementsOp : Tessera_Op<"gather_elements", [InferTypeOpAdaptor
   }];
 }
 
+class Tessera_ScatterOp<string mnemonic, list<Trait> traits = []>
+    : Tessera_Op<mnemonic, !listconcat([InferTypeOpAdaptor], traits)> {
+  let results = (outs Tessera_Tensor:$output);
+  let assemblyFormat = [{
+    $data `,` $indices `,` $updates attr-dict `:` `(` type($data) `,` type($indices) `,`
+    type($updates) `)` `->` type($output)
+  }];
+}
+
+def Tessera_ScatterElementsOp : Tessera_ScatterOp<"scatter_elements"> {
+  let summary = "Write or combine single elements along one axis by index (ONNX ScatterElements, Scatter)";
+  let description = [{
+    The result starts as `data`; then, for every position `p` of `updates`
+    in row-major order, `updates[p]` goes to `out[p0, .., indices[p], ..]`
+    (the index replaces dimension `axis`). `reduction` is `none` (write;
+    among duplicate indices the last write wins), `add`, `mul`, `max` or
+    `min` (combine with the value there). `indices` and `updates` have one
+    shape, no larger than `data`'s outside `axis`.
+
+    Negative indices count from the end. An index still outside the
+    dimension is skipped: its update is not applied. ONNX leaves such
+    indices undefined; Tessera never writes out of bounds.
+
+    ```mlir
+    %y = tessera.scatter_elements %d, %i, %u {axis = 1 : i64, reduction = "add"}
+         : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x4xf32>
+    ```
+  }];
+  let arguments = (ins Tessera_Tensor:$data, Tessera_IndexTensor:$indices,
+                       Tessera_Tensor:$updates, I64Attr:$axis,
+                       DefaultValuedAttr<StrAttr, "\"none\"">:$reduction);
+}
+
+def Tessera_ScatterNDOp : Tessera_ScatterOp<"scatter_nd"> {
+  let summary = "Write or combine slices addressed by index tuples (ONNX ScatterND)";
+  let description = [{
+    `indices` has shape `I x k`: each of its `I` rows is an index into the
+    first `k` dimensions of `data`, and `updates` (shape `I` followed by
+    `data`'s dimensions from `k` on) holds the slice written there. The
+    result starts as `data`; rows are applied in row-major order with
+    `reduction` `none` (write; the last write wins), `add`, `mul`, `max` or
+    `min`.
+
+    Negative indices count from the end. A row with an index still outside
+    its dimension is skipped, as in `scatter_elements`.
+
+    ```mlir
+    %y = tessera.scatter_nd %d, %i, %u {reduction = "none"}
+         : (tensor<4x4x4xf32>, tensor<2x1xi64>, tensor<2x4x4xf32>) -> tensor<4x4x4xf32>
+    ```
+  }];
+  let arguments = (ins Tessera_Tensor:$data, Tessera_IndexTensor:$indices,
+                       Tessera_Tensor:$updates,
+                       DefaultValuedAttr<StrAttr, "\"none\"">:$reduction);
+}
+
 def Tessera_ExpandOp : Tessera_Op<"expand"> {
   let summary = "Broadcast to a larger static shape (ONNX Expand)";
   let description = [{

@@ -125,3 +125,55 @@ func.func @max_pool(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32> {
        : tensor<1x1x4x4xf32> -> tensor<1x1x2x2xf32>
   return %0 : tensor<1x1x2x2xf32>
 }
+
+// -----
+
+// Scatter: loops over the updates carry a copy of the data; a negative index
+// counts from the end, and an index outside the dimension skips the store.
+// CHECK-LABEL: func @scatter_elements
+// CHECK-SAME: (%[[D:.+]]: tensor<3x4xf32>, %[[I:.+]]: tensor<3x2xi32>, %[[U:.+]]: tensor<3x2xf32>)
+// CHECK: %[[COPY:.+]] = bufferization.alloc_tensor() copy(%[[D]])
+// CHECK: scf.for %[[R:.+]] = {{.*}} iter_args(%[[ACC0:.+]] = %[[COPY]])
+// CHECK: scf.for %[[C:.+]] = {{.*}} iter_args(%[[ACC:.+]] = %[[ACC0]])
+// CHECK: %[[RAW:.+]] = tensor.extract %[[I]][%[[R]], %[[C]]]
+// CHECK: %[[IDX:.+]] = arith.index_cast %[[RAW]] : i32 to index
+// CHECK: %[[C0:.+]] = arith.constant 0 : index
+// CHECK: %[[C4:.+]] = arith.constant 4 : index
+// CHECK: %[[NEG:.+]] = arith.cmpi slt, %[[IDX]], %[[C0]]
+// CHECK: %[[WRAP:.+]] = arith.addi %[[IDX]], %[[C4]]
+// CHECK: %[[J:.+]] = arith.select %[[NEG]], %[[WRAP]], %[[IDX]]
+// CHECK: %[[LO:.+]] = arith.cmpi sge, %[[J]], %[[C0]]
+// CHECK: %[[HI:.+]] = arith.cmpi slt, %[[J]], %[[C4]]
+// CHECK: %[[OK:.+]] = arith.andi %[[LO]], %[[HI]]
+// CHECK: scf.if %[[OK]]
+// CHECK: %[[NEW:.+]] = tensor.extract %[[U]][%[[R]], %[[C]]]
+// CHECK: %[[OLD:.+]] = tensor.extract %[[ACC]][%[[R]], %[[J]]]
+// CHECK: %[[SUM:.+]] = arith.mulf %[[OLD]], %[[NEW]]
+// CHECK: tensor.insert %[[SUM]] into %[[ACC]][%[[R]], %[[J]]]
+// CHECK: } else {
+// CHECK: scf.yield %[[ACC]]
+func.func @scatter_elements(%d: tensor<3x4xf32>, %i: tensor<3x2xi32>, %u: tensor<3x2xf32>) -> tensor<3x4xf32> {
+  %0 = tessera.scatter_elements %d, %i, %u {axis = 1 : i64, reduction = "mul"}
+       : (tensor<3x4xf32>, tensor<3x2xi32>, tensor<3x2xf32>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+// ScatterND checks each index row once, then copies its slice.
+// CHECK-LABEL: func @scatter_nd
+// CHECK-SAME: (%[[D:.+]]: tensor<4x3x5xf32>, %[[I:.+]]: tensor<2x2xi64>, %[[U:.+]]: tensor<2x5xf32>)
+// CHECK: scf.for %[[R:.+]] = {{.*}} iter_args(%[[ACC:.+]] = %{{.*}}) -> (tensor<4x3x5xf32>)
+// CHECK: tensor.extract %[[I]][%[[R]], %{{.*}}] : tensor<2x2xi64>
+// CHECK: %[[OK0:.+]] = arith.andi
+// CHECK: tensor.extract %[[I]][%[[R]], %{{.*}}] : tensor<2x2xi64>
+// CHECK: %[[OK1:.+]] = arith.andi
+// CHECK-NEXT: %[[OK:.+]] = arith.andi %[[OK0]], %[[OK1]] : i1
+// CHECK-NEXT: scf.if %[[OK]]
+// CHECK: scf.for %[[K:.+]] = {{.*}} iter_args(%[[IN:.+]] = %[[ACC]])
+// CHECK: %[[V:.+]] = tensor.extract %[[U]][%[[R]], %[[K]]]
+// CHECK: tensor.insert %[[V]] into %[[IN]][%{{.*}}, %{{.*}}, %[[K]]]
+func.func @scatter_nd(%d: tensor<4x3x5xf32>, %i: tensor<2x2xi64>, %u: tensor<2x5xf32>) -> tensor<4x3x5xf32> {
+  %0 = tessera.scatter_nd %d, %i, %u : (tensor<4x3x5xf32>, tensor<2x2xi64>, tensor<2x5xf32>) -> tensor<4x3x5xf32>
+  return %0 : tensor<4x3x5xf32>
+}

@@ -542,3 +542,102 @@ func.func @gather_elements_dim(%a: tensor<3x4xf32>, %i: tensor<3x5xi64>) {
   %0 = tessera.gather_elements %a, %i {axis = 0 : i64} : (tensor<3x4xf32>, tensor<3x5xi64>) -> tensor<3x5xf32>
   return
 }
+
+// -----
+
+func.func @scatter_elements_rank(%a: tensor<3x4xf32>, %i: tensor<3xi64>, %u: tensor<3xf32>) {
+  // expected-error @+2 {{data, indices and updates must have one rank, got 2, 1 and 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.scatter_elements %a, %i, %u {axis = 0 : i64} : (tensor<3x4xf32>, tensor<3xi64>, tensor<3xf32>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_elements_shape(%a: tensor<3x4xf32>, %i: tensor<3x2xi64>, %u: tensor<3x3xf32>) {
+  // expected-error @+2 {{indices and updates must have one shape, got 3x2 and 3x3}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.scatter_elements %a, %i, %u {axis = 1 : i64} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x3xf32>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_elements_axis(%a: tensor<3x4xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf32>) {
+  // expected-error @+2 {{axis 2 is out of range for rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.scatter_elements %a, %i, %u {axis = 2 : i64} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_elements_dim(%a: tensor<3x4xf32>, %i: tensor<3x5xi64>, %u: tensor<3x5xf32>) {
+  // expected-error @+2 {{indices dimension 1 (5) exceeds the data's (4)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.scatter_elements %a, %i, %u {axis = 0 : i64} : (tensor<3x4xf32>, tensor<3x5xi64>, tensor<3x5xf32>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_elements_type(%a: tensor<3x4xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf16>) {
+  // expected-error @+2 {{updates have element type 'f16', the data 'f32'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.scatter_elements %a, %i, %u {axis = 1 : i64} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf16>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_elements_reduction(%a: tensor<3x4xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf32>) {
+  // expected-error @+2 {{unknown reduction 'sum'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.scatter_elements %a, %i, %u {axis = 1 : i64, reduction = "sum"} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_elements_bool(%a: tensor<3x4xi1>, %i: tensor<3x2xi64>, %u: tensor<3x2xi1>) {
+  // expected-error @+2 {{reduction 'add' needs a numeric element type}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.scatter_elements %a, %i, %u {axis = 1 : i64, reduction = "add"} : (tensor<3x4xi1>, tensor<3x2xi64>, tensor<3x2xi1>) -> tensor<3x4xi1>
+  return
+}
+
+// -----
+
+func.func @scatter_nd_rank(%a: tensor<4xf32>, %i: tensor<i64>, %u: tensor<f32>) {
+  // expected-error @+2 {{indices must have rank 1 or more}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.scatter_nd %a, %i, %u : (tensor<4xf32>, tensor<i64>, tensor<f32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_nd_tuple(%a: tensor<4x4xf32>, %i: tensor<2x3xi64>, %u: tensor<2xf32>) {
+  // expected-error @+2 {{index tuples of 3 entries do not fit the data's rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.scatter_nd %a, %i, %u : (tensor<4x4xf32>, tensor<2x3xi64>, tensor<2xf32>) -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_nd_updates(%a: tensor<4x5xf32>, %i: tensor<2x1xi64>, %u: tensor<2x4xf32>) {
+  // expected-error @+2 {{updates must have shape 2x5, got 2x4}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.scatter_nd %a, %i, %u : (tensor<4x5xf32>, tensor<2x1xi64>, tensor<2x4xf32>) -> tensor<4x5xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_nd_type(%a: tensor<4x5xf32>, %i: tensor<2x1xi64>, %u: tensor<2x5xf64>) {
+  // expected-error @+2 {{updates have element type 'f64', the data 'f32'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessera.scatter_nd %a, %i, %u {reduction = "mul"} : (tensor<4x5xf32>, tensor<2x1xi64>, tensor<2x5xf64>) -> tensor<4x5xf32>
+  return
+}

@@ -153,6 +153,23 @@ func.func @more_ops(%x: tensor<2x4xf32>, %i: tensor<2x4xi64>, %idx: tensor<2x3xi
   return
 }
 
+// CHECK-LABEL: func @scatter
+func.func @scatter(%x: tensor<2x4xf32>, %idx: tensor<2x3xi64>, %u: tensor<2x3xf32>,
+                   %nd: tensor<3x1xi32>, %rows: tensor<3x4xf32>, %b: tensor<2x4xi1>,
+                   %bu: tensor<1x4xi1>, %bi: tensor<1x4xi64>) {
+  // The default reduction is none.
+  // CHECK: tessera.scatter_elements %{{.*}}, %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<2x4xf32>, tensor<2x3xi64>, tensor<2x3xf32>) -> tensor<2x4xf32>
+  %0 = tessera.scatter_elements %x, %idx, %u {axis = 1 : i64} : (tensor<2x4xf32>, tensor<2x3xi64>, tensor<2x3xf32>) -> tensor<2x4xf32>
+  // CHECK: tessera.scatter_elements %{{.*}}, %{{.*}}, %{{.*}} {axis = 1 : i64, reduction = "max"}
+  %1 = tessera.scatter_elements %0, %idx, %u {axis = 1 : i64, reduction = "max"} : (tensor<2x4xf32>, tensor<2x3xi64>, tensor<2x3xf32>) -> tensor<2x4xf32>
+  // Booleans scatter without a reduction.
+  // CHECK: tessera.scatter_elements %{{.*}}, %{{.*}}, %{{.*}} {axis = 0 : i64} : (tensor<2x4xi1>, tensor<1x4xi64>, tensor<1x4xi1>) -> tensor<2x4xi1>
+  %2 = tessera.scatter_elements %b, %bi, %bu {axis = 0 : i64} : (tensor<2x4xi1>, tensor<1x4xi64>, tensor<1x4xi1>) -> tensor<2x4xi1>
+  // CHECK: tessera.scatter_nd %{{.*}}, %{{.*}}, %{{.*}} {reduction = "add"} : (tensor<2x4xf32>, tensor<3x1xi32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  %3 = tessera.scatter_nd %x, %nd, %rows {reduction = "add"} : (tensor<2x4xf32>, tensor<3x1xi32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  return
+}
+
 // CHECK-LABEL: func @element_types
 func.func @element_types(%a: tensor<4xf16>, %b: tensor<4xf64>, %c: tensor<4xi32>, %d: tensor<4xi8>) {
   // CHECK: tessera.add {{.*}} -> tensor<4xf16>
