@@ -294,6 +294,12 @@ int main(int argc, char **argv) {
       if (s.byteSize() < 0)
         return fail(inputFile + ": '" + s.name + "' is too large");
     }
+  // An empty output may be a constant or a view of an input, which the
+  // out-parameter ABI cannot return yet; empty inputs are fine.
+  for (const art::TensorSpec &s : manifest.outputs)
+    if (s.byteSize() == 0 && compileTo == Phase::Artifact)
+      return fail(inputFile + ": output '" + s.name +
+                  "' is an empty tensor; unsupported at the model boundary");
 
   auto runPhase = [&](llvm::function_ref<void(OpPassManager &)> build,
                       StringRef what) -> bool {
