@@ -101,6 +101,23 @@ def unary_case(op, fn):
     return [node], inputs, [], {"a": x}, ref
 
 
+def gather_clamp_case(op):
+    """Indices outside [-n, n) (undefined in ONNX) read in bounds: clamped,
+    as NumPy's take(mode="clip") after negatives wrap."""
+    data = np.arange(20, dtype=np.float32).reshape(4, 5)
+    idx = np.array([[0, -1, 7, -9, 3]] * 2, np.int64) if op == "GatherElements" \
+        else np.array([0, -1, 7, -9], np.int64)
+    node = helper.make_node(op, ["a", "i"], ["y"], axis=0)
+    inits = [numpy_helper.from_array(idx, "i")]
+    inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, [4, 5])]
+    wrapped = np.where(idx < 0, idx + 4, idx).clip(0, 3)
+    if op == "GatherElements":
+        ref = np.take_along_axis(data, wrapped, axis=0)
+    else:
+        ref = data[wrapped]
+    return [node], inputs, inits, {"a": data}, ref.astype(np.float64)
+
+
 def empty_case():
     """An empty input through the artifact boundary: the sum of [0, 4] over
     its empty axis is [4] zeros."""
@@ -132,6 +149,8 @@ CASES = [
     ("conv 1x1 pointwise", conv_case(2, 16, (5, 7), 24, (1, 1), 1, (1, 1), (1, 1), (0, 0, 0, 0), False), 1e-5, 1e-5),
     ("conv depthwise", conv_case(1, 8, (10, 10), 8, (3, 3), 8, (1, 1), (1, 1), (1, 1, 1, 1), True), 1e-5, 1e-5),
     ("empty input at the boundary", empty_case(), 0.0, 0.0),
+    ("gather out-of-range indices", gather_clamp_case("Gather"), 0.0, 0.0),
+    ("gather_elements out-of-range indices", gather_clamp_case("GatherElements"), 0.0, 0.0),
     # 2 ulp on normal results, a few subnormal steps below them.
     ("exp", unary_case("Exp", lambda v: math.inf if v >= 709 else math.exp(v)), 2.4e-7, 1e-44),
     ("erf", unary_case("Erf", math.erf), 0.0, 1.5e-7),

@@ -939,6 +939,20 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
   }
 };
 
+/// A gather index as `index`: negative values count from the end, and a
+/// value still outside [0, size) is clamped into it (ONNX leaves such
+/// indices undefined; clamping keeps the read in bounds).
+Value gatherIndex(OpBuilder &b, Location l, Value raw, int64_t size) {
+  Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value n = arith::ConstantIndexOp::create(b, l, size);
+  Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
+  i = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, i, n), i);
+  Value last = arith::ConstantIndexOp::create(b, l, size > 0 ? size - 1 : 0);
+  i = arith::MaxSIOp::create(b, l, i, zero);
+  return arith::MinSIOp::create(b, l, i, last);
+}
+
 struct GatherLowering : OpConversionPattern<GatherOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -963,14 +977,7 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
     auto generic = linalg::GenericOp::create(
         rewriter, loc, type, indices, init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange a) {
-          // Negative indices count from the end.
-          Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
-          Value size = arith::ConstantIndexOp::create(b, l, axisSize);
-          Value zero = arith::ConstantIndexOp::create(b, l, 0);
-          Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i,
-                                            zero);
-          i = arith::SelectOp::create(b, l, neg,
-                                      arith::AddIOp::create(b, l, i, size), i);
+          Value i = gatherIndex(b, l, a[0], axisSize);
           SmallVector<Value> idx;
           for (int64_t d = 0; d < axis; ++d)
             idx.push_back(linalg::IndexOp::create(b, l, d));
@@ -1403,11 +1410,7 @@ struct GatherElementsLowering : OpConversionPattern<GatherElementsOp> {
     Value result = buildElementwise(
         rewriter, op.getLoc(), type, adaptor.getIndices(),
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
-          Value zero = arith::ConstantIndexOp::create(b, l, 0);
-          Value size = arith::ConstantIndexOp::create(b, l, axisSize);
-          Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
-          i = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, i, size), i);
+          Value i = gatherIndex(b, l, a[0], axisSize);
           SmallVector<Value> idx;
           for (int64_t d = 0; d < rank; ++d)
             idx.push_back(d == axis ? i : Value(linalg::IndexOp::create(b, l, d)));
