@@ -1440,6 +1440,7 @@ void mlir::tessera::populateTesseraToLinalgPatterns(
     TypeConverter &converter, RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
   populateElementwise(converter, patterns);
+  populateResizeToLinalgPatterns(converter, patterns);
   patterns.add<MatMulLowering, GemmLowering, LayerNormLowering,
                BatchNormLowering, ConstantLowering, ShapeLowering,
                ReshapeLowering, TransposeLowering, ConcatLowering,

@@ -12,6 +12,11 @@ namespace mlir::tessera {
 void populateTesseraToLinalgPatterns(TypeConverter &converter,
                                      RewritePatternSet &patterns);
 
+/// The lowering of `tessera.resize` (ResizeLowering.cpp); part of
+/// populateTesseraToLinalgPatterns.
+void populateResizeToLinalgPatterns(TypeConverter &converter,
+                                    RewritePatternSet &patterns);
+
 } // namespace mlir::tessera
 
 #endif // TESSERA_CODEGEN_CONVERSION_TESSERATOLINALG_H
