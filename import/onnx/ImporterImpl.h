@@ -87,6 +87,9 @@ public:
   /// The integer values of a constant input; fails naming the input when it
   /// is not a constant.
   FailureOr<llvm::SmallVector<int64_t>> constantInts(int i);
+  /// The values of a constant floating-point input (any float type); fails
+  /// naming the input when it is not a constant.
+  FailureOr<llvm::SmallVector<double>> constantFloats(int i);
   /// The single floating-point value of a constant scalar input.
   FailureOr<double> constantScalar(int i);
 

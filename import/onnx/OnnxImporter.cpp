@@ -157,6 +157,21 @@ FailureOr<llvm::SmallVector<int64_t>> GraphImporter::constantInts(int i) {
   return out;
 }
 
+FailureOr<llvm::SmallVector<double>> GraphImporter::constantFloats(int i) {
+  Value v = input(i);
+  DenseElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)) ||
+      !isa<FloatType>(attr.getElementType()))
+    return fail("input #" + llvm::Twine(i) + " ('" +
+                (i < node->input_size() ? node->input(i) : "") +
+                "') must be a constant floating-point tensor; unsupported "
+                "data-dependent value");
+  llvm::SmallVector<double> out;
+  for (const APFloat &x : attr.getValues<APFloat>())
+    out.push_back(x.convertToDouble());
+  return out;
+}
+
 FailureOr<double> GraphImporter::constantScalar(int i) {
   Value v = input(i);
   DenseElementsAttr attr;

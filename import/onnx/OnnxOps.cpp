@@ -4,7 +4,7 @@
 // the ONNX attributes (negative axes, auto_pad, opset-dependent inputs) and
 // creates tessera ops, which are verified and folded as they are made. The
 // attribute-to-input changes between opsets are handled here: Split,
-// Squeeze, Unsqueeze, Reduce*, Slice, Pad and Clip read either form.
+// Squeeze, Unsqueeze, Reduce*, Slice, Pad, Clip and Resize read either form.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +15,8 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <cmath>
+#include <cstdio>
 #include <limits>
 
 using namespace mlir;
@@ -729,6 +731,210 @@ LogicalResult convertTrilu(GI &g) {
 }
 
 //===----------------------------------------------------------------------===//
+// Resize
+//===----------------------------------------------------------------------===//
+
+/// A double for messages, shortest form ("0.6", "1e+14").
+std::string formatDouble(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%g", v);
+  return buffer;
+}
+
+/// Resize (opsets 10 to 19) and Upsample (7 to 9). Scales or sizes (and a
+/// roi) must be constants; they become one scale per dimension and the
+/// result shape. Before opset 11 the coordinates are asymmetric and nearest
+/// rounds down. Forms on which ONNX's text and its reference implementation
+/// (which computes the backend tests' data) disagree are unsupported.
+LogicalResult convertResize(GI &g) {
+  auto x = g.requiredInput(0);
+  if (failed(x))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  int64_t rank = type.getRank();
+  ArrayRef<int64_t> in = type.getShape();
+  bool upsample = g.node->op_type() == "Upsample";
+  bool legacy = upsample || g.opset < 11;
+  if (upsample && g.opset < 7)
+    return g.unsupported("Upsample before opset 7");
+  std::string mode = g.attrString("mode", "nearest");
+  std::string coords =
+      legacy ? "asymmetric"
+             : g.attrString("coordinate_transformation_mode", "half_pixel");
+  std::string nearest = g.attrString("nearest_mode", "round_prefer_floor");
+  bool excludeOutside = g.attrInt("exclude_outside", 0) != 0;
+  if (g.attrInt("antialias", 0) != 0)
+    return g.unsupported("antialias=1");
+  if (mode == "nearest" && excludeOutside)
+    return g.unsupported("exclude_outside=1 with mode 'nearest'");
+
+  // The axes that scales, sizes and roi refer to (opset 18); all by default.
+  llvm::SmallVector<int64_t> axes;
+  if (auto a = g.attrInts("axes")) {
+    llvm::SmallVector<bool> seen(rank, false);
+    for (int64_t v : *a) {
+      auto axis = g.normalizeAxis(v, rank);
+      if (failed(axis))
+        return failure();
+      if (seen[*axis])
+        return g.fail("axis " + llvm::Twine(v) + " is repeated");
+      seen[*axis] = true;
+      axes.push_back(*axis);
+    }
+  } else {
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  }
+  size_t n = axes.size();
+
+  // Inputs: X, scales before opset 11 (an attribute in Upsample-7); X, roi,
+  // scales, sizes since, where an empty tensor counts as absent.
+  auto given = [&](int i) {
+    Value v = g.input(i);
+    return v && typeOf(v).getNumElements() > 0;
+  };
+  llvm::SmallVector<double> roi, scales;
+  llvm::SmallVector<int64_t> sizes;
+  bool bySizes = false;
+  if (upsample && g.opset < 9) {
+    const auto *a = g.attr("scales");
+    if (!a)
+      return g.fail("missing attribute 'scales'");
+    scales.assign(a->floats().begin(), a->floats().end());
+  } else if (legacy) {
+    auto s = g.constantFloats(1);
+    if (failed(s))
+      return failure();
+    scales = *s;
+  } else {
+    if (given(1) && coords == "tf_crop_and_resize") {
+      auto r = g.constantFloats(1);
+      if (failed(r))
+        return failure();
+      roi = *r;
+    }
+    if (given(3)) {
+      auto s = g.constantInts(3);
+      if (failed(s))
+        return failure();
+      sizes = *s;
+      bySizes = true;
+    }
+    if (given(2) == bySizes)
+      return g.fail("exactly one of scales and sizes must be given");
+    if (!bySizes) {
+      auto s = g.constantFloats(2);
+      if (failed(s))
+        return failure();
+      scales = *s;
+    }
+  }
+  if ((bySizes ? sizes.size() : scales.size()) != n)
+    return g.fail("expected " + llvm::Twine(n) +
+                  (bySizes ? " sizes" : " scales") + ", got " +
+                  llvm::Twine(bySizes ? sizes.size() : scales.size()));
+
+  // One scale per dimension and the result shape, computed in double as
+  // ONNX's reference does.
+  llvm::SmallVector<double> fullScales(rank, 1.0);
+  llvm::SmallVector<int64_t> shape(in);
+  for (auto [i, d] : llvm::enumerate(axes)) {
+    if (bySizes) {
+      if (sizes[i] < 1 || in[d] < 1)
+        return g.fail("cannot resize dimension " + llvm::Twine(d) + " from " +
+                      llvm::Twine(in[d]) + " to " + llvm::Twine(sizes[i]));
+      fullScales[d] =
+          static_cast<double>(sizes[i]) / static_cast<double>(in[d]);
+      shape[d] = sizes[i];
+      continue;
+    }
+    double s = scales[i], size = s * static_cast<double>(in[d]);
+    if (!(s > 0) || !(size < 1e15))
+      return g.fail("invalid scale " + formatDouble(s) + " for dimension " +
+                    llvm::Twine(d));
+    fullScales[d] = s;
+    shape[d] = static_cast<int64_t>(size);
+  }
+  std::string policy = g.attrString("keep_aspect_ratio_policy", "stretch");
+  if (bySizes && policy != "stretch") {
+    if (policy != "not_larger" && policy != "not_smaller")
+      return g.fail("unknown keep_aspect_ratio_policy '" + policy + "'");
+    double s = fullScales[axes[0]];
+    for (int64_t d : axes)
+      s = policy == "not_larger" ? std::min(s, fullScales[d])
+                                 : std::max(s, fullScales[d]);
+    for (int64_t d : axes) {
+      double size = s * static_cast<double>(in[d]) + 0.5;
+      if (!(size < 1e15))
+        return g.fail("invalid scale " + formatDouble(s) + " for dimension " +
+                      llvm::Twine(d));
+      fullScales[d] = s;
+      shape[d] = static_cast<int64_t>(size);
+    }
+  }
+  if (!checkedNumElements(shape, 8))
+    return g.fail("result shape " + ts::formatShape(shape) + " overflows");
+
+  llvm::SmallVector<NamedAttribute> attrs;
+  if (coords == "tf_crop_and_resize") {
+    if (roi.size() != 2 * n)
+      return g.fail("tf_crop_and_resize needs a roi of " + llvm::Twine(2 * n) +
+                    " values, got " + llvm::Twine(roi.size()));
+    llvm::SmallVector<double> fullRoi(rank, 0.0);
+    fullRoi.append(rank, 1.0);
+    for (auto [i, d] : llvm::enumerate(axes)) {
+      fullRoi[d] = roi[i];
+      fullRoi[d + rank] = roi[i + n];
+      // The spec sizes the output by scale * (end - start), the reference
+      // by the scale alone.
+      if (!bySizes && roi[i + n] - roi[i] != 1.0)
+        return g.unsupported("tf_crop_and_resize with scales and a cropping "
+                             "roi (ONNX's spec and reference differ on the "
+                             "output size)");
+    }
+    attrs.push_back(g.named("roi", g.builder.getDenseF64ArrayAttr(fullRoi)));
+  }
+  for (int64_t d = 0; d < rank; ++d) {
+    bool identity = fullScales[d] == 1.0 && shape[d] == in[d];
+    // For a size-1 result the spec reads x = 0, the reference x = -0.5 when
+    // scale * in is exactly 1 (else the half-pixel formula); only nearest
+    // and linear at exactly 1 agree.
+    if (coords == "pytorch_half_pixel" && shape[d] == 1 && !identity &&
+        (mode == "cubic" || fullScales[d] * static_cast<double>(in[d]) != 1.0))
+      return g.unsupported("pytorch_half_pixel resize of dimension " +
+                           llvm::Twine(d) +
+                           " to size 1 (ONNX's spec and reference differ)");
+    // Before opset 11 nearest means floor (PyTorch, and ONNX's Upsample
+    // reference for integer scales); runtimes differ when a downsampled
+    // coordinate is fractional.
+    if (legacy && mode == "nearest" && fullScales[d] < 1.0)
+      for (int64_t y = 0; y < shape[d]; ++y) {
+        double src = static_cast<double>(y) / fullScales[d];
+        if (src != std::floor(src))
+          return g.unsupported("nearest downsampling by a non-integer factor "
+                               "before opset 11");
+      }
+  }
+  if (legacy)
+    nearest = "floor";
+
+  Builder &b = g.builder;
+  attrs.append(
+      {g.named("scales", b.getDenseF64ArrayAttr(fullScales)),
+       g.named("mode", b.getStringAttr(mode)),
+       g.named("coordinate_transformation_mode", b.getStringAttr(coords)),
+       g.named("nearest_mode", b.getStringAttr(nearest)),
+       g.named("cubic_coeff_a",
+               b.getF32FloatAttr(g.attrFloat("cubic_coeff_a", -0.75f))),
+       g.named("exclude_outside", b.getBoolAttr(excludeOutside)),
+       g.named("extrapolation_value",
+               b.getF32FloatAttr(g.attrFloat("extrapolation_value", 0.0f)))});
+  return bind(
+      g, g.create1<ts::ResizeOp>(
+             *x, attrs, RankedTensorType::get(shape, type.getElementType())));
+}
+
+//===----------------------------------------------------------------------===//
 // Linear algebra and convolution
 //===----------------------------------------------------------------------===//
 
@@ -1082,6 +1288,8 @@ const llvm::StringMap<OpConverter> &converters() {
       {"Expand", convertExpand},
       {"Pad", convertPad},
       {"Trilu", convertTrilu},
+      {"Resize", convertResize},
+      {"Upsample", convertResize},
       // Linear algebra, convolution, pooling
       {"MatMul", convertMatMul},
       {"Gemm", convertGemm},

@@ -67,18 +67,27 @@ def model_facts(path):
     return ops, all(t in SUPPORTED_TYPES for t in types), opset
 
 
+# Float operands that play the part of attributes (Resize's roi and scales,
+# Upsample's scales), bound like the integer ones.
+PARAMETER_INPUTS = {"Resize": (1, 2, 3), "Upsample": (1,)}
+
+
 def bindings(path):
     """--bind-input flags for the integer graph inputs (shapes, axes, pads)
-    whose values the test's input_N.pb files give."""
+    and the float parameter inputs whose values the test's input_N.pb files
+    give."""
     m = onnx.load(path, load_external_data=False)
     inits = {t.name for t in m.graph.initializer}
     real = [vi for vi in m.graph.input if vi.name not in inits]
+    parameters = {n.input[i] for n in m.graph.node
+                  for i in PARAMETER_INPUTS.get(n.op_type, ()) if i < len(n.input)}
     data = os.path.join(os.path.dirname(path), "test_data_set_0")
     flags = []
     for i, vi in enumerate(real):
         pb = os.path.join(data, "input_%d.pb" % i)
-        if (vi.type.tensor_type.elem_type in (onnx.TensorProto.INT64,
-                                              onnx.TensorProto.INT32)
+        if ((vi.type.tensor_type.elem_type in (onnx.TensorProto.INT64,
+                                               onnx.TensorProto.INT32)
+             or vi.name in parameters)
                 and os.path.exists(pb)):
             flags.append("--bind-input=%s=%s" % (vi.name, pb))
     return flags

@@ -4,9 +4,10 @@ the pytorch-converted, pytorch-operator and simple suites) through the real
 path: tessera-compile to an artifact, tessera-run on input_N.pb (as .npy),
 outputs compared with output_N.pb at rtol 1e-3, atol 1e-5.
 
-Integer graph inputs (shapes, axes, pads, indices) and scalar (0-d) inputs
-(OneHot's depth, Clip's bounds) are bound as constants with --bind-input,
-as Tessera compiles static shapes. Prints a table of
+Integer graph inputs (shapes, axes, pads, indices), scalar (0-d) inputs
+(OneHot's depth, Clip's bounds) and float ones that act as attributes
+(Resize's roi and scales) are bound as constants with --bind-input, as
+Tessera compiles static shapes. Prints a table of
 pass / fail / unsupported by op type; fails on any wrong answer or any
 failure that is not an unsupported feature.
 """
@@ -26,6 +27,16 @@ from onnx import numpy_helper
 SUPPORTED = {np.dtype(t) for t in (np.float32, np.float16, np.float64, np.int64,
                                    np.int32, np.int8, np.bool_)}
 
+# Float operands that play the part of attributes (Resize's roi and scales,
+# Upsample's scales): bound as constants like the integer ones.
+PARAMETER_INPUTS = {"Resize": (1, 2, 3), "Upsample": (1,)}
+
+
+def parameter_inputs(m):
+    """Names of the graph values that feed a parameter operand."""
+    return {n.input[i] for n in m.graph.node
+            for i in PARAMETER_INPUTS.get(n.op_type, ()) if i < len(n.input)}
+
 
 def load(pb):
     try:
@@ -44,13 +55,14 @@ def check(args, test_dir):
     tmp = tempfile.mkdtemp(prefix="tessera-node-")
     try:
         binds, feeds = [], []
+        parameters = parameter_inputs(m)
         for i, vi in enumerate(real):
             pb = os.path.join(data, "input_%d.pb" % i)
             a = load(pb) if os.path.exists(pb) else None
             if a is None or a.dtype not in SUPPORTED:
                 return ops, "unsupported", "input data"
             if (vi.type.tensor_type.elem_type in (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
-                    or a.ndim == 0):
+                    or a.ndim == 0 or vi.name in parameters):
                 binds.append("--bind-input=%s=%s" % (vi.name, pb))
             else:
                 path = os.path.join(tmp, "in%d.npy" % i)

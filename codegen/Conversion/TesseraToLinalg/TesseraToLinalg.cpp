@@ -1444,6 +1444,7 @@ void mlir::tessera::populateTesseraToLinalgPatterns(
   MLIRContext *ctx = patterns.getContext();
   populateElementwise(converter, patterns);
   populateScatterLoweringPatterns(converter, patterns);
+  populateResizeToLinalgPatterns(converter, patterns);
   patterns.add<MatMulLowering, GemmLowering, LayerNormLowering,
                BatchNormLowering, ConstantLowering, ShapeLowering,
                ReshapeLowering, TransposeLowering, ConcatLowering,

@@ -17,6 +17,10 @@ void populateTesseraToLinalgPatterns(TypeConverter &converter,
 /// populateTesseraToLinalgPatterns includes them.
 void populateScatterLoweringPatterns(TypeConverter &converter,
                                      RewritePatternSet &patterns);
+/// The lowering of `tessera.resize` (ResizeLowering.cpp); part of
+/// populateTesseraToLinalgPatterns.
+void populateResizeToLinalgPatterns(TypeConverter &converter,
+                                    RewritePatternSet &patterns);
 
 } // namespace mlir::tessera
 

@@ -622,3 +622,10 @@ OpFoldResult ExpandOp::fold(FoldAdaptor adaptor) {
       return DenseElementsAttr::get(getType(), dense.getSplatValue<Attribute>());
   return {};
 }
+
+OpFoldResult ResizeOp::fold(FoldAdaptor) {
+  for (int64_t d = 0; d < getType().getRank(); ++d)
+    if (!isIdentityDim(d))
+      return {};
+  return getInput();
+}

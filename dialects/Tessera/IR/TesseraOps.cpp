@@ -10,6 +10,9 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <cmath>
+#include <cstdio>
+
 using namespace mlir;
 using namespace mlir::tessera;
 
@@ -690,6 +693,81 @@ LogicalResult PadOp::inferReturnTypes(MLIRContext *,
     shape.push_back(size);
   }
   inferred.push_back(RankedTensorType::get(shape, x.getElementType()));
+  return success();
+}
+
+/// A double for diagnostics, shortest form ("0.6", "2").
+static std::string formatNumber(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%g", v);
+  return buffer;
+}
+
+bool ResizeOp::isIdentityDim(int64_t d) {
+  StringRef coords = getCoordinateTransformationMode();
+  if (getScales()[d] != 1.0 ||
+      getInput().getType().getDimSize(d) != getType().getDimSize(d) ||
+      coords == "tf_half_pixel_for_nn")
+    return false;
+  if (coords != "tf_crop_and_resize")
+    return true;
+  ArrayRef<double> roi = *getRoi();
+  return roi[d] == 0.0 && roi[d + getType().getRank()] == 1.0;
+}
+
+LogicalResult ResizeOp::verify() {
+  RankedTensorType in = getInput().getType(), out = getType();
+  int64_t rank = in.getRank();
+  if (out.getRank() != rank || out.getElementType() != in.getElementType())
+    return emitOpError("result must have the input's rank and element type, "
+                       "got ")
+           << out;
+  ArrayRef<double> scales = getScales();
+  if (static_cast<int64_t>(scales.size()) != rank)
+    return emitOpError("expected ") << rank << " scales, got " << scales.size();
+  for (int64_t d = 0; d < rank; ++d) {
+    double s = scales[d];
+    if (!(s > 0) || !std::isfinite(s))
+      return emitOpError("scales must be positive and finite, got ")
+             << formatNumber(s);
+    // floor(s * in) when the scale is given, floor(s * in + 0.5) when a
+    // size with a kept aspect ratio defines the scale.
+    double exact = s * static_cast<double>(in.getDimSize(d));
+    double size = static_cast<double>(out.getDimSize(d));
+    if (size < std::floor(exact) || size > std::floor(exact + 0.5))
+      return emitOpError("result dimension ")
+             << d << " has size " << out.getDimSize(d) << ", but scale "
+             << formatNumber(s) << " times input size " << in.getDimSize(d)
+             << " is " << formatNumber(exact);
+  }
+  StringRef mode = getMode(), coords = getCoordinateTransformationMode(),
+            nearest = getNearestMode();
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return emitOpError("unknown mode '") << mode << "'";
+  if (!llvm::is_contained({"half_pixel", "half_pixel_symmetric",
+                           "pytorch_half_pixel", "align_corners", "asymmetric",
+                           "tf_half_pixel_for_nn", "tf_crop_and_resize"},
+                          coords))
+    return emitOpError("unknown coordinate_transformation_mode '")
+           << coords << "'";
+  if (!llvm::is_contained(
+          {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"},
+          nearest))
+    return emitOpError("unknown nearest_mode '") << nearest << "'";
+  if (mode != "nearest" && !isa<FloatType>(in.getElementType()))
+    return emitOpError("mode '")
+           << mode << "' needs a floating-point element type, got "
+           << in.getElementType();
+  if (mode == "nearest" && getExcludeOutside())
+    return emitOpError("exclude_outside needs mode 'linear' or 'cubic'");
+  std::optional<ArrayRef<double>> roi = getRoi();
+  if (coords == "tf_crop_and_resize") {
+    if (!roi || static_cast<int64_t>(roi->size()) != 2 * rank)
+      return emitOpError("tf_crop_and_resize needs a roi of ")
+             << 2 * rank << " values";
+  } else if (roi) {
+    return emitOpError("roi is only used by tf_crop_and_resize");
+  }
   return success();
 }
 

@@ -704,6 +704,67 @@ def Tessera_PadOp : Tessera_Op<"pad", [InferTypeOpAdaptor]> {
   }];
 }
 
+def Tessera_ResizeOp : Tessera_Op<"resize"> {
+  let summary = "Resample by nearest, linear or cubic interpolation (ONNX Resize, Upsample)";
+  let description = [{
+    Output index `y` of dimension `d` maps to the source coordinate `x` by
+    `coordinate_transformation_mode`, with `s = scales[d]`, `in` and `out`
+    the dimension's sizes and `w = s * in` (fractional when the scale does
+    not divide evenly), as in ONNX's reference implementation:
+
+    | mode | `x` |
+    | --- | --- |
+    | `half_pixel` | `(y + 0.5) / s - 0.5` |
+    | `half_pixel_symmetric` | `in / 2 * (1 - out / w) + (y + 0.5) / s - 0.5` |
+    | `pytorch_half_pixel` | `w == 1 ? -0.5 : (y + 0.5) / s - 0.5` |
+    | `align_corners` | `w == 1 ? 0 : y * (in - 1) / (w - 1)` |
+    | `asymmetric` | `y / s` |
+    | `tf_half_pixel_for_nn` | `(y + 0.5) / s` |
+    | `tf_crop_and_resize` | `w == 1 ? (e - b) * (in - 1) / 2 : y * (e - b) * (in - 1) / (w - 1)`, plus `b * (in - 1)` |
+
+    `roi` (`tf_crop_and_resize` only) holds the starts `b` then the ends
+    `e` of every dimension; `e - b` and `b * (in - 1)` are rounded to f32.
+    Where `x` falls outside `[0, in - 1]` in that mode, the result is
+    `extrapolation_value`, cast as ONNX's reference casts (saturated;
+    integers round half to even). A dimension with `s == 1` and `out == in` is
+    copied (in `tf_crop_and_resize` when its roi is `[0, 1]`; never in
+    `tf_half_pixel_for_nn`).
+
+    `nearest` reads `x` rounded by `nearest_mode`; `linear` weighs the 2
+    and `cubic` (coefficient `cubic_coeff_a`) the 4 neighbours of `x` per
+    dimension, so resizing k dimensions reads 2^k or 4^k elements; these
+    two modes need a float element type and compute in f64. Indices are
+    clamped to the edges; with `exclude_outside` (linear and cubic only),
+    neighbours outside the input get weight 0 and the others are
+    renormalised.
+
+    `out` lies between `floor(s * in)` (scales given) and
+    `floor(s * in + 0.5)` (sizes with a kept aspect ratio).
+
+    ```mlir
+    %y = tessera.resize %x {mode = "linear", scales = array<f64: 1.0, 1.0, 2.0, 2.0>}
+         : tensor<1x3x4x4xf32> -> tensor<1x3x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Tessera_Tensor:$input, DenseF64ArrayAttr:$scales,
+                       DefaultValuedAttr<StrAttr, "\"nearest\"">:$mode,
+                       DefaultValuedAttr<StrAttr, "\"half_pixel\"">:$coordinate_transformation_mode,
+                       DefaultValuedAttr<StrAttr, "\"round_prefer_floor\"">:$nearest_mode,
+                       DefaultValuedAttr<F32Attr, "-0.75">:$cubic_coeff_a,
+                       DefaultValuedAttr<BoolAttr, "false">:$exclude_outside,
+                       DefaultValuedAttr<F32Attr, "0.0">:$extrapolation_value,
+                       OptionalAttr<DenseF64ArrayAttr>:$roi);
+  let results = (outs Tessera_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let extraClassDeclaration = [{
+    /// Whether dimension `d` is copied unchanged (scale 1, same size, and a
+    /// coordinate mode that maps y to y).
+    bool isIdentityDim(int64_t d);
+  }];
+}
+
 def Tessera_TriluOp : Tessera_Op<"trilu", [AllTypesMatch<["input", "output"]>]> {
   let summary = "Keep the upper or lower triangle of the last two dimensions (ONNX Trilu)";
   let description = [{

@@ -177,3 +177,58 @@ func.func @scatter_nd(%d: tensor<4x3x5xf32>, %i: tensor<2x2xi64>, %u: tensor<2x5
   %0 = tessera.scatter_nd %d, %i, %u : (tensor<4x3x5xf32>, tensor<2x2xi64>, tensor<2x5xf32>) -> tensor<4x3x5xf32>
   return %0 : tensor<4x3x5xf32>
 }
+
+// -----
+
+// Nearest resize: one read at the rounded, clamped source index of each
+// resized dimension; unchanged dimensions read linalg.index directly.
+// CHECK-LABEL: func @resize_nearest
+// CHECK-SAME: (%[[X:.+]]: tensor<1x2x4xf32>)
+// CHECK: linalg.generic
+// CHECK-DAG: %[[N:.+]] = linalg.index 0
+// CHECK-DAG: %[[C:.+]] = linalg.index 1
+// CHECK: linalg.index 2
+// CHECK: arith.divf %{{.*}}, %{{.*}} : f64
+// CHECK: math.floor
+// CHECK: arith.cmpf oge
+// CHECK: arith.maxsi
+// CHECK: %[[W:.+]] = arith.minsi
+// CHECK: %[[V:.+]] = tensor.extract %[[X]][%[[N]], %[[C]], %[[W]]]
+// CHECK-NOT: tensor.extract
+// CHECK: linalg.yield %[[V]] : f32
+func.func @resize_nearest(%x: tensor<1x2x4xf32>) -> tensor<1x2x6xf32> {
+  %0 = tessera.resize %x {coordinate_transformation_mode = "asymmetric", nearest_mode = "round_prefer_ceil", scales = array<f64: 1.0, 1.0, 1.5>} : tensor<1x2x4xf32> -> tensor<1x2x6xf32>
+  return %0 : tensor<1x2x6xf32>
+}
+
+// -----
+
+// Linear resize of two dimensions: 4 corners, weights in f64, the sum
+// truncated to the element type.
+// CHECK-LABEL: func @resize_linear
+// CHECK: linalg.generic
+// CHECK-COUNT-4: tensor.extract
+// CHECK: arith.addf %{{.*}}, %{{.*}} : f64
+// CHECK: %[[R:.+]] = arith.truncf %{{.*}} : f64 to f16
+// CHECK: linalg.yield %[[R]] : f16
+func.func @resize_linear(%x: tensor<2x4xf16>) -> tensor<4x8xf16> {
+  %0 = tessera.resize %x {mode = "linear", scales = array<f64: 2.0, 2.0>} : tensor<2x4xf16> -> tensor<4x8xf16>
+  return %0 : tensor<4x8xf16>
+}
+
+// -----
+
+// Cubic reads 4 neighbours per dimension; tf_crop_and_resize selects
+// extrapolation_value where the coordinate leaves the input.
+// CHECK-LABEL: func @resize_cubic_crop
+// CHECK: linalg.generic
+// CHECK: arith.cmpf olt
+// CHECK: arith.cmpf ogt
+// CHECK-COUNT-4: tensor.extract
+// CHECK-NOT: tensor.extract
+// CHECK: %[[FILL:.+]] = arith.constant 1.000000e+01 : f32
+// CHECK: arith.select %{{.*}}, %[[FILL]], %{{.*}} : f32
+func.func @resize_cubic_crop(%x: tensor<3x4xf32>) -> tensor<3x3xf32> {
+  %0 = tessera.resize %x {mode = "cubic", coordinate_transformation_mode = "tf_crop_and_resize", extrapolation_value = 10.0 : f32, roi = array<f64: 0.0, 0.2, 1.0, 0.9>, scales = array<f64: 1.0, 0.75>} : tensor<3x4xf32> -> tensor<3x3xf32>
+  return %0 : tensor<3x3xf32>
+}

@@ -135,3 +135,20 @@ func.func @unary_and_reduce() -> (tensor<2xi64>, tensor<2xi1>, tensor<2xf32>, te
   %4 = tessera.expand %s : tensor<1x3xf32> -> tensor<2x3xf32>
   return %0, %1, %2, %3, %4 : tensor<2xi64>, tensor<2xi1>, tensor<2xf32>, tensor<f32>, tensor<2x3xf32>
 }
+
+// -----
+
+// A resize with scale 1 and unchanged sizes is the identity, unless
+// tf_half_pixel_for_nn shifts it or tf_crop_and_resize crops.
+// CHECK-LABEL: func @resize_identity
+// CHECK-SAME: (%[[X:.+]]: tensor<2x4xf32>)
+// CHECK-NOT: tessera.resize {{.*}}"linear"
+// CHECK: %[[NN:.+]] = tessera.resize %[[X]] {coordinate_transformation_mode = "tf_half_pixel_for_nn"
+// CHECK: %[[CROP:.+]] = tessera.resize %[[X]] {coordinate_transformation_mode = "tf_crop_and_resize"
+// CHECK: return %[[X]], %[[NN]], %[[CROP]]
+func.func @resize_identity(%x: tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) {
+  %0 = tessera.resize %x {mode = "linear", scales = array<f64: 1.0, 1.0>} : tensor<2x4xf32> -> tensor<2x4xf32>
+  %1 = tessera.resize %x {coordinate_transformation_mode = "tf_half_pixel_for_nn", scales = array<f64: 1.0, 1.0>} : tensor<2x4xf32> -> tensor<2x4xf32>
+  %2 = tessera.resize %x {coordinate_transformation_mode = "tf_crop_and_resize", roi = array<f64: 0.0, 0.0, 1.0, 0.5>, scales = array<f64: 1.0, 1.0>} : tensor<2x4xf32> -> tensor<2x4xf32>
+  return %0, %1, %2 : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
+}

@@ -641,3 +641,91 @@ func.func @scatter_nd_type(%a: tensor<4x5xf32>, %i: tensor<2x1xi64>, %u: tensor<
   %0 = tessera.scatter_nd %a, %i, %u {reduction = "mul"} : (tensor<4x5xf32>, tensor<2x1xi64>, tensor<2x5xf64>) -> tensor<4x5xf32>
   return
 }
+
+// -----
+
+func.func @resize_type(%a: tensor<2x4xf32>) {
+  // expected-error @+1 {{result must have the input's rank and element type, got 'tensor<2x8xf16>'}}
+  %0 = tessera.resize %a {scales = array<f64: 1.0, 2.0>} : tensor<2x4xf32> -> tensor<2x8xf16>
+  return
+}
+
+// -----
+
+func.func @resize_scales_count(%a: tensor<2x4xf32>) {
+  // expected-error @+1 {{expected 2 scales, got 1}}
+  %0 = tessera.resize %a {scales = array<f64: 2.0>} : tensor<2x4xf32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @resize_scales_positive(%a: tensor<2x4xf32>) {
+  // expected-error @+1 {{scales must be positive and finite, got -2}}
+  %0 = tessera.resize %a {scales = array<f64: 1.0, -2.0>} : tensor<2x4xf32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @resize_shape(%a: tensor<2x4xf32>) {
+  // expected-error @+1 {{result dimension 1 has size 7, but scale 1.5 times input size 4 is 6}}
+  %0 = tessera.resize %a {scales = array<f64: 1.0, 1.5>} : tensor<2x4xf32> -> tensor<2x7xf32>
+  return
+}
+
+// -----
+
+func.func @resize_mode(%a: tensor<2x4xf32>) {
+  // expected-error @+1 {{unknown mode 'bicubic'}}
+  %0 = tessera.resize %a {mode = "bicubic", scales = array<f64: 1.0, 2.0>} : tensor<2x4xf32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @resize_coordinates(%a: tensor<2x4xf32>) {
+  // expected-error @+1 {{unknown coordinate_transformation_mode 'corners'}}
+  %0 = tessera.resize %a {coordinate_transformation_mode = "corners", scales = array<f64: 1.0, 2.0>} : tensor<2x4xf32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @resize_nearest_mode(%a: tensor<2x4xf32>) {
+  // expected-error @+1 {{unknown nearest_mode 'round'}}
+  %0 = tessera.resize %a {nearest_mode = "round", scales = array<f64: 1.0, 2.0>} : tensor<2x4xf32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @resize_integer_linear(%a: tensor<2x4xi32>) {
+  // expected-error @+1 {{mode 'linear' needs a floating-point element type, got 'i32'}}
+  %0 = tessera.resize %a {mode = "linear", scales = array<f64: 1.0, 2.0>} : tensor<2x4xi32> -> tensor<2x8xi32>
+  return
+}
+
+// -----
+
+func.func @resize_exclude_outside(%a: tensor<2x4xf32>) {
+  // expected-error @+1 {{exclude_outside needs mode 'linear' or 'cubic'}}
+  %0 = tessera.resize %a {exclude_outside = true, scales = array<f64: 1.0, 2.0>} : tensor<2x4xf32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @resize_roi_missing(%a: tensor<2x4xf32>) {
+  // expected-error @+1 {{tf_crop_and_resize needs a roi of 4 values}}
+  %0 = tessera.resize %a {coordinate_transformation_mode = "tf_crop_and_resize", roi = array<f64: 0.0, 1.0>, scales = array<f64: 1.0, 2.0>} : tensor<2x4xf32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @resize_roi_unused(%a: tensor<2x4xf32>) {
+  // expected-error @+1 {{roi is only used by tf_crop_and_resize}}
+  %0 = tessera.resize %a {roi = array<f64: 0.0, 0.0, 1.0, 1.0>, scales = array<f64: 1.0, 2.0>} : tensor<2x4xf32> -> tensor<2x8xf32>
+  return
+}

@@ -180,3 +180,17 @@ func.func @element_types(%a: tensor<4xf16>, %b: tensor<4xf64>, %c: tensor<4xi32>
   %3 = tessera.relu %d : tensor<4xi8>
   return
 }
+
+// CHECK-LABEL: func @resize
+func.func @resize(%x: tensor<1x3x4x4xf32>, %i: tensor<2x5xi64>) {
+  // CHECK: tessera.resize %{{.*}} {mode = "linear", scales = array<f64: 1.000000e+00, 1.000000e+00, 2.000000e+00, 2.000000e+00>} : tensor<1x3x4x4xf32> -> tensor<1x3x8x8xf32>
+  %0 = tessera.resize %x {mode = "linear", scales = array<f64: 1.0, 1.0, 2.0, 2.0>} : tensor<1x3x4x4xf32> -> tensor<1x3x8x8xf32>
+  // CHECK: tessera.resize %{{.*}} {coordinate_transformation_mode = "asymmetric", nearest_mode = "floor", scales = array<f64: 1.000000e+00, 6.000000e-01>} : tensor<2x5xi64> -> tensor<2x3xi64>
+  %1 = tessera.resize %i {coordinate_transformation_mode = "asymmetric", nearest_mode = "floor", scales = array<f64: 1.0, 0.6>} : tensor<2x5xi64> -> tensor<2x3xi64>
+  // CHECK: tessera.resize %{{.*}} {coordinate_transformation_mode = "tf_crop_and_resize", cubic_coeff_a = -5.000000e-01 : f32, exclude_outside = true, extrapolation_value = 1.000000e+01 : f32, mode = "cubic", roi = array<f64: 0.000000e+00, 0.000000e+00, 0.000000e+00, 4.000000e-01, 1.000000e+00, 1.000000e+00, 1.000000e+00, 6.000000e-01>, scales = array<f64: 1.000000e+00, 1.000000e+00, 7.500000e-01, 1.750000e+00>} : tensor<1x3x4x4xf32> -> tensor<1x3x3x7xf32>
+  %2 = tessera.resize %x {mode = "cubic", cubic_coeff_a = -0.5 : f32, exclude_outside = true, coordinate_transformation_mode = "tf_crop_and_resize", extrapolation_value = 10.0 : f32, roi = array<f64: 0.0, 0.0, 0.0, 0.4, 1.0, 1.0, 1.0, 0.6>, scales = array<f64: 1.0, 1.0, 0.75, 1.75>} : tensor<1x3x4x4xf32> -> tensor<1x3x3x7xf32>
+  // A size may also round to nearest (sizes with a kept aspect ratio): 1.4 * 4 = 5.6 -> 6.
+  // CHECK: tessera.resize %{{.*}} {coordinate_transformation_mode = "half_pixel_symmetric", scales = array<f64: 1.000000e+00, 1.000000e+00, 1.400000e+00, 1.400000e+00>} : tensor<1x3x4x4xf32> -> tensor<1x3x6x5xf32>
+  %3 = tessera.resize %x {coordinate_transformation_mode = "half_pixel_symmetric", scales = array<f64: 1.0, 1.0, 1.4, 1.4>} : tensor<1x3x4x4xf32> -> tensor<1x3x6x5xf32>
+  return
+}

@@ -27,6 +27,10 @@ def ints(name, values):
     return numpy_helper.from_array(np.array(values, np.int64), name)
 
 
+def floats(name, values):
+    return numpy_helper.from_array(np.array(values, np.float32), name)
+
+
 def model(nodes, inputs, outputs, inits=(), opset=17, domain_opsets=()):
     g = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)]
@@ -230,6 +234,55 @@ CASES = [
      "the extra elements differently)"),
     ("reduce_repeat", one("ReduceSum", ["x0", "a"], [[2, 2]], inits=[ints("a", [0, -2])]),
      "reduction axes are repeated"),
+    # Resize and Upsample
+    ("resize_antialias", one("Resize", ["x0", "", "s"], [[1, 4]], opset=18, mode="linear", antialias=1,
+                             inits=[floats("s", [1, 0.5])]), "unsupported antialias=1"),
+    ("resize_exclude", one("Resize", ["x0", "", "s"], [[1, 4]], exclude_outside=1,
+                           inits=[floats("s", [1, 2])]), "unsupported exclude_outside=1 with mode 'nearest'"),
+    ("upsample_legacy", one("Upsample", ["x0"], [[1, 4]], opset=6, mode="nearest"),
+     "unsupported Upsample before opset 7"),
+    ("upsample_scales", one("Upsample", ["x0"], [[1, 4]], opset=7), "missing attribute 'scales'"),
+    ("resize_axes", one("Resize", ["x0", "", "s"], [[1, 4]], opset=18, axes=[1, -1],
+                        inits=[floats("s", [2, 2])]), "axis -1 is repeated"),
+    ("resize_dynamic", one("Resize", ["x0", "", "x1"], [[1, 4], [2]]),
+     "input #2 ('x1') must be a constant floating-point tensor; unsupported data-dependent value"),
+    ("resize_both", one("Resize", ["x0", "", "s", "z"], [[1, 4]],
+                        inits=[floats("s", [1, 2]), ints("z", [1, 8])]),
+     "exactly one of scales and sizes must be given"),
+    ("resize_count", one("Resize", ["x0", "", "s"], [[1, 4]], inits=[floats("s", [2])]),
+     "expected 2 scales, got 1"),
+    ("resize_sizes_count", one("Resize", ["x0", "", "", "z"], [[1, 4]], inits=[ints("z", [8])]),
+     "expected 2 sizes, got 1"),
+    ("resize_size", one("Resize", ["x0", "", "", "z"], [[1, 4]], inits=[ints("z", [1, 0])]),
+     "cannot resize dimension 1 from 4 to 0"),
+    ("resize_scale", one("Resize", ["x0", "", "s"], [[1, 4]], inits=[floats("s", [1, -2])]),
+     "invalid scale -2 for dimension 1"),
+    ("resize_aspect_scale", one("Resize", ["x0", "", "", "z"], [[1, 20]], opset=18,
+                                keep_aspect_ratio_policy="not_smaller",
+                                inits=[ints("z", [10**14, 20])]), "invalid scale 1e+14 for dimension 1"),
+    ("resize_policy", one("Resize", ["x0", "", "", "z"], [[1, 4]], opset=18,
+                          keep_aspect_ratio_policy="fit", inits=[ints("z", [2, 8])]),
+     "unknown keep_aspect_ratio_policy 'fit'"),
+    ("resize_overflow", one("Resize", ["x0", "", "", "z"], [[1, 4]],
+                            inits=[ints("z", [2**40, 2**40])]),
+     "result shape 1099511627776x1099511627776 overflows"),
+    ("resize_roi", one("Resize", ["x0", "r", "", "z"], [[1, 4]], mode="linear",
+                       coordinate_transformation_mode="tf_crop_and_resize",
+                       inits=[floats("r", [0, 1]), ints("z", [1, 8])]),
+     "tf_crop_and_resize needs a roi of 4 values, got 2"),
+    ("resize_crop_scales", one("Resize", ["x0", "r", "s"], [[1, 4]], mode="linear",
+                               coordinate_transformation_mode="tf_crop_and_resize",
+                               inits=[floats("r", [0, 0, 1, 0.5]), floats("s", [1, 2])]),
+     "unsupported tf_crop_and_resize with scales and a cropping roi"),
+    ("resize_pytorch_one", one("Resize", ["x0", "", "", "z"], [[1, 4]], mode="cubic",
+                               coordinate_transformation_mode="pytorch_half_pixel",
+                               inits=[ints("z", [1, 1])]),
+     "unsupported pytorch_half_pixel resize of dimension 1 to size 1"),
+    ("resize_legacy_nearest", one("Resize", ["x0", "s"], [[1, 5]], opset=10,
+                                  inits=[floats("s", [1, 0.6])]),
+     "unsupported nearest downsampling by a non-integer factor before opset 11"),
+    ("resize_mode", one("Resize", ["x0", "", "s"], [[1, 4]], mode="bicubic",
+                        inits=[floats("s", [1, 2])]), "unknown mode 'bicubic'"),
     # Layout and indexing ops composed from tessera ops.
     ("d2s_rank", one("DepthToSpace", ["x0"], [[4, 2, 2]], blocksize=2), "the input must be 4-D [N, C, H, W], got rank 3"),
     ("d2s_block", one("DepthToSpace", ["x0"], [[1, 4, 2, 2]]), "blocksize must be positive, got 0"),

@@ -91,6 +91,22 @@ save("forms_opset9", forms(9, True), opset=9)
 save("forms_opset11", forms(11, True), opset=11)
 save("forms_opset18", forms(18, False), opset=18)
 
+# --- Resize forms: scales before opset 11 (an attribute in Upsample-7),
+# sizes over some axes with a kept aspect ratio in opset 18. -----------------
+def resize_graph(node, inits=()):
+    return helper.make_graph([node], "resize", [vi("x", [1, 1, 2, 3])], [vi("y", [1, 1, 4, 6])],
+                             list(inits))
+
+f32 = lambda name, v: numpy_helper.from_array(np.array(v, np.float32), name)
+save("resize_opset10", resize_graph(helper.make_node("Resize", ["x", "s"], ["y"]),
+                                    [f32("s", [1, 1, 2, 2])]), opset=10)
+save("upsample_opset7", resize_graph(helper.make_node("Upsample", ["x"], ["y"],
+                                                      scales=[1.0, 1.0, 2.0, 2.0])), opset=7)
+save("resize_opset18", resize_graph(
+    helper.make_node("Resize", ["x", "", "", "z"], ["y"], mode="linear", axes=[-1, 2],
+                     keep_aspect_ratio_policy="not_larger"),
+    [numpy_helper.from_array(np.array([9, 4], np.int64), "z")]), opset=18)
+
 # --- Bad inputs. -------------------------------------------------------------
 def relu_graph(inp_shape=(2, 3), **kw):
     return helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="relu0")],
