@@ -27,6 +27,9 @@ void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createConvertTesseraToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   if (options.partition) {
+    // Twice: one pass leaves a fill whose only sharding is on its user
+    // unannotated, which shard-partition then crashes on (LLVM 22).
+    pm.addNestedPass<func::FuncOp>(shard::createShardingPropagation());
     pm.addNestedPass<func::FuncOp>(shard::createShardingPropagation());
     pm.addPass(createRecordShardingsPass());
     pm.addNestedPass<func::FuncOp>(shard::createPartition());

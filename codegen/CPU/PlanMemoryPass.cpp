@@ -43,7 +43,7 @@ struct Buffer {
 /// The last top-level position at which `value` or a view of it is used;
 /// nullopt if it escapes.
 std::optional<unsigned>
-lastUse(Value value, Block &body,
+lastUse(func::FuncOp func, Value value, Block &body,
         const llvm::DenseMap<Operation *, unsigned> &position) {
   unsigned last = 0;
   SmallVector<Value> worklist = {value};
@@ -51,9 +51,17 @@ lastUse(Value value, Block &body,
     Value v = worklist.pop_back_val();
     for (OpOperand &use : v.getUses()) {
       Operation *user = use.getOwner();
-      if (isa<func::ReturnOp, func::CallOp, memref::StoreOp>(user) ||
-          user->hasTrait<OpTrait::IsTerminator>())
+      if (isa<func::ReturnOp, func::CallOp, memref::StoreOp>(user))
         return std::nullopt;
+      if (user->hasTrait<OpTrait::IsTerminator>()) {
+        // Yielded out of a region (scf.if, scf.for): the parent's result
+        // in that position aliases the buffer.
+        Operation *parent = user->getParentOp();
+        if (!parent || parent == func.getOperation() ||
+            parent->getNumResults() != user->getNumOperands())
+          return std::nullopt;
+        worklist.push_back(parent->getResult(use.getOperandNumber()));
+      }
       if (auto view = dyn_cast<ViewLikeOpInterface>(user);
           view && view.getViewSource() == v)
         for (Value r : user->getResults())
@@ -81,17 +89,21 @@ struct PlanMemoryPass
     for (Operation &op : body)
       position[&op] = index++;
 
+    // Allocations anywhere in the body (in an scf.if too); one nested in a
+    // region lives from its top-level op on.
+    SmallVector<memref::AllocOp> allocs;
+    func.walk([&](memref::AllocOp a) { allocs.push_back(a); });
     std::vector<Buffer> buffers;
-    for (Operation &op : body) {
-      auto alloc = dyn_cast<memref::AllocOp>(&op);
-      if (!alloc)
+    for (memref::AllocOp alloc : allocs) {
+      Operation *top = body.findAncestorOpInBlock(*alloc);
+      if (!top)
         continue;
       MemRefType type = alloc.getType();
       if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
           !type.getElementType().isIntOrFloat() ||
           type.getMemorySpace())
         continue;
-      std::optional<unsigned> end = lastUse(alloc, body, position);
+      std::optional<unsigned> end = lastUse(func, alloc, body, position);
       if (!end)
         continue;
       int64_t bits = type.getNumElements() *
@@ -99,7 +111,7 @@ struct PlanMemoryPass
       int64_t bytes = (bits + 7) / 8;
       bytes = std::max<int64_t>(kAlignment,
                                 (bytes + kAlignment - 1) / kAlignment * kAlignment);
-      buffers.push_back({alloc, bytes, position[alloc], *end});
+      buffers.push_back({alloc, bytes, position[top], std::max(*end, position[top])});
     }
     if (buffers.empty())
       return;

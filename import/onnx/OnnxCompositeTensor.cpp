@@ -107,10 +107,15 @@ LogicalResult convertTile(GI &g) {
   for (auto [d, r] : llvm::zip(t.getShape(), *repeats)) {
     if (r < 0)
       return g.fail("repeats must not be negative, got " + llvm::Twine(r));
+    int64_t tiled;
+    if (__builtin_mul_overflow(r, d, &tiled))
+      return g.fail("the tiled tensor is too large");
     spread.append({1, d});
     expanded.append({r, d});
-    out.push_back(r * d);
+    out.push_back(tiled);
   }
+  if (!checkedNumElements(out))
+    return g.fail("the tiled tensor is too large");
   TRY(s, g.reshape(*x, spread));
   TRY(e, g.create1<ts::ExpandOp>(
              *s, {}, RankedTensorType::get(expanded, t.getElementType())));
@@ -129,6 +134,10 @@ LogicalResult convertOneHot(GI &g) {
   if (depth < 1)
     return g.fail("depth must be positive, got " + llvm::Twine(depth));
   int64_t rank = it.getRank() + 1;
+  SmallVector<int64_t> outShape(it.getShape());
+  outShape.push_back(depth);
+  if (!checkedNumElements(outShape))
+    return g.fail("the one-hot tensor (depth " + llvm::Twine(depth) + ") is too large");
   int64_t axis = g.attrInt("axis", -1);
   if (axis < -rank || axis >= rank)
     return g.fail("axis " + llvm::Twine(axis) + " is out of range for rank " +
@@ -169,6 +178,15 @@ LogicalResult convertCumSum(GI &g) {
   bool exclusive = g.attrInt("exclusive", 0) != 0;
   bool reverse = g.attrInt("reverse", 0) != 0;
   int64_t n = t.getDimSize(*axis), rank = t.getRank();
+  // The masked sum is quadratic in the axis length.
+  constexpr int64_t kMaxAxis = 4096;
+  if (n > kMaxAxis)
+    return g.unsupported("CumSum over an axis of " + llvm::Twine(n) +
+                         " elements (at most " + llvm::Twine(kMaxAxis) + ")");
+  SmallVector<int64_t> spreadShape(t.getShape());
+  spreadShape.push_back(n);
+  if (!checkedNumElements(spreadShape))
+    return g.fail("the input is too large for CumSum");
   // take[i][j]: whether x[i] contributes to y[j].
   SmallVector<bool> take(n * n);
   for (int64_t i = 0; i < n; ++i)

@@ -256,6 +256,18 @@ struct RecordShardingsPass
     func::FuncOp func = mainOf(getOperation());
     if (!func)
       return;
+    // shard-partition crashes on an argument nothing uses (LLVM 22): give
+    // such arguments a replicated annotation of their own.
+    for (BlockArgument arg : func.getArguments()) {
+      if (!arg.use_empty() || !isa<RankedTensorType>(arg.getType()))
+        continue;
+      OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
+      auto sharding = shard::ShardingOp::create(
+          b, func.getLoc(), FlatSymbolRefAttr::get(func.getContext(), kMeshName),
+          ArrayRef<shard::GridAxesAttr>{DenseI16ArrayAttr::get(func.getContext(), {})});
+      shard::ShardOp::create(b, func.getLoc(), arg, sharding,
+                             /*annotate_for_users=*/true);
+    }
     for (BlockArgument arg : func.getArguments())
       for (Operation *user : arg.getUsers())
         if (auto s = dyn_cast<shard::ShardOp>(user); s && s.getAnnotateForUsers())
