@@ -94,6 +94,8 @@ void splitArgument(func::FuncOp func, BlockArgument arg, int64_t dim,
 
 /// The block argument behind `v` (through an existing annotation).
 BlockArgument argumentOf(Value v) {
+  if (!v)
+    return {};
   if (auto s = v.getDefiningOp<shard::ShardOp>())
     v = s.getSrc();
   return dyn_cast<BlockArgument>(v);

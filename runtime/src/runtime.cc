@@ -9,6 +9,7 @@
 #include "tessera/runtime.h"
 
 #include "artifact.h"
+#include "mesh.h"
 #include "thread_pool.h"
 
 #include <atomic>
@@ -61,7 +62,7 @@ void *alignedAlloc(size_t bytes) {
   return std::aligned_alloc(64, size ? size : 64);
 }
 
-using EntryFn = void (*)(void **);
+using ::tessera::runtime::EntryFn;
 } // namespace
 
 struct tsr_runtime_s : RefCounted {
@@ -109,6 +110,7 @@ struct tsr_module_s : RefCounted {
   // Workspaces (manifest.workspaceBytes each) not in use by a run: a run
   // takes one and gives it back, so concurrent runs get their own and
   // repeated runs touch no new memory.
+  ::tessera::sharding::Mesh mesh; // one device: ranks() == 1
   std::mutex workspaceMutex;
   std::vector<void *> freeWorkspaces;
 
@@ -143,6 +145,7 @@ struct tsr_module_s : RefCounted {
 struct tsr_session_s : RefCounted {
   tsr_module_t module = nullptr;
   tsr_device_t device = nullptr;
+  int timeoutMs = 30000;
   ~tsr_session_s() {
     release(module);
     release(device);
@@ -343,6 +346,12 @@ static tsr_status_t finishLoad(tsr_module_t m, const std::string &what) {
   if (!abi || !m->entry || *abi != 1)
     return makeStatus(TSR_DATA_LOSS, what + ": the host code lacks tessera_entry "
                                             "or has another ABI version");
+  {
+    std::string meshError;
+    if (!::tessera::runtime::parseMesh(m->view.manifest, m->mesh, meshError))
+      return makeStatus(TSR_DATA_LOSS, what + ": " + meshError);
+  }
+  ::tessera::runtime::installCollectiveHooks(m->library);
   // Large kernels split their work over the runtime's threads.
   using ParallelFor = void (*)(void *, int64_t, tessera::runtime::ThreadPool::Task, void *);
   auto *parallelFor = static_cast<ParallelFor *>(dlsym(m->library, "tessera_uk_parallel_for"));
@@ -466,8 +475,21 @@ size_t tsr_module_weight_bytes(tsr_module_t m) {
   size_t n = 0;
   if (m)
     for (const auto &w : m->view.manifest.weights)
+      n += w.shards * w.size;
+  return n;
+}
+size_t tsr_module_device_weight_bytes(tsr_module_t m) {
+  size_t n = 0;
+  if (m)
+    for (const auto &w : m->view.manifest.weights)
       n += w.size;
   return n;
+}
+const char *tsr_module_mesh(tsr_module_t m) {
+  return m ? m->view.manifest.mesh.c_str() : "";
+}
+size_t tsr_module_num_devices(tsr_module_t m) {
+  return m ? static_cast<size_t>(m->mesh.ranks()) : 0;
 }
 void tsr_module_retain(tsr_module_t m) { retain(m); }
 void tsr_module_release(tsr_module_t m) { release(m); }
@@ -482,14 +504,33 @@ void tsr_session_options_initialize(tsr_session_options_t *options) {
 }
 
 tsr_status_t tsr_session_create(tsr_module_t module, tsr_device_t device,
-                                const tsr_session_options_t *,
+                                const tsr_session_options_t *options,
                                 tsr_session_t *out_session) {
   if (!module || !device || !out_session)
     return makeStatus(TSR_INVALID_ARGUMENT, "module, device and out_session must be set");
+  int timeoutMs = 30000;
+  if (options && options->struct_size >= sizeof(tsr_session_options_t)) {
+    int64_t devices = module->mesh.ranks();
+    if (options->num_devices < 0 ||
+        (options->num_devices != 0 && options->num_devices != devices))
+      return makeStatus(TSR_INVALID_ARGUMENT,
+                        "the module was compiled for " +
+                            (module->view.manifest.mesh.empty()
+                                 ? std::string("one device")
+                                 : "the mesh " + module->view.manifest.mesh + " (" +
+                                       std::to_string(devices) + " devices)") +
+                            "; the session asks for " +
+                            std::to_string(options->num_devices));
+    if (options->collective_timeout_ms < 0)
+      return makeStatus(TSR_INVALID_ARGUMENT, "collective_timeout_ms must not be negative");
+    if (options->collective_timeout_ms)
+      timeoutMs = options->collective_timeout_ms;
+  }
   auto *s = new (std::nothrow) tsr_session_s;
   if (!s)
     return makeStatus(TSR_RESOURCE_EXHAUSTED, "out of memory");
   s->module = module;
+  s->timeoutMs = timeoutMs;
   retain(module);
   s->device = device;
   retain(device);
@@ -558,6 +599,29 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
     buffers.push_back(data);
   }
   tsr_module_t module = session->module;
+  if (!mf.mesh.empty()) {
+    ::tessera::runtime::MeshRunArgs run;
+    run.manifest = &mf;
+    run.mesh = &module->mesh;
+    run.entry = module->entry;
+    run.weights = module->view.weights;
+    for (size_t i = 0; i < num_inputs; ++i)
+      run.inputs.push_back(static_cast<const char *>(inputs[i]->data));
+    for (tsr_tensor_t o : outs)
+      run.outputs.push_back(static_cast<char *>(o->data));
+    run.takeWorkspace = [module] { return module->takeWorkspace(); };
+    run.giveBackWorkspace = [module](void *w) { module->giveBackWorkspace(w); };
+    run.timeoutMs = session->timeoutMs;
+    std::string e = ::tessera::runtime::runLocalMesh(run);
+    if (!e.empty()) {
+      for (tsr_tensor_t o : outs)
+        release(o);
+      return makeStatus(TSR_UNAVAILABLE, e);
+    }
+    for (size_t i = 0; i < num_outputs; ++i)
+      out_outputs[i] = outs[i];
+    return nullptr;
+  }
   void *workspace = nullptr;
   if (mf.workspaceBytes) {
     workspace = module->takeWorkspace();

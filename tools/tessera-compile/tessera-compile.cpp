@@ -203,16 +203,6 @@ int main(int argc, char **argv) {
   } else if (!parallel.empty()) {
     return fail("--parallel needs a device mesh (--mesh=dp=2, for example)");
   }
-  // The strategies annotate and upstream shard-partition splits the program,
-  // but partitioning Tessera's lowered models still crashes inside upstream
-  // (an unused argument; shardShapedType on the MLP); until that is handled
-  // the driver refuses cleanly instead of crashing. tessera-opt runs the
-  // passes (tessera-shard-data-parallel, tessera-shard-tensor-parallel).
-  if (!strategies.empty() && !std::getenv("TESSERA_EXPERIMENTAL_PARTITION"))
-    return fail("--mesh=" + meshSpec +
-                ": compiling for a device mesh is not available yet (the "
-                "sharding strategies run in tessera-opt; partitioning is in "
-                "progress)");
 
   ts::onnx_import::ImportOptions importOptions;
   for (const std::string &s : inputShapes)

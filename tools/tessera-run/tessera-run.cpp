@@ -47,7 +47,7 @@ std::string describe(tsr_dtype_t dtype, size_t rank, const int64_t *shape) {
 void usage() {
   std::fprintf(stderr,
                "usage: tessera-run OUT.tsr --input NAME=FILE.npy ... "
-               "[--output-dir=DIR] [--repeat=N] [--threads=N] [--devices=1] [--comm=local] "
+               "[--output-dir=DIR] [--repeat=N] [--threads=N] [--devices=N] [--comm=local] "
                "[--info]\n");
 }
 
@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string artifactPath, outputDir = ".", value;
   std::map<std::string, std::string> inputFiles;
-  long repeat = 1, devices = 1, threads = 0;
+  long repeat = 1, devices = 0, threads = 0;
   bool info = false;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--help" || args[i] == "-h") {
@@ -100,9 +100,8 @@ int main(int argc, char **argv) {
     } else if (option(args, i, "--devices", value)) {
       if (!parseCount(value, devices))
         return fail("--devices expects a positive count, got '" + value + "'");
-      if (devices != 1)
-        return fail("--devices=" + value + ": this runtime runs one device; "
-                    "multi-device execution comes with the parallel runtime");
+      if (devices > 4096)
+        return fail("--devices expects at most 4096, got '" + value + "'");
     } else if (option(args, i, "--comm", value)) {
       if (value != "local")
         return fail("--comm=" + value + " is not available in this runtime (local only)");
@@ -153,6 +152,11 @@ int main(int argc, char **argv) {
     std::printf("%s: target %s, %zu inputs, %zu outputs, %zu bytes of weights\n",
                 artifactPath.c_str(), tsr_module_target(module), numInputs, numOutputs,
                 tsr_module_weight_bytes(module));
+    if (*tsr_module_mesh(module))
+      std::printf("  mesh %s: %zu devices (local: threads of this process), "
+                  "%zu bytes of weights per device\n",
+                  tsr_module_mesh(module), tsr_module_num_devices(module),
+                  tsr_module_device_weight_bytes(module));
     for (size_t i = 0; i < numInputs + numOutputs; ++i) {
       tsr_tensor_info_t ti;
       tsr_status_t s = i < numInputs ? tsr_module_input_info(module, i, &ti)
@@ -199,7 +203,10 @@ int main(int argc, char **argv) {
     rc = fail("the model has no input '" + inputFiles.begin()->first + "'");
     return cleanup();
   }
-  if (failed(tsr_session_create(module, device, nullptr, &session), rc))
+  tsr_session_options_t sessionOptions;
+  tsr_session_options_initialize(&sessionOptions);
+  sessionOptions.num_devices = static_cast<int32_t>(devices);
+  if (failed(tsr_session_create(module, device, &sessionOptions, &session), rc))
     return cleanup();
 
   std::vector<double> ms;

@@ -41,6 +41,7 @@ typedef enum tsr_status_code_e {
   TSR_RESOURCE_EXHAUSTED = 5,/* out of memory */
   TSR_FAILED_PRECONDITION = 6,/* e.g. an artifact for another target */
   TSR_INTERNAL = 7,
+  TSR_UNAVAILABLE = 8,       /* a peer rank failed or did not answer in time */
 } tsr_status_code_t;
 
 typedef struct tsr_status_s *tsr_status_t;
@@ -152,8 +153,15 @@ TSR_API tsr_status_t tsr_module_output_info(tsr_module_t module, size_t index,
                                             tsr_tensor_info_t *out_info);
 /* "cpu", the artifact's target. */
 TSR_API const char *tsr_module_target(tsr_module_t module);
-/* Bytes of weights the module holds. */
+/* Bytes of weights the module holds (every shard of split weights). */
 TSR_API size_t tsr_module_weight_bytes(tsr_module_t module);
+/* The device mesh the module was compiled for ("dp=2,tp=2"), "" for one
+ * device, and its device count (1 without a mesh). */
+TSR_API const char *tsr_module_mesh(tsr_module_t module);
+TSR_API size_t tsr_module_num_devices(tsr_module_t module);
+/* Bytes of weights one device maps: its own shard of each split weight and
+ * the replicated weights whole. */
+TSR_API size_t tsr_module_device_weight_bytes(tsr_module_t module);
 TSR_API void tsr_module_retain(tsr_module_t module);
 TSR_API void tsr_module_release(tsr_module_t module);
 
@@ -163,6 +171,13 @@ typedef struct tsr_session_s *tsr_session_t;
 
 typedef struct tsr_session_options_s {
   uint32_t struct_size; /* set by _initialize */
+  /* Devices to run a mesh module on: 0 (the default) for the module's mesh;
+   * any other count must equal it. Ranks are threads of this process with
+   * the local communicator. */
+  int32_t num_devices;
+  /* How long a collective waits for its peers before the run fails with
+   * TSR_UNAVAILABLE, in milliseconds; 0 for the default, 30000. */
+  int32_t collective_timeout_ms;
 } tsr_session_options_t;
 
 TSR_API void tsr_session_options_initialize(tsr_session_options_t *options);

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""The parallel tier: models compiled for a device mesh (tessera-compile
+--mesh/--parallel), run on the local communicator (ranks as threads,
+tessera-run), compared with the same model on one device (rtol 1e-4) and
+with ONNX Runtime (rtol 1e-3). Also prints each mesh's weight bytes per
+device (tp splits the column/row pairs' weights).
+
+Only models whose every op has a sharding rule run here (the MLP); the
+others report why they do not partition yet.
+
+    parallel_check.py --compile tessera-compile --run tessera-run --work DIR
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnxruntime as ort
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = os.path.join(HERE, "..", "..", "examples", "models")
+
+MESHES = ["dp=1", "dp=2", "dp=4", "tp=2", "tp=4", "dp=2,tp=2"]
+CASES = [
+    ("mlp", "mlp.py", {"x": (8, 256)}, MESHES),
+]
+
+
+def run(args, artifact, inputs, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    r = subprocess.run([args.run, artifact, "--output-dir", out_dir]
+                       + ["--input=%s=%s" % (n, p) for n, p in inputs.items()],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, r.stderr.strip()
+    return np.load(os.path.join(out_dir, "y.npy")), ""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--compile", required=True)
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--work", required=True)
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    rng = np.random.default_rng(7)
+    passed = failed = 0
+    for name, gen, shapes, meshes in CASES:
+        d = os.path.join(args.work, name)
+        os.makedirs(d, exist_ok=True)
+        model = os.path.join(d, name + ".onnx")
+        subprocess.run([sys.executable, os.path.join(MODELS, gen), model], check=True)
+        feeds, files, flags = {}, {}, []
+        for n, s in shapes.items():
+            feeds[n] = rng.standard_normal(s).astype(np.float32)
+            files[n] = os.path.join(d, n + ".npy")
+            np.save(files[n], feeds[n])
+            flags.append("--input-shape=%s:%s" % (n, "x".join(map(str, s))))
+        ref = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+        single = os.path.join(d, "single.tsr")
+        subprocess.run([args.compile, model, "-o", single, "--quiet"] + flags, check=True)
+        one, err = run(args, single, files, os.path.join(d, "single"))
+        if one is None:
+            print("FAIL %s on one device: %s" % (name, err))
+            failed += 1
+            continue
+        for mesh in meshes:
+            artifact = os.path.join(d, "mesh-%s.tsr" % mesh.replace(",", "-"))
+            c = subprocess.run([args.compile, model, "-o", artifact, "--quiet", "--mesh=" + mesh]
+                               + flags, capture_output=True, text=True)
+            if c.returncode != 0:
+                print("FAIL %s --mesh=%s: %s" % (name, mesh, c.stderr.strip()))
+                failed += 1
+                continue
+            info = subprocess.run([args.run, artifact, "--info"], capture_output=True,
+                                  text=True).stdout
+            per_device = [l.strip() for l in info.splitlines() if "per device" in l]
+            got, err = run(args, artifact, files, os.path.join(d, "out-" + mesh))
+            if got is None:
+                print("FAIL %s --mesh=%s: tessera-run: %s" % (name, mesh, err))
+                failed += 1
+                continue
+            ok = (got.shape == one.shape and np.allclose(got, one, rtol=1e-4, atol=1e-6)
+                  and np.allclose(got, ref, rtol=1e-3, atol=1e-5))
+            print("%s %s --mesh=%s: max abs difference from one device %.3g, from ONNX "
+                  "Runtime %.3g; %s" % ("ok  " if ok else "FAIL", name, mesh,
+                                        float(np.max(np.abs(got - one))),
+                                        float(np.max(np.abs(got - ref))),
+                                        per_device[0] if per_device else ""))
+            passed += ok
+            failed += not ok
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
