@@ -22,11 +22,25 @@ using namespace mlir;
 
 void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
                                         const CpuPipelineOptions &options) {
+  bool partition = !options.parallel.empty();
+  // Weights are transposed while still constants, then become arguments
+  // (the artifact's weights section; shardable per device).
   pm.addNestedPass<func::FuncOp>(createPretransposeWeightsPass());
+  if (options.artifactAbi) {
+    OutlineWeightsPassOptions outline;
+    outline.allConstants = partition;
+    pm.addNestedPass<func::FuncOp>(createOutlineWeightsPass(outline));
+  }
+  for (const std::string &strategy : options.parallel) {
+    if (strategy == "dp")
+      pm.addPass(createShardDataParallelPass());
+    else if (strategy == "tp")
+      pm.addPass(createShardTensorParallelPass());
+  }
   pm.addNestedPass<func::FuncOp>(createConvToGemmPass());
   pm.addNestedPass<func::FuncOp>(createConvertTesseraToLinalgPass());
   pm.addPass(createCanonicalizerPass());
-  if (options.partition) {
+  if (partition) {
     // Twice: one pass leaves a fill whose only sharding is on its user
     // unannotated, which shard-partition then crashes on (LLVM 22).
     pm.addNestedPass<func::FuncOp>(shard::createShardingPropagation());

@@ -21,15 +21,19 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "(tessera_uk_sgemm_f32, linked by tessera-compile; "
                      "otherwise scalar loops)"),
       llvm::cl::init(false)};
-  Option<bool> partition{
-      *this, "partition",
-      llvm::cl::desc("The module carries a mesh and shard annotations: "
-                     "propagate them, partition into the per-device program "
-                     "and lower its collectives to runtime calls"),
-      llvm::cl::init(false)};
+  ListOption<std::string> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Sharding strategies to apply over the module's mesh "
+                     "(`shard.grid @mesh`), in order: dp, tp. Then the "
+                     "annotations are propagated, the program partitioned "
+                     "per device and its collectives lowered to runtime "
+                     "calls")};
 };
 
-/// The `linalg` phase: tessera → linalg/tensor/arith/math on tensors, then
+/// The `linalg` phase: Gemm weights stored transposed; with `artifact-abi`
+/// weights become arguments (every small constant too when partitioning);
+/// the `parallel` strategies; tessera → linalg/tensor/arith/math on
+/// tensors; with strategies, propagation, partition and collectives;
 /// canonicalization and elementwise fusion (without recomputation).
 void buildCpuLinalgPhase(OpPassManager &pm,
                          const CpuPipelineOptions &options = {});

@@ -342,21 +342,9 @@ int main(int argc, char **argv) {
   progress(2, steps, "lowering to linalg");
   if (!runPhase(
           [&](OpPassManager &pm) {
-            // Weights are transposed while still constants, then become
-            // arguments (buildCpuLinalgPhase's own pretransposition then
-            // finds none).
-            pm.addNestedPass<func::FuncOp>(ts::createPretransposeWeightsPass());
-            ts::OutlineWeightsPassOptions outline;
-            outline.allConstants = !strategies.empty();
-            pm.addNestedPass<func::FuncOp>(ts::createOutlineWeightsPass(outline));
             ts::CpuPipelineOptions linalgOptions;
-            for (const std::string &s : strategies) {
-              if (s == "dp")
-                pm.addPass(ts::createShardDataParallelPass());
-              else
-                pm.addPass(ts::createShardTensorParallelPass());
-            }
-            linalgOptions.partition = !strategies.empty();
+            linalgOptions.artifactAbi = true;
+            linalgOptions.parallel = strategies;
             ts::buildCpuLinalgPhase(pm, linalgOptions);
           },
           "lowering to linalg") ||
