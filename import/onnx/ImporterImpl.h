@@ -160,6 +160,18 @@ public:
 /// An op converter; returns failure after recording an error.
 using OpConverter = LogicalResult (*)(GraphImporter &);
 
+/// The ranked tensor type of an imported value (every value is one).
+inline mlir::RankedTensorType typeOf(mlir::Value v) {
+  return mlir::cast<mlir::RankedTensorType>(v.getType());
+}
+
+/// In converters: `TRY(x, g.requiredInput(0));` binds `x` to the
+/// FailureOr and returns failure (already reported) if it failed.
+#define TRY(var, expr)                                                         \
+  auto var = (expr);                                                           \
+  if (failed(var))                                                             \
+    return failure();
+
 /// The converter for a default-domain op type, or null when unsupported.
 OpConverter lookupConverter(llvm::StringRef opType);
 /// Converters of ops the importer composes from other tessera ops

@@ -33,14 +33,6 @@ namespace ts = mlir::tessera;
 namespace {
 using GI = GraphImporter;
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-/// Chains of creates: the first failure stops the chain.
-#define TRY(var, expr)                                                         \
-  auto var = (expr);                                                           \
-  if (failed(var))                                                             \
-    return failure();
-
 template <typename OpTy>
 FailureOr<Value> unaryOf(GI &g, Value x) {
   return g.create1<OpTy>(x, {}, x.getType());
@@ -193,7 +185,6 @@ LogicalResult convertRange(GI &g) {
   return g.setOutputs(g.constant(DenseElementsAttr::get(type, values)));
 }
 
-#undef TRY
 } // namespace
 
 OpConverter mlir::tessera::onnx_import::lookupCompositeConverter(llvm::StringRef opType) {

@@ -32,13 +32,6 @@ namespace ts = mlir::tessera;
 namespace {
 using GI = GraphImporter;
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-#define TRY(var, expr)                                                         \
-  auto var = (expr);                                                           \
-  if (failed(var))                                                             \
-    return failure();
-
 FailureOr<Value> transpose(GI &g, Value x, ArrayRef<int64_t> perm) {
   bool identity = true;
   for (auto [i, p] : llvm::enumerate(perm))
@@ -422,7 +415,6 @@ LogicalResult convertEinsum(GI &g) {
   return g.setOutputs(*y);
 }
 
-#undef TRY
 } // namespace
 
 OpConverter

@@ -54,8 +54,6 @@ namespace ts = mlir::tessera;
 namespace {
 using GI = GraphImporter;
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 int64_t floorDiv2(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
 
 /// The bytes of a constant's elements (splats expanded), or failure for a

@@ -26,8 +26,6 @@ namespace ts = mlir::tessera;
 namespace {
 using GI = GraphImporter;
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 LogicalResult bind(GI &g, FailureOr<Value> v) {
   if (failed(v))
     return failure();
