@@ -20,21 +20,20 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Conversion/TesseraToLinalg/TesseraToLinalg.h"
+#include "codegen/Conversion/TesseraToLinalg/LoweringUtils.h"
 #include "dialects/Tessera/IR/TesseraOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/StringSwitch.h"
 
 using namespace mlir;
 using namespace mlir::tessera;
+using namespace mlir::tessera::lowering;
 
 namespace {
-
-RankedTensorType tensorType(Value v) {
-  return cast<RankedTensorType>(v.getType());
-}
 
 /// A copy of `v` in a new buffer.
 Value copyOf(OpBuilder &b, Location loc, Value v) {
@@ -45,20 +44,13 @@ Value copyOf(OpBuilder &b, Location loc, Value v) {
 /// `old` combined with `update` by `reduction`; `update` itself for none.
 Value combineScatter(OpBuilder &b, Location loc, StringRef reduction, Value old,
                      Value update) {
-  bool f = isa<FloatType>(update.getType());
-  if (reduction == "add")
-    return f ? Value(arith::AddFOp::create(b, loc, old, update))
-             : Value(arith::AddIOp::create(b, loc, old, update));
-  if (reduction == "mul")
-    return f ? Value(arith::MulFOp::create(b, loc, old, update))
-             : Value(arith::MulIOp::create(b, loc, old, update));
-  if (reduction == "max")
-    return f ? Value(arith::MaximumFOp::create(b, loc, old, update))
-             : Value(arith::MaxSIOp::create(b, loc, old, update));
-  if (reduction == "min")
-    return f ? Value(arith::MinimumFOp::create(b, loc, old, update))
-             : Value(arith::MinSIOp::create(b, loc, old, update));
-  return update;
+  std::optional<Combine> kind = llvm::StringSwitch<std::optional<Combine>>(reduction)
+                                    .Case("add", Combine::Add)
+                                    .Case("mul", Combine::Mul)
+                                    .Case("max", Combine::Max)
+                                    .Case("min", Combine::Min)
+                                    .Default(std::nullopt);
+  return kind ? combine(b, loc, *kind, old, update) : update;
 }
 
 /// An index read from an index tensor, with negative values counted from
@@ -68,13 +60,9 @@ struct CheckedIndex {
 };
 
 CheckedIndex checkIndex(OpBuilder &b, Location loc, Value raw, int64_t size) {
-  Value i = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
+  Value i = wrapIndex(b, loc, raw, size);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value n = arith::ConstantIndexOp::create(b, loc, size);
-  Value negative =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, zero);
-  i = arith::SelectOp::create(b, loc, negative,
-                              arith::AddIOp::create(b, loc, i, n), i);
   Value lo = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, i, zero);
   Value hi = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, n);
   return {i, arith::AndIOp::create(b, loc, lo, hi)};

@@ -23,18 +23,17 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 
+#include "codegen/Conversion/TesseraToLinalg/LoweringUtils.h"
+
 #include <functional>
 
 using namespace mlir;
 using namespace mlir::tessera;
+using namespace mlir::tessera::lowering;
 
 namespace {
 
 using BodyFn = std::function<Value(OpBuilder &, Location, ValueRange)>;
-
-RankedTensorType tensorType(Value v) {
-  return cast<RankedTensorType>(v.getType());
-}
 
 bool isFloat(Type t) { return isa<FloatType>(getElementTypeOrSelf(t)); }
 
@@ -116,8 +115,6 @@ Value reshapeTo(OpBuilder &b, Location loc, Value v, RankedTensorType type) {
 }
 
 /// The neutral element of a reduction.
-enum class Combine { Add, Mul, Max, Min };
-
 Value neutral(OpBuilder &b, Location loc, Type t, Combine kind) {
   if (auto ft = dyn_cast<FloatType>(t)) {
     const llvm::fltSemantics &sem = ft.getFloatSemantics();
@@ -146,33 +143,6 @@ Value neutral(OpBuilder &b, Location loc, Type t, Combine kind) {
   llvm_unreachable("covered switch");
 }
 
-/// x `kind` y. With `reassociate`, float adds may be reordered (reduction
-/// loops then vectorize; sums differ from a sequential order by rounding
-/// only).
-Value combine(OpBuilder &b, Location loc, Combine kind, Value x, Value y,
-              bool reassociate = false) {
-  bool f = isFloat(x.getType());
-  switch (kind) {
-  case Combine::Add:
-    if (f && reassociate)
-      return arith::AddFOp::create(
-          b, loc, x, y,
-          arith::FastMathFlagsAttr::get(b.getContext(),
-                                        arith::FastMathFlags::reassoc));
-    return f ? Value(arith::AddFOp::create(b, loc, x, y))
-             : Value(arith::AddIOp::create(b, loc, x, y));
-  case Combine::Mul:
-    return f ? Value(arith::MulFOp::create(b, loc, x, y))
-             : Value(arith::MulIOp::create(b, loc, x, y));
-  case Combine::Max:
-    return f ? Value(arith::MaximumFOp::create(b, loc, x, y))
-             : Value(arith::MaxSIOp::create(b, loc, x, y));
-  case Combine::Min:
-    return f ? Value(arith::MinimumFOp::create(b, loc, x, y))
-             : Value(arith::MinSIOp::create(b, loc, x, y));
-  }
-  llvm_unreachable("covered switch");
-}
 
 /// Reduces `input` over `axes` (sorted) with `kind`; the result keeps the
 /// reduced dimensions with size 1.
@@ -943,11 +913,8 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
 /// value still outside [0, size) is clamped into it (ONNX leaves such
 /// indices undefined; clamping keeps the read in bounds).
 Value gatherIndex(OpBuilder &b, Location l, Value raw, int64_t size) {
-  Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
+  Value i = wrapIndex(b, l, raw, size);
   Value zero = arith::ConstantIndexOp::create(b, l, 0);
-  Value n = arith::ConstantIndexOp::create(b, l, size);
-  Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
-  i = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, i, n), i);
   Value last = arith::ConstantIndexOp::create(b, l, size > 0 ? size - 1 : 0);
   i = arith::MaxSIOp::create(b, l, i, zero);
   return arith::MinSIOp::create(b, l, i, last);
@@ -1438,6 +1405,39 @@ struct GlobalAveragePoolLowering : OpConversionPattern<GlobalAveragePoolOp> {
 };
 
 } // namespace
+
+Value lowering::combine(OpBuilder &b, Location loc, Combine kind, Value x,
+                       Value y, bool reassociate) {
+  bool f = isFloat(x.getType());
+  switch (kind) {
+  case Combine::Add:
+    if (f && reassociate)
+      return arith::AddFOp::create(
+          b, loc, x, y,
+          arith::FastMathFlagsAttr::get(b.getContext(),
+                                        arith::FastMathFlags::reassoc));
+    return f ? Value(arith::AddFOp::create(b, loc, x, y))
+             : Value(arith::AddIOp::create(b, loc, x, y));
+  case Combine::Mul:
+    return f ? Value(arith::MulFOp::create(b, loc, x, y))
+             : Value(arith::MulIOp::create(b, loc, x, y));
+  case Combine::Max:
+    return f ? Value(arith::MaximumFOp::create(b, loc, x, y))
+             : Value(arith::MaxSIOp::create(b, loc, x, y));
+  case Combine::Min:
+    return f ? Value(arith::MinimumFOp::create(b, loc, x, y))
+             : Value(arith::MinSIOp::create(b, loc, x, y));
+  }
+  llvm_unreachable("covered switch");
+}
+
+Value lowering::wrapIndex(OpBuilder &b, Location loc, Value raw, int64_t size) {
+  Value i = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value n = arith::ConstantIndexOp::create(b, loc, size);
+  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, zero);
+  return arith::SelectOp::create(b, loc, neg, arith::AddIOp::create(b, loc, i, n), i);
+}
 
 void mlir::tessera::populateTesseraToLinalgPatterns(
     TypeConverter &converter, RewritePatternSet &patterns) {

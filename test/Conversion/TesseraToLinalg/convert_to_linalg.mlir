@@ -142,8 +142,10 @@ func.func @max_pool(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32> {
 // CHECK: %[[NEG:.+]] = arith.cmpi slt, %[[IDX]], %[[C0]]
 // CHECK: %[[WRAP:.+]] = arith.addi %[[IDX]], %[[C4]]
 // CHECK: %[[J:.+]] = arith.select %[[NEG]], %[[WRAP]], %[[IDX]]
-// CHECK: %[[LO:.+]] = arith.cmpi sge, %[[J]], %[[C0]]
-// CHECK: %[[HI:.+]] = arith.cmpi slt, %[[J]], %[[C4]]
+// CHECK: %[[Z:.+]] = arith.constant 0 : index
+// CHECK: %[[N:.+]] = arith.constant 4 : index
+// CHECK: %[[LO:.+]] = arith.cmpi sge, %[[J]], %[[Z]]
+// CHECK: %[[HI:.+]] = arith.cmpi slt, %[[J]], %[[N]]
 // CHECK: %[[OK:.+]] = arith.andi %[[LO]], %[[HI]]
 // CHECK: scf.if %[[OK]]
 // CHECK: %[[NEW:.+]] = tensor.extract %[[U]][%[[R]], %[[C]]]

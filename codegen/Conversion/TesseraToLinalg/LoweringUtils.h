@@ -1,0 +1,35 @@
+//===- LoweringUtils.h - Helpers the tessera lowerings share ----*- C++ -*-===//
+//
+// Internal to codegen/Conversion/TesseraToLinalg: the pieces that
+// TesseraToLinalg.cpp, ScatterLowering.cpp and ResizeLowering.cpp all need.
+//
+//===----------------------------------------------------------------------===//
+#ifndef TESSERA_CODEGEN_CONVERSION_TESSERATOLINALG_LOWERINGUTILS_H
+#define TESSERA_CODEGEN_CONVERSION_TESSERATOLINALG_LOWERINGUTILS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+namespace mlir::tessera::lowering {
+
+inline RankedTensorType tensorType(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+/// How two values combine (reductions, scatter's reduction attribute).
+enum class Combine { Add, Mul, Max, Min };
+
+/// x `kind` y, float or integer. With `reassociate`, float adds may be
+/// reordered (reduction loops then vectorize; sums differ from a
+/// sequential order by rounding only).
+Value combine(OpBuilder &b, Location loc, Combine kind, Value x, Value y,
+              bool reassociate = false);
+
+/// An index tensor's element as `index`, negative values counted from the
+/// end of a dimension of `size` (the ONNX convention). Not range-checked:
+/// gathers clamp it, scatters skip what falls outside.
+Value wrapIndex(OpBuilder &b, Location loc, Value raw, int64_t size);
+
+} // namespace mlir::tessera::lowering
+
+#endif // TESSERA_CODEGEN_CONVERSION_TESSERATOLINALG_LOWERINGUTILS_H
