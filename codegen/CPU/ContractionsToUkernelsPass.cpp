@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/CPU/Passes.h"
+#include "codegen/Common/RuntimeCalls.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -122,18 +123,6 @@ std::optional<ContractionLoops> matchContraction(linalg::LinalgOp op) {
   return loops;
 }
 
-/// Declares the microkernel in `module` if it is not there yet.
-func::FuncOp declareSgemm(ModuleOp module) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(kSgemm))
-    return f;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  SmallVector<Type> args(6 + 3 * (kMaxBatch + 3), b.getIndexType());
-  auto f = func::FuncOp::create(b, module.getLoc(), kSgemm,
-                                b.getFunctionType(args, {}));
-  f.setPrivate();
-  return f;
-}
-
 void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
              func::FuncOp callee) {
   OpBuilder b(op);
@@ -188,7 +177,9 @@ struct ContractionsToUkernelsPass
     });
     if (matches.empty())
       return;
-    func::FuncOp callee = declareSgemm(module);
+    SmallVector<Type> args(6 + 3 * (kMaxBatch + 3),
+                           IndexType::get(module.getContext()));
+    func::FuncOp callee = mlir::tessera::lookupOrDeclareFunc(module, kSgemm, args, {});
     for (auto &[op, loops] : matches)
       rewrite(op, loops, callee);
     numCalls += matches.size();

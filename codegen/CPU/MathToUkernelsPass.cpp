@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/CPU/Passes.h"
+#include "codegen/Common/RuntimeCalls.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
@@ -20,16 +21,6 @@ namespace mlir::tessera {
 using namespace mlir;
 
 namespace {
-func::FuncOp declare(ModuleOp module, StringRef name, Type f32) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(name))
-    return f;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  auto f = func::FuncOp::create(b, module.getLoc(), name,
-                                b.getFunctionType({f32}, {f32}));
-  f.setPrivate();
-  return f;
-}
-
 struct MathToUkernelsPass
     : mlir::tessera::impl::MathToUkernelsPassBase<MathToUkernelsPass> {
   void runOnOperation() override {
@@ -41,7 +32,8 @@ struct MathToUkernelsPass
     });
     for (Operation *op : ops) {
       StringRef name = isa<math::ExpOp>(op) ? "tessera_uk_expf" : "tessera_uk_erff";
-      func::FuncOp callee = declare(module, name, op->getResult(0).getType());
+      Type f32 = op->getResult(0).getType();
+      func::FuncOp callee = mlir::tessera::lookupOrDeclareFunc(module, name, f32, f32);
       OpBuilder b(op);
       auto call = func::CallOp::create(b, op->getLoc(), callee, op->getOperands());
       op->replaceAllUsesWith(call);

@@ -1,6 +1,7 @@
 //===- LowerCollectives.cpp - shard collectives to runtime calls ----------===//
 
 #include "codegen/Collectives/Passes.h"
+#include "codegen/Common/RuntimeCalls.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -19,6 +20,7 @@ namespace mlir::tessera {
 } // namespace mlir::tessera
 
 using namespace mlir;
+using mlir::tessera::lookupOrDeclareFunc;
 
 namespace {
 /// The runtime's element type codes (tsr_dtype_t): f32 1, f64 4, i64 5, i32 6.
@@ -55,17 +57,6 @@ int64_t axesMask(ArrayRef<int16_t> axes) {
   for (int16_t a : axes)
     m |= int64_t(1) << a;
   return m;
-}
-
-func::FuncOp declare(ModuleOp module, StringRef name, TypeRange args,
-                     TypeRange results) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(name))
-    return f;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  auto f = func::FuncOp::create(b, module.getLoc(), name,
-                                b.getFunctionType(args, results));
-  f.setPrivate();
-  return f;
 }
 
 struct Lowering {
@@ -109,7 +100,7 @@ LogicalResult lowerAllReduce(ModuleOp module, shard::AllReduceOp op) {
   Value out = l.newBuffer(type);
   memref::CopyOp::create(l.b, l.loc, in, out);
   Type idx = l.b.getIndexType();
-  func::FuncOp callee = declare(module, "tessera_rt_all_reduce",
+  func::FuncOp callee = lookupOrDeclareFunc(module, "tessera_rt_all_reduce",
                                 {idx, idx, idx, idx, idx}, {});
   func::CallOp::create(l.b, l.loc, callee,
                        ValueRange{l.address(out), l.index(type.getNumElements()),
@@ -134,7 +125,7 @@ LogicalResult lowerAllGather(ModuleOp module, shard::AllGatherOp op) {
   Value send = l.readBuffer(op.getInput());
   Value recv = l.newBuffer(out);
   Type idx = l.b.getIndexType();
-  func::FuncOp callee = declare(module, "tessera_rt_all_gather",
+  func::FuncOp callee = lookupOrDeclareFunc(module, "tessera_rt_all_gather",
                                 {idx, idx, idx, idx, idx}, {});
   func::CallOp::create(l.b, l.loc, callee,
                        ValueRange{l.address(send), l.address(recv), l.index(outer),
@@ -169,7 +160,7 @@ struct LowerCollectivesPass
         r = lowerAllGather(module, ag);
       } else if (auto pli = dyn_cast<shard::ProcessLinearIndexOp>(op)) {
         OpBuilder b(op);
-        func::FuncOp callee = declare(module, "tessera_rt_process_linear_index",
+        func::FuncOp callee = lookupOrDeclareFunc(module, "tessera_rt_process_linear_index",
                                       {}, {b.getIndexType()});
         auto call = func::CallOp::create(b, op->getLoc(), callee, ValueRange{});
         pli.getResult().replaceAllUsesWith(call.getResult(0));
