@@ -18,12 +18,13 @@ import argparse
 import math
 import os
 import platform
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from tessera_tools import compile_model, run_artifact
 
 
 def matmul_case(a_shape, b_shape, b_weight=False):
@@ -183,23 +184,14 @@ def main():
         path = os.path.join(d, "model.onnx")
         onnx.save(model, path)
         artifact = os.path.join(d, "model.tsr")
-        c = subprocess.run([args.compile, path, "-o", artifact, "--quiet", "--cpu=" + cpu],
-                           capture_output=True, text=True)
-        if c.returncode != 0:
-            print("FAIL %s: tessera-compile: %s" % (name, c.stderr.strip()))
+        err = compile_model(args.compile, path, artifact, ["--cpu=" + cpu])
+        if not err:
+            err, outs = run_artifact(args.run, artifact, feeds, d)
+        if err:
+            print("FAIL %s: %s" % (name, err))
             failed += 1
             continue
-        flags = []
-        for n, a in feeds.items():
-            np.save(os.path.join(d, n + ".npy"), a)
-            flags.append("--input=%s=%s" % (n, os.path.join(d, n + ".npy")))
-        r = subprocess.run([args.run, artifact, "--output-dir", d] + flags,
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            print("FAIL %s: tessera-run: %s" % (name, r.stderr.strip()))
-            failed += 1
-            continue
-        got = np.load(os.path.join(d, "y.npy")).astype(np.float64)
+        got = outs["y"].astype(np.float64)
         ok = got.shape == ref.shape and np.allclose(got, ref, rtol=rtol, atol=atol, equal_nan=True)
         finite = np.isfinite(ref)
         if got.shape == ref.shape:

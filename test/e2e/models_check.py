@@ -14,6 +14,8 @@ import sys
 import numpy as np
 import onnxruntime as ort
 
+from tessera_tools import compile_model, run_artifact
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS = os.path.join(HERE, "..", "..", "examples", "models")
 
@@ -45,24 +47,17 @@ def main():
             a = (rng.standard_normal(shape) if kind == "normal"
                  else (rng.random(shape) > 0.25)).astype(np.float32)
             feeds[n] = a
-            np.save(os.path.join(d, n + ".npy"), a)
             flags += ["--input-shape=%s:%s" % (n, "x".join(map(str, shape)))]
         ref = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)
         artifact = os.path.join(d, name + ".tsr")
-        c = subprocess.run([args.compile, model, "-o", artifact, "--quiet"] + flags,
-                           capture_output=True, text=True)
-        if c.returncode != 0:
-            print("FAIL %s: tessera-compile: %s" % (name, c.stderr.strip()))
+        err = compile_model(args.compile, model, artifact, flags)
+        if not err:
+            err, outs = run_artifact(args.run, artifact, feeds, d)
+        if err:
+            print("FAIL %s: %s" % (name, err))
             failed += 1
             continue
-        r = subprocess.run([args.run, artifact, "--output-dir", d]
-                           + ["--input=%s=%s" % (n, os.path.join(d, n + ".npy")) for n in inputs],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            print("FAIL %s: tessera-run: %s" % (name, r.stderr.strip()))
-            failed += 1
-            continue
-        got = np.load(os.path.join(d, "y.npy"))
+        got = outs["y"]
         err = float(np.max(np.abs(got - ref[0])))
         ok = got.shape == ref[0].shape and np.allclose(got, ref[0], rtol=1e-3, atol=1e-5)
         print("%s %s: max abs error vs ONNX Runtime %.3g" % ("ok  " if ok else "FAIL", name, err))

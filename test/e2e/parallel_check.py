@@ -18,6 +18,8 @@ import sys
 import numpy as np
 import onnxruntime as ort
 
+from tessera_tools import compile_model, run_artifact
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS = os.path.join(HERE, "..", "..", "examples", "models")
 
@@ -25,16 +27,6 @@ MESHES = ["dp=1", "dp=2", "dp=4", "tp=2", "tp=4", "dp=2,tp=2"]
 CASES = [
     ("mlp", "mlp.py", {"x": (8, 256)}, MESHES),
 ]
-
-
-def run(args, artifact, inputs, out_dir):
-    os.makedirs(out_dir, exist_ok=True)
-    r = subprocess.run([args.run, artifact, "--output-dir", out_dir]
-                       + ["--input=%s=%s" % (n, p) for n, p in inputs.items()],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        return None, r.stderr.strip()
-    return np.load(os.path.join(out_dir, "y.npy")), ""
 
 
 def main():
@@ -51,36 +43,36 @@ def main():
         os.makedirs(d, exist_ok=True)
         model = os.path.join(d, name + ".onnx")
         subprocess.run([sys.executable, os.path.join(MODELS, gen), model], check=True)
-        feeds, files, flags = {}, {}, []
+        feeds, flags = {}, []
         for n, s in shapes.items():
             feeds[n] = rng.standard_normal(s).astype(np.float32)
-            files[n] = os.path.join(d, n + ".npy")
-            np.save(files[n], feeds[n])
             flags.append("--input-shape=%s:%s" % (n, "x".join(map(str, s))))
         ref = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
         single = os.path.join(d, "single.tsr")
-        subprocess.run([args.compile, model, "-o", single, "--quiet"] + flags, check=True)
-        one, err = run(args, single, files, os.path.join(d, "single"))
-        if one is None:
+        err = compile_model(args.compile, model, single, flags)
+        if not err:
+            err, outs = run_artifact(args.run, single, feeds, os.path.join(d, "single"))
+        if err:
             print("FAIL %s on one device: %s" % (name, err))
             failed += 1
             continue
+        one = outs["y"]
         for mesh in meshes:
             artifact = os.path.join(d, "mesh-%s.tsr" % mesh.replace(",", "-"))
-            c = subprocess.run([args.compile, model, "-o", artifact, "--quiet", "--mesh=" + mesh]
-                               + flags, capture_output=True, text=True)
-            if c.returncode != 0:
-                print("FAIL %s --mesh=%s: %s" % (name, mesh, c.stderr.strip()))
+            err = compile_model(args.compile, model, artifact, flags + ["--mesh=" + mesh])
+            if err:
+                print("FAIL %s --mesh=%s: %s" % (name, mesh, err))
                 failed += 1
                 continue
             info = subprocess.run([args.run, artifact, "--info"], capture_output=True,
                                   text=True).stdout
             per_device = [l.strip() for l in info.splitlines() if "per device" in l]
-            got, err = run(args, artifact, files, os.path.join(d, "out-" + mesh))
-            if got is None:
-                print("FAIL %s --mesh=%s: tessera-run: %s" % (name, mesh, err))
+            err, outs = run_artifact(args.run, artifact, feeds, os.path.join(d, "out-" + mesh))
+            if err:
+                print("FAIL %s --mesh=%s: %s" % (name, mesh, err))
                 failed += 1
                 continue
+            got = outs["y"]
             ok = (got.shape == one.shape and np.allclose(got, one, rtol=1e-4, atol=1e-6)
                   and np.allclose(got, ref, rtol=1e-3, atol=1e-5))
             print("%s %s --mesh=%s: max abs difference from one device %.3g, from ONNX "
