@@ -30,6 +30,11 @@ Value combine(OpBuilder &b, Location loc, Combine kind, Value x, Value y,
 /// gathers clamp it, scatters skip what falls outside.
 Value wrapIndex(OpBuilder &b, Location loc, Value raw, int64_t size);
 
+/// A tensor of `type` whose every element is `element(b, loc)`, computed
+/// from its position (`linalg.index`): a linalg.generic with no inputs.
+Value buildIndexedGeneric(OpBuilder &b, Location loc, RankedTensorType type,
+                          function_ref<Value(OpBuilder &, Location)> element);
+
 } // namespace mlir::tessera::lowering
 
 #endif // TESSERA_CODEGEN_CONVERSION_TESSERATOLINALG_LOWERINGUTILS_H

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Conversion/TesseraToLinalg/TesseraToLinalg.h"
+#include "codegen/Conversion/TesseraToLinalg/LoweringUtils.h"
 #include "dialects/Tessera/IR/TesseraOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -284,17 +285,10 @@ struct ResizeLowering : OpConversionPattern<ResizeOp> {
     Location loc = op.getLoc();
     RankedTensorType type = op.getType();
     Value input = adaptor.getInput();
-    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
-                                         type.getElementType());
-    SmallVector<utils::IteratorType> iterators(type.getRank(),
-                                               utils::IteratorType::parallel);
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, type, ValueRange{}, init,
-        SmallVector<AffineMap>{rewriter.getMultiDimIdentityMap(type.getRank())},
-        iterators, [&](OpBuilder &b, Location l, ValueRange) {
-          linalg::YieldOp::create(b, l, ResizeBody(b, l, op).build(input));
-        });
-    rewriter.replaceOp(op, generic.getResult(0));
+    rewriter.replaceOp(op, lowering::buildIndexedGeneric(
+                               rewriter, loc, type, [&](OpBuilder &b, Location l) {
+                                 return ResizeBody(b, l, op).build(input);
+                               }));
     return success();
   }
 };

@@ -886,14 +886,8 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
     // Negative steps: out[i] = in[start + i * step], one element at a time.
     Value input = adaptor.getInput();
     SmallVector<int64_t> starts(op.getStarts()), steps(op.getSteps());
-    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
-                                         type.getElementType());
-    SmallVector<utils::IteratorType> iterators(type.getRank(),
-                                               utils::IteratorType::parallel);
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, type, ValueRange{}, init,
-        SmallVector<AffineMap>{rewriter.getMultiDimIdentityMap(type.getRank())},
-        iterators, [&](OpBuilder &b, Location l, ValueRange) {
+    Value result = buildIndexedGeneric(
+        rewriter, loc, type, [&](OpBuilder &b, Location l) {
           SmallVector<Value> idx;
           for (int64_t d = 0; d < type.getRank(); ++d) {
             Value i = linalg::IndexOp::create(b, l, d);
@@ -902,9 +896,9 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
             idx.push_back(arith::AddIOp::create(
                 b, l, s, arith::MulIOp::create(b, l, i, st)));
           }
-          linalg::YieldOp::create(b, l, extractAt(b, l, input, idx));
+          return extractAt(b, l, input, idx);
         });
-    rewriter.replaceOp(op, generic.getResult(0));
+    rewriter.replaceOp(op, result);
     return success();
   }
 };
@@ -1437,6 +1431,23 @@ Value lowering::wrapIndex(OpBuilder &b, Location loc, Value raw, int64_t size) {
   Value n = arith::ConstantIndexOp::create(b, loc, size);
   Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, zero);
   return arith::SelectOp::create(b, loc, neg, arith::AddIOp::create(b, loc, i, n), i);
+}
+
+Value lowering::buildIndexedGeneric(
+    OpBuilder &b, Location loc, RankedTensorType type,
+    function_ref<Value(OpBuilder &, Location)> element) {
+  Value init = tensor::EmptyOp::create(b, loc, type.getShape(),
+                                       type.getElementType());
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, type, ValueRange{}, init,
+             SmallVector<AffineMap>{b.getMultiDimIdentityMap(type.getRank())},
+             iterators,
+             [&](OpBuilder &nb, Location nl, ValueRange) {
+               linalg::YieldOp::create(nb, nl, element(nb, nl));
+             })
+      .getResult(0);
 }
 
 void mlir::tessera::populateTesseraToLinalgPatterns(
