@@ -46,7 +46,9 @@ def RecordShardingsPass : Pass<"tessera-record-shardings", "ModuleOp"> {
     arguments and results into their local shards: each argument's and
     result's split axes are stored as `tessera.split = [[axes], ...]`
     (an array of i16 arrays, one per dimension), for the artifact's
-    manifest and the runtime's slicing.
+    manifest and the runtime's slicing. An argument nothing uses gets a
+    replicated annotation of its own: upstream `shard-partition` (LLVM 22)
+    crashes on an unannotated, unused argument.
   }];
 }
 
