@@ -41,10 +41,19 @@ void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createConvertTesseraToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   if (partition) {
-    // Twice: one pass leaves a fill whose only sharding is on its user
-    // unannotated, which shard-partition then crashes on (LLVM 22).
-    pm.addNestedPass<func::FuncOp>(shard::createShardingPropagation());
-    pm.addNestedPass<func::FuncOp>(shard::createShardingPropagation());
+    pm.addNestedPass<func::FuncOp>(createDropBroadcastUnitDimsPass());
+    pm.addNestedPass<func::FuncOp>(createUnrollWindowsPass());
+    pm.addPass(createCanonicalizerPass());
+    // Forward first, so the strategies' splits of the inputs (dp) reach
+    // the ops before the weights' splits (tp) are pulled back into them:
+    // the upstream default (backward first) gathers the batch before a
+    // tensor-parallel group. Twice: one pass leaves a fill whose only
+    // sharding is on its user unannotated, which shard-partition then
+    // crashes on (LLVM 22).
+    shard::ShardingPropagationOptions propagation;
+    propagation.traversal = shard::TraversalOrder::ForwardBackward;
+    pm.addNestedPass<func::FuncOp>(shard::createShardingPropagation(propagation));
+    pm.addNestedPass<func::FuncOp>(shard::createShardingPropagation(propagation));
     pm.addPass(createRecordShardingsPass());
     pm.addNestedPass<func::FuncOp>(shard::createPartition());
     pm.addPass(createCanonicalizerPass());

@@ -3,6 +3,8 @@
 #define TESSERA_PASSES_SHARDING_PASSES_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -27,6 +29,10 @@ constexpr llvm::StringLiteral kSplitAttrName = "tessera.split";
 /// Adds `shard.grid @mesh` with `sizes` and the axis names to `module`.
 void addMesh(ModuleOp module, llvm::ArrayRef<std::string> names,
              llvm::ArrayRef<int64_t> sizes);
+
+/// Attaches Tessera's ShardingInterface models to upstream ops that have
+/// none (tensor.expand_shape, tensor.collapse_shape).
+void registerShardingExternalModels(DialectRegistry &registry);
 
 } // namespace mlir::tessera
 

@@ -24,18 +24,24 @@ def ShardDataParallelPass : Pass<"tessera-shard-data-parallel", "ModuleOp"> {
 def ShardTensorParallelPass : Pass<"tessera-shard-tensor-parallel", "ModuleOp"> {
   let summary = "Megatron-style tensor parallelism found from the graph";
   let description = [{
-    Finds pairs of contractions (`tessera.matmul` / `tessera.gemm` with a
-    2-D weight) where the first one's result reaches the second one's left
-    operand only through pointwise ops (bias, activation, GELU however
-    decomposed). The first weight is split by columns (column-parallel, with
-    its bias), the second by rows (row-parallel), so the pair needs one
-    all-reduce, after the second contraction. Everything else is left to
-    `sharding-propagation` (replicated unless a split reaches it).
+    Finds groups of contractions (`tessera.matmul` / `tessera.gemm` with a
+    2-D weight): column-parallel ones whose results reach one row-parallel
+    contraction's left operand only through ops that carry a column split.
+    These are pointwise ops (bias, activation, GELU however decomposed),
+    head reshapes and transposes, softmax along the last axis, and
+    contractions of two split values (the attention products, whose other
+    operand leads back to another projection of the group).
+
+    An MLP is one such pair; attention is Q, K and V with the output
+    projection. The column weights are split by columns (with their biases),
+    the row weight by rows, so each group needs one all-reduce, after the
+    row-parallel contraction: two per transformer block. Everything else is
+    left to `sharding-propagation` (replicated unless a split reaches it).
   }];
   let options = [
     Option<"axisName", "axis", "std::string", "\"tp\"", "The mesh axis">
   ];
-  let statistics = [Statistic<"numPairs", "pairs", "Column/row pairs split">];
+  let statistics = [Statistic<"numGroups", "groups", "Column/row groups split">];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
 
@@ -50,6 +56,38 @@ def RecordShardingsPass : Pass<"tessera-record-shardings", "ModuleOp"> {
     replicated annotation of its own: upstream `shard-partition` (LLVM 22)
     crashes on an unannotated, unused argument.
   }];
+}
+
+def DropBroadcastUnitDimsPass
+    : Pass<"tessera-drop-broadcast-unit-dims", "func::FuncOp"> {
+  let summary = "Read broadcast size-1 dimensions without a constant index";
+  let description = [{
+    A `linalg.generic` input that broadcasts a size-1 dimension reads it
+    through a constant `0` in its indexing map (a reduced [b, s, 1] value
+    against [b, s, h]). Sharding needs projected-permutation maps, so such
+    generics get no sharding option. This pass collapses the size-1
+    dimensions out of the operand (`tensor.collapse_shape`) and drops them
+    from the map; canonicalization then folds the collapse into the
+    `tensor.expand_shape` that usually made them. Runs before
+    `sharding-propagation`.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
+def UnrollWindowsPass : Pass<"tessera-unroll-windows", "func::FuncOp"> {
+  let summary = "Pooling windows as strided slices combined pointwise";
+  let description = [{
+    A window reduction (max or average pooling: an input read at
+    `oh * stride + kh`) has no projected-permutation indexing map, so it
+    has no sharding option. This pass rewrites such a `linalg.generic` with
+    a static window of at most 64 positions into one strided
+    `tensor.extract_slice` per window position and a parallel generic that
+    folds them in the original body's order. The slices and the generic
+    shard over batch and channels. Runs before `sharding-propagation`.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect"];
 }
 
 #endif // TESSERA_PASSES_SHARDING_PASSES

@@ -170,6 +170,129 @@ bool isPointwise(Operation *op) {
           isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, WhereOp, ClipOp>(op));
 }
 
+/// Ops a column split passes through between the column- and the
+/// row-parallel contractions: pointwise ops, head reshapes and transposes,
+/// the attention products (contractions of two split values) and softmax
+/// along the unsplit last axis.
+bool carriesSplit(func::FuncOp func, Operation *op) {
+  if (isPointwise(op) || isa<ReshapeOp, TransposeOp>(op))
+    return true;
+  if (auto softmax = dyn_cast<SoftmaxOp>(op)) {
+    int64_t rank = cast<RankedTensorType>(softmax.getType()).getRank();
+    return softmax.getAxis() == -1 || softmax.getAxis() == rank - 1;
+  }
+  return isa<MatMulOp>(op) && !asContraction(func, op);
+}
+
+/// Whether `v` is a constant or derives from constants only (a causal
+/// mask, a scale): replicated, and never split.
+bool isConstantLike(Value v) {
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return false;
+  if (isa<ConstantOp>(def) || def->hasTrait<OpTrait::ConstantLike>())
+    return true;
+  return def->getNumOperands() > 0 &&
+         llvm::all_of(def->getOperands(), isConstantLike);
+}
+
+/// The weight contraction `v` comes from through reshapes, transposes and
+/// pointwise ops with one non-constant operand (a bias add), if any.
+std::optional<Contraction> contractionBehind(func::FuncOp func, Value v) {
+  for (Operation *def = v.getDefiningOp(); def; def = v.getDefiningOp()) {
+    if (std::optional<Contraction> c = asContraction(func, def))
+      return c;
+    if (isa<ReshapeOp, TransposeOp>(def)) {
+      v = def->getOperand(0);
+      continue;
+    }
+    if (!isPointwise(def))
+      return std::nullopt;
+    Value next;
+    for (Value operand : def->getOperands()) {
+      if (isWeight(func, argumentOf(operand)) || isConstantLike(operand))
+        continue;
+      if (next)
+        return std::nullopt;
+      next = operand;
+    }
+    if (!next)
+      return std::nullopt;
+    v = next;
+  }
+  return std::nullopt;
+}
+
+/// A Megatron group: column-parallel contractions whose results meet,
+/// through ops that carry the split, at one row-parallel contraction.
+struct TensorParallelGroup {
+  SmallVector<Contraction> columns;
+  std::optional<Contraction> row;
+  SmallVector<BlockArgument> columnVectors;
+};
+
+/// The group that starts at `first`, if the graph has one.
+std::optional<TensorParallelGroup> findGroup(func::FuncOp func,
+                                             const Contraction &first) {
+  TensorParallelGroup group;
+  group.columns.push_back(first);
+  llvm::SetVector<Operation *> region;
+  llvm::DenseSet<Operation *> columnOps = {first.op};
+  SmallVector<Value> work = {first.op->getResult(0)};
+  auto isSplitValue = [&](Value v) {
+    Operation *def = v.getDefiningOp();
+    return def && (region.contains(def) || columnOps.contains(def));
+  };
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (std::optional<Contraction> c = asContraction(func, user);
+          c && c->lhs == v) {
+        if (group.row && group.row->op != user)
+          return std::nullopt;
+        group.row = c;
+        continue;
+      }
+      if (isa<func::ReturnOp>(user) || !carriesSplit(func, user))
+        return std::nullopt;
+      if (!region.insert(user))
+        continue;
+      work.push_back(user->getResult(0));
+      for (Value operand : user->getOperands()) {
+        if (operand == v || isSplitValue(operand) || isConstantLike(operand))
+          continue;
+        if (BlockArgument a = argumentOf(operand); isWeight(func, a)) {
+          // A per-column vector (a bias added separately) splits too.
+          auto t = cast<RankedTensorType>(a.getType());
+          bool column = t.getRank() == 1 &&
+                        llvm::any_of(group.columns, [&](const Contraction &c) {
+                          return cast<RankedTensorType>(c.weight.getType())
+                                     .getDimSize(c.nDim) == t.getDimSize(0);
+                        });
+          if (column)
+            group.columnVectors.push_back(a);
+          else if (t.getNumElements() != 1)
+            return std::nullopt;
+          continue;
+        }
+        // The other side of an attention product: another projection.
+        if (isa<MatMulOp>(user)) {
+          std::optional<Contraction> other = contractionBehind(func, operand);
+          if (!other || columnOps.contains(other->op))
+            return std::nullopt;
+          group.columns.push_back(*other);
+          columnOps.insert(other->op);
+          work.push_back(other->op->getResult(0));
+        }
+        // Anything else (a mask computed from an input) is replicated.
+      }
+    }
+  }
+  if (!group.row)
+    return std::nullopt;
+  return group;
+}
+
 struct ShardTensorParallelPass
     : mlir::tessera::impl::ShardTensorParallelPassBase<ShardTensorParallelPass> {
   using Base::Base;
@@ -186,60 +309,32 @@ struct ShardTensorParallelPass
       std::optional<Contraction> first = asContraction(func, op);
       if (!first || used.contains(op))
         continue;
-      // Everything the first result reaches must be pointwise until one
-      // second contraction consumes it as its left operand.
-      llvm::SetVector<Operation *> region;
-      SmallVector<Value> work = {op->getResult(0)};
-      std::optional<Contraction> second;
-      bool ok = true;
-      SmallVector<BlockArgument> columnVectors;
-      while (!work.empty() && ok) {
-        Value v = work.pop_back_val();
-        for (Operation *user : v.getUsers()) {
-          if (std::optional<Contraction> c = asContraction(func, user);
-              c && c->lhs == v) {
-            if (second && second->op != user)
-              ok = false;
-            second = c;
-            continue;
-          }
-          if (!isPointwise(user) || isa<func::ReturnOp>(user)) {
-            ok = false;
-            break;
-          }
-          if (region.insert(user))
-            work.push_back(user->getResult(0));
-          // A per-column vector (a bias added separately) splits too.
-          for (Value operand : user->getOperands())
-            if (BlockArgument a = argumentOf(operand); isWeight(func, a)) {
-              auto t = cast<RankedTensorType>(a.getType());
-              auto n = cast<RankedTensorType>(first->weight.getType())
-                           .getDimSize(first->nDim);
-              if (t.getRank() == 1 && t.getDimSize(0) == n)
-                columnVectors.push_back(a);
-              else if (t.getNumElements() != 1)
-                ok = false;
-            }
-        }
+      std::optional<TensorParallelGroup> group = findGroup(func, *first);
+      if (!group)
+        continue;
+      const Contraction &row = *group->row;
+      llvm::DenseSet<BlockArgument> weights = {row.weight};
+      bool ok = !used.contains(row.op) &&
+                cast<RankedTensorType>(row.weight.getType()).getDimSize(row.kDim) %
+                        axis->second == 0;
+      for (const Contraction &c : group->columns)
+        ok = ok && !used.contains(c.op) && weights.insert(c.weight).second &&
+             cast<RankedTensorType>(c.weight.getType()).getDimSize(c.nDim) %
+                     axis->second == 0;
+      if (!ok)
+        continue;
+      for (const Contraction &c : group->columns) {
+        splitArgument(func, c.weight, c.nDim, axis->first);
+        if (BlockArgument b = argumentOf(c.bias); isWeight(func, b) &&
+            cast<RankedTensorType>(b.getType()).getRank() == 1)
+          splitArgument(func, b, 0, axis->first);
+        used.insert(c.op);
       }
-      if (!ok || !second || used.contains(second->op) ||
-          second->weight == first->weight)
-        continue;
-      auto w1 = cast<RankedTensorType>(first->weight.getType());
-      auto w2 = cast<RankedTensorType>(second->weight.getType());
-      if (w1.getDimSize(first->nDim) % axis->second != 0 ||
-          w2.getDimSize(second->kDim) % axis->second != 0)
-        continue;
-      splitArgument(func, first->weight, first->nDim, axis->first);
-      if (BlockArgument b = argumentOf(first->bias); isWeight(func, b) &&
-          cast<RankedTensorType>(b.getType()).getRank() == 1)
-        splitArgument(func, b, 0, axis->first);
-      for (BlockArgument a : columnVectors)
+      for (BlockArgument a : group->columnVectors)
         splitArgument(func, a, 0, axis->first);
-      splitArgument(func, second->weight, second->kDim, axis->first);
-      used.insert(op);
-      used.insert(second->op);
-      ++numPairs;
+      splitArgument(func, row.weight, row.kDim, axis->first);
+      used.insert(row.op);
+      ++numGroups;
     }
   }
 };

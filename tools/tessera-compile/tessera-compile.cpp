@@ -247,6 +247,7 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  mlir::tessera::registerShardingExternalModels(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 
