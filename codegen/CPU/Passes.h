@@ -14,9 +14,6 @@ namespace mlir::tessera {
 #define GEN_PASS_REGISTRATION
 #include "codegen/CPU/Passes.h.inc"
 
-/// The argument attribute naming an outlined weight.
-constexpr llvm::StringLiteral kWeightAttrName = "tessera.weight";
-
 } // namespace mlir::tessera
 
 #endif // TESSERA_CODEGEN_CPU_PASSES_H

@@ -10,6 +10,10 @@
 
 #include "dialects/Tessera/IR/TesseraOps.h"
 
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/IRMapping.h"
+
+#include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace mlir::tessera {
@@ -102,7 +106,7 @@ BlockArgument argumentOf(Value v) {
 }
 
 bool isWeight(func::FuncOp func, BlockArgument arg) {
-  return arg && func.getArgAttr(arg.getArgNumber(), "tessera.weight");
+  return arg && func.getArgAttr(arg.getArgNumber(), kWeightAttrName);
 }
 
 struct ShardDataParallelPass
@@ -223,6 +227,118 @@ std::optional<Contraction> contractionBehind(func::FuncOp func, Value v) {
   return std::nullopt;
 }
 
+/// A new weight argument holding columns [begin, begin + count) of weight
+/// `arg` along `dim`, named `<name>.part<part>`.
+BlockArgument sliceWeight(func::FuncOp func, BlockArgument arg, int64_t dim,
+                          int64_t begin, int64_t count, int64_t part) {
+  auto attr = cast<DenseResourceElementsAttr>(
+      func.getArgAttr(arg.getArgNumber(), kWeightAttrName));
+  auto type = cast<RankedTensorType>(arg.getType());
+  ArrayRef<char> data = attr.getRawHandle().getBlob()->getData();
+  int64_t element = type.getElementTypeBitWidth() / 8;
+  int64_t outer = 1, inner = element;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    (d < dim ? outer : inner) *= d < dim ? type.getDimSize(d)
+                                         : (d > dim ? type.getDimSize(d) : 1);
+  int64_t whole = type.getDimSize(dim);
+  std::vector<char> out;
+  out.reserve(outer * count * inner);
+  for (int64_t o = 0; o < outer; ++o) {
+    const char *from = data.data() + (o * whole + begin) * inner;
+    out.insert(out.end(), from, from + count * inner);
+  }
+  SmallVector<int64_t> shape(type.getShape());
+  shape[dim] = count;
+  auto sliceType = RankedTensorType::get(shape, type.getElementType());
+  std::string name = (attr.getRawHandle().getKey() + ".part" + Twine(part)).str();
+  auto value = DenseResourceElementsAttr::get(
+      sliceType, name,
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(ArrayRef<char>(out),
+                                                    alignof(uint64_t)));
+  unsigned index = func.getNumArguments();
+  (void)func.insertArgument(
+      index, sliceType,
+      DictionaryAttr::get(func.getContext(),
+                          {NamedAttribute(kWeightAttrName, value)}),
+      arg.getLoc());
+  return func.getArgument(index);
+}
+
+/// Fused projections (GPT-2's c_attn: one weight for Q, K and V, its
+/// result cut by a Split into equal column blocks) become one contraction
+/// per block, each with its own slice of the weight and bias. A column
+/// split of the fused weight would give each device whole Q columns and no
+/// V; split per block, each device gets the same heads of all three.
+void splitFusedProjections(func::FuncOp func) {
+  SmallVector<SplitOp> splits;
+  func.walk([&](SplitOp s) { splits.push_back(s); });
+  llvm::BitVector unused(func.getNumArguments());
+  for (SplitOp split : splits) {
+    auto type = cast<RankedTensorType>(split.getInput().getType());
+    int64_t axis = split.getAxis() < 0 ? split.getAxis() + type.getRank()
+                                       : split.getAxis();
+    ArrayRef<int64_t> sizes = split.getSizes();
+    if (axis != type.getRank() - 1 || sizes.size() < 2 ||
+        llvm::any_of(sizes, [&](int64_t n) { return n != sizes.front(); }))
+      continue;
+    // Split(Add(contraction, bias)) or Split(contraction).
+    Value v = split.getInput();
+    AddOp add = v.getDefiningOp<AddOp>();
+    BlockArgument bias;
+    if (add) {
+      for (unsigned i = 0; i < 2 && !bias; ++i)
+        if (BlockArgument a = argumentOf(add->getOperand(i));
+            isWeight(func, a) &&
+            cast<RankedTensorType>(a.getType()).getShape() ==
+                ArrayRef<int64_t>{type.getDimSize(axis)}) {
+          bias = a;
+          v = add->getOperand(1 - i);
+        }
+      if (!bias || !add->hasOneUse())
+        continue;
+    }
+    Operation *mm = v.getDefiningOp();
+    std::optional<Contraction> c = mm ? asContraction(func, mm) : std::nullopt;
+    if (!c || !mm->hasOneUse() || argumentOf(c->weight) != c->weight ||
+        (c->bias && !isa<BlockArgument>(c->bias)))
+      continue;
+    BlockArgument gemmBias = argumentOf(c->bias);
+    if (c->bias && !(isWeight(func, gemmBias) &&
+                     cast<RankedTensorType>(gemmBias.getType()).getRank() == 1 &&
+                     cast<RankedTensorType>(gemmBias.getType()).getDimSize(0) ==
+                         type.getDimSize(axis)))
+      continue;
+    OpBuilder b(split);
+    int64_t n = sizes.front();
+    for (auto [i, result] : llvm::enumerate(split.getResults())) {
+      int64_t begin = static_cast<int64_t>(i) * n;
+      IRMapping mapping;
+      mapping.map(c->weight, sliceWeight(func, c->weight, c->nDim, begin, n, i));
+      if (gemmBias)
+        mapping.map(gemmBias, sliceWeight(func, gemmBias, 0, begin, n, i));
+      Operation *part = b.clone(*mm, mapping);
+      part->getResult(0).setType(result.getType());
+      if (add) {
+        mapping.map(mm->getResult(0), part->getResult(0));
+        mapping.map(bias, sliceWeight(func, bias, 0, begin, n, i));
+        part = b.clone(*add, mapping);
+        part->getResult(0).setType(result.getType());
+      }
+      result.replaceAllUsesWith(part->getResult(0));
+    }
+    split.erase();
+    if (add)
+      add.erase();
+    mm->erase();
+    unused.resize(func.getNumArguments());
+    for (BlockArgument a : {c->weight, gemmBias, bias})
+      if (a && a.use_empty())
+        unused.set(a.getArgNumber());
+  }
+  unused.resize(func.getNumArguments());
+  (void)func.eraseArguments(unused);
+}
+
 /// A Megatron group: column-parallel contractions whose results meet,
 /// through ops that carry the split, at one row-parallel contraction.
 struct TensorParallelGroup {
@@ -302,6 +418,7 @@ struct ShardTensorParallelPass
     func::FuncOp func = mainOf(module);
     if (failed(axis) || !func)
       return signalPassFailure();
+    splitFusedProjections(func);
     llvm::DenseSet<Operation *> used;
     SmallVector<Operation *> ops;
     func.walk([&](Operation *op) { ops.push_back(op); });
