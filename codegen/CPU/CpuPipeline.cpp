@@ -22,7 +22,7 @@ using namespace mlir;
 
 void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
                                         const CpuPipelineOptions &options) {
-  bool partition = !options.parallel.empty();
+  bool partition = !options.parallel.empty() || !options.shardingSpec.empty();
   // Weights are transposed while still constants, then become arguments
   // (the artifact's weights section; shardable per device).
   pm.addNestedPass<func::FuncOp>(createPretransposeWeightsPass());
@@ -30,6 +30,11 @@ void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
     OutlineWeightsPassOptions outline;
     outline.allConstants = partition;
     pm.addNestedPass<func::FuncOp>(createOutlineWeightsPass(outline));
+  }
+  if (!options.shardingSpec.empty()) {
+    ApplyShardingSpecPassOptions spec;
+    spec.path = options.shardingSpec;
+    pm.addPass(createApplyShardingSpecPass(spec));
   }
   for (const std::string &strategy : options.parallel) {
     if (strategy == "dp")

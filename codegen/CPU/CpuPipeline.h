@@ -28,6 +28,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "annotations are propagated, the program partitioned "
                      "per device and its collectives lowered to runtime "
                      "calls")};
+  Option<std::string> shardingSpec{
+      *this, "sharding-spec",
+      llvm::cl::desc("A file of manual sharding annotations by ONNX tensor "
+                     "name (docs/parallelism.md), applied before the "
+                     "strategies; partitions even without strategies")};
 };
 
 /// The `linalg` phase: Gemm weights stored transposed; with `artifact-abi`

@@ -90,4 +90,31 @@ def UnrollWindowsPass : Pass<"tessera-unroll-windows", "func::FuncOp"> {
                            "::mlir::linalg::LinalgDialect"];
 }
 
+def ApplyShardingSpecPass : Pass<"tessera-apply-sharding-spec", "ModuleOp"> {
+  let summary = "Manual sharding annotations by ONNX tensor name";
+  let description = [{
+    Reads a sharding spec: one line per tensor, its ONNX name and the mesh
+    axes each dimension is split over (`-` for whole), e.g.
+
+    ```
+    # name          split per dimension
+    x               dp, -
+    fc1.weight      -, tp
+    hidden          dp, tp
+    ```
+
+    An input or a weight (an initializer) is annotated on its argument of
+    `@main`; a node output on the value the node computes. Gemm weights
+    stored transposed (`NAME.T`) take the spec in ONNX's layout. Every
+    error names the file and line: a malformed line, an unknown name, an
+    unknown or repeated axis, a dimension count that does not match, or a
+    dimension the axes do not divide.
+  }];
+  let options = [
+    Option<"path", "path", "std::string", "", "The spec file">
+  ];
+  let statistics = [Statistic<"numAnnotations", "annotations", "Tensors annotated">];
+  let dependentDialects = ["::mlir::shard::ShardDialect"];
+}
+
 #endif // TESSERA_PASSES_SHARDING_PASSES

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Explain.h"
 #include "codegen/CPU/CpuPipeline.h"
 #include "codegen/CPU/CpuTarget.h"
 #include "passes/Sharding/Passes.h"
@@ -37,6 +38,7 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
@@ -85,6 +87,14 @@ llvm::cl::opt<std::string> parallel(
     "parallel",
     llvm::cl::desc("Sharding strategies: dp (batch split), tp (tensor "
                    "parallel), dp,tp (default: those named by the mesh axes)"));
+llvm::cl::opt<std::string> shardingSpec(
+    "sharding-spec", llvm::cl::value_desc("FILE"),
+    llvm::cl::desc("Manual sharding annotations by ONNX tensor name (see "
+                   "docs/parallelism.md); without --parallel, the only plan"));
+llvm::cl::opt<std::string> explainFormat(
+    "explain", llvm::cl::ValueOptional, llvm::cl::value_desc("text|json"),
+    llvm::cl::desc("Print the sharding plan to stdout: each node's split, every "
+                   "collective with its bytes, the memory per device (needs --mesh)"));
 llvm::cl::list<std::string>
     passPlugins("load-pass-plugin",
                 llvm::cl::desc("Load a pass plugin (a shared library) "
@@ -181,7 +191,9 @@ int main(int argc, char **argv) {
     std::string error;
     if (!mesh.parse(meshSpec, error))
       return fail("--mesh=" + meshSpec + ": " + error);
-    if (parallel.empty()) {
+    if (parallel.empty() && !shardingSpec.empty()) {
+      // The spec is the whole plan.
+    } else if (parallel.empty()) {
       for (const std::string &axis : mesh.names) {
         if (axis != "dp" && axis != "tp")
           return fail("--mesh=" + meshSpec + ": axis '" + axis +
@@ -203,6 +215,19 @@ int main(int argc, char **argv) {
   } else if (!parallel.empty()) {
     return fail("--parallel needs a device mesh (--mesh=dp=2, for example)");
   }
+  if (!shardingSpec.empty() && meshSpec.empty())
+    return fail("--sharding-spec needs a device mesh (--mesh=dp=2, for example)");
+  if (!shardingSpec.empty() && !llvm::sys::fs::exists(shardingSpec))
+    return fail("--sharding-spec " + shardingSpec + ": no such file");
+  bool explain = explainFormat.getNumOccurrences() > 0;
+  if (explain && meshSpec.empty())
+    return fail("--explain needs a device mesh (--mesh=dp=2, for example)");
+  if (explain && !explainFormat.empty() && explainFormat != "text" &&
+      explainFormat != "json")
+    return fail("--explain=" + explainFormat + ": expected text or json");
+  if (explain && compileTo != Phase::Artifact)
+    return fail("--explain describes a whole compilation; drop --compile-to");
+  ::tessera::explain::Report report;
 
   ts::onnx_import::ImportOptions importOptions;
   for (const std::string &s : inputShapes)
@@ -293,11 +318,14 @@ int main(int argc, char **argv) {
                   "' is an empty tensor; unsupported at the model boundary");
 
   auto runPhase = [&](llvm::function_ref<void(OpPassManager &)> build,
-                      StringRef what) -> bool {
+                      StringRef what, bool instrument = false) -> bool {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       return false;
     applyDefaultTimingPassManagerCLOptions(pm);
+    if (instrument)
+      pm.addInstrumentation(
+          std::make_unique<::tessera::explain::Instrumentation>(report));
     build(pm);
     firstError.clear();
     if (succeeded(pm.run(*module)))
@@ -346,9 +374,10 @@ int main(int argc, char **argv) {
             ts::CpuPipelineOptions linalgOptions;
             linalgOptions.artifactAbi = true;
             linalgOptions.parallel = strategies;
+            linalgOptions.shardingSpec = shardingSpec;
             ts::buildCpuLinalgPhase(pm, linalgOptions);
           },
-          "lowering to linalg") ||
+          "lowering to linalg", explain) ||
       !runUserPipeline("linalg"))
     return 1;
   if (compileTo == Phase::Linalg)
@@ -466,5 +495,21 @@ int main(int argc, char **argv) {
     return fail("an artifact is binary; give -o FILE.tsr");
   if (!art::write(output, manifest, *so, weightSection, error))
     return fail(error);
+  if (explain) {
+    report.model = llvm::sys::path::filename(inputFile).str();
+    report.mesh = mesh.format();
+    report.devices = 1;
+    for (int64_t n : mesh.sizes)
+      report.devices *= n;
+    for (const art::WeightSpec &w : weights) {
+      report.weightBytes += w.byteSize();
+      report.weightBytesPerDevice += static_cast<int64_t>(w.size);
+    }
+    report.workspaceBytes = static_cast<int64_t>(manifest.workspaceBytes);
+    if (explainFormat == "json")
+      report.printJson(llvm::outs());
+    else
+      report.printText(llvm::outs());
+  }
   return 0;
 }
