@@ -61,6 +61,14 @@ TEST(LocalComm, GatherScatterAllToAllBroadcast) {
     int64_t value = r == 2 ? 42 : -1;
     ASSERT_EQ(c.broadcast(&value, sizeof(value), 2), "");
     EXPECT_EQ(value, 42);
+
+    int32_t mineToRoot = 7 * r;
+    std::vector<int32_t> atRoot(3, -1);
+    ASSERT_EQ(c.gather(&mineToRoot, atRoot.data(), sizeof(int32_t), 1), "");
+    if (r == 1)
+      EXPECT_EQ(atRoot, (std::vector<int32_t>{0, 7, 14}));
+    else
+      EXPECT_EQ(atRoot, (std::vector<int32_t>{-1, -1, -1}));
   });
 }
 

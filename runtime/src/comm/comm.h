@@ -50,6 +50,10 @@ public:
   /// Block j of rank i's `send` becomes block i of rank j's `recv`.
   virtual std::string allToAll(const void *send, void *recv,
                                size_t bytesPerRank) = 0;
+  /// Rank `root`'s `recv` (size() * bytes) gets every rank's `send` (bytes)
+  /// in rank order; `recv` is unused on the other ranks.
+  virtual std::string gather(const void *send, void *recv, size_t bytes,
+                             int root) = 0;
   virtual std::string broadcast(void *buffer, size_t bytes, int root) = 0;
   virtual std::string barrier() = 0;
   /// Ranks with the same `color` form a new communicator, ordered by `key`.

@@ -1,4 +1,4 @@
-//===- comm_local.cc - Ranks as threads of one process --------------------===//
+//===- local.cc - Ranks as threads of one process -------------------------===//
 //
 // The `local` communicator: every rank publishes its buffer's address, all
 // meet at a barrier, each reads its peers' buffers directly, and a second
@@ -159,6 +159,19 @@ public:
       std::memcpy(static_cast<char *>(recv) + r * bytesPerRank,
                   static_cast<const char *>(group_->slots[r]) + rank_ * bytesPerRank,
                   bytesPerRank);
+    return group_->wait();
+  }
+
+  std::string gather(const void *send, void *recv, size_t bytes,
+                     int root) override {
+    if (root < 0 || root >= size())
+      return "gather root " + std::to_string(root) + " is not a rank";
+    if (std::string e = exchange(send); !e.empty())
+      return e;
+    if (rank_ == root)
+      for (int r = 0; r < size(); ++r)
+        std::memcpy(static_cast<char *>(recv) + r * bytes, group_->slots[r],
+                    bytes);
     return group_->wait();
   }
 
