@@ -18,6 +18,7 @@ debs=(
   libclang-rt-22-dev
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   libgtest-dev
+  openmpi-bin libopenmpi-dev
 )
 
 missing=()

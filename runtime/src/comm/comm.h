@@ -2,9 +2,9 @@
 //
 // One interface for the collectives of an SPMD program, whatever carries
 // them: `local` (ranks are threads of one process, buffers exchanged
-// through shared memory), `mpi` (one process per rank) and, with the CUDA
-// backend, NCCL. The compiled code reaches it through the runtime hooks
-// (tessera_rt_* in runtime.cc); tests use it directly.
+// through shared memory), `mpi` (one process per rank, comm/mpi.cc) and,
+// with the CUDA backend, NCCL. The compiled code reaches it through the
+// runtime hooks (tessera_rt_* in mesh.cc); tests use it directly.
 //
 // Every call is collective: all ranks of the communicator make the same
 // calls in the same order. A rank whose peers do not arrive within the
@@ -66,6 +66,18 @@ public:
 /// a collective waits at most `timeoutMs` for its peers.
 std::vector<std::unique_ptr<Communicator>> createLocalCommunicators(int size,
                                                                     int timeoutMs);
+
+/// Whether this runtime was built with the `mpi` backend.
+bool haveMpi();
+/// This process's rank in MPI_COMM_WORLD and the world's size. Initializes
+/// MPI on first use (MPI_Init_thread, MPI_THREAD_SERIALIZED; finalized at
+/// exit unless a communicator broke, see mpi.cc); fails when the runtime was
+/// built without MPI.
+std::string mpiWorld(int &rank, int &size);
+/// A communicator over a duplicate of MPI_COMM_WORLD; a collective waits at
+/// most `timeoutMs` for its peers. Collective over the world.
+std::string createMpiCommunicator(int timeoutMs,
+                                  std::unique_ptr<Communicator> &out);
 
 /// Applies `op` elementwise: acc[i] = acc[i] op x[i].
 void reduceInto(void *acc, const void *x, size_t count, ElementKind kind,
