@@ -146,6 +146,10 @@ struct tsr_session_s : RefCounted {
   tsr_module_t module = nullptr;
   tsr_device_t device = nullptr;
   int timeoutMs = 30000;
+  // TSR_COMM_MPI: this process's rank's communicators, kept across runs,
+  // which take turns so that every rank makes the same calls in order.
+  std::unique_ptr<::tessera::runtime::RankComms> mpi;
+  std::mutex mpiRunMutex;
   ~tsr_session_s() {
     release(module);
     release(device);
@@ -495,6 +499,37 @@ void tsr_module_retain(tsr_module_t m) { retain(m); }
 void tsr_module_release(tsr_module_t m) { release(m); }
 
 //===----------------------------------------------------------------------===//
+// Communicators
+//===----------------------------------------------------------------------===//
+
+tsr_status_t tsr_comm_world(tsr_comm_t comm, int32_t *out_rank,
+                            int32_t *out_size) {
+  if (!out_rank || !out_size)
+    return makeStatus(TSR_INVALID_ARGUMENT,
+                      "out_rank and out_size must be set");
+  *out_rank = 0;
+  *out_size = 1;
+  if (comm == TSR_COMM_LOCAL)
+    return nullptr;
+  if (comm != TSR_COMM_MPI)
+    return makeStatus(TSR_INVALID_ARGUMENT,
+                      "unknown communicator " +
+                          std::to_string(static_cast<int>(comm)));
+  if (!::tessera::runtime::haveMpi())
+    return makeStatus(TSR_UNIMPLEMENTED,
+                      "this runtime was built without MPI (install "
+                      "libopenmpi-dev and rebuild to use the mpi "
+                      "communicator)");
+  int rank = 0, size = 1;
+  std::string e = ::tessera::runtime::mpiWorld(rank, size);
+  if (!e.empty())
+    return makeStatus(TSR_UNAVAILABLE, e);
+  *out_rank = rank;
+  *out_size = size;
+  return nullptr;
+}
+
+//===----------------------------------------------------------------------===//
 // Sessions
 //===----------------------------------------------------------------------===//
 
@@ -503,28 +538,73 @@ void tsr_session_options_initialize(tsr_session_options_t *options) {
   options->struct_size = sizeof(*options);
 }
 
+static std::string describeMesh(tsr_module_t module) {
+  if (module->view.manifest.mesh.empty())
+    return "one device";
+  return "the mesh " + module->view.manifest.mesh + " (" +
+         std::to_string(module->mesh.ranks()) + " devices)";
+}
+
+/// A session of `module` as this process's rank of the MPI job: the job's
+/// rank count must be the module's device count.
+static tsr_status_t createMpiSession(tsr_session_t s) {
+  int32_t rank = 0, size = 1;
+  if (tsr_status_t st = tsr_comm_world(TSR_COMM_MPI, &rank, &size))
+    return st;
+  tsr_module_t module = s->module;
+  if (size != module->mesh.ranks())
+    return makeStatus(TSR_INVALID_ARGUMENT,
+                      "the module was compiled for " + describeMesh(module) +
+                          "; this MPI job has " + std::to_string(size) +
+                          (size == 1 ? " rank" : " ranks"));
+  std::unique_ptr<::tessera::runtime::Communicator> world;
+  std::string e =
+      ::tessera::runtime::createMpiCommunicator(s->timeoutMs, world);
+  if (!e.empty())
+    return makeStatus(TSR_UNAVAILABLE, e);
+  s->mpi = std::make_unique<::tessera::runtime::RankComms>(std::move(world),
+                                                           module->mesh);
+  // The rank reads only its own blocks of the weights: let the pages that
+  // verifying the artifact touched go, so only those stay resident.
+  if (module->mapped && module->view.weightsSize) {
+    uintptr_t begin = reinterpret_cast<uintptr_t>(module->view.weights);
+    uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    uintptr_t first = begin / page * page;
+    madvise(reinterpret_cast<void *>(first),
+            begin + module->view.weightsSize - first, MADV_DONTNEED);
+  }
+  return nullptr;
+}
+
 tsr_status_t tsr_session_create(tsr_module_t module, tsr_device_t device,
                                 const tsr_session_options_t *options,
                                 tsr_session_t *out_session) {
   if (!module || !device || !out_session)
     return makeStatus(TSR_INVALID_ARGUMENT, "module, device and out_session must be set");
   int timeoutMs = 30000;
-  if (options && options->struct_size >= sizeof(tsr_session_options_t)) {
+  int32_t comm = TSR_COMM_LOCAL;
+  // Fields past struct_size (a caller built against an older header) keep
+  // their defaults.
+  if (options &&
+      options->struct_size >= offsetof(tsr_session_options_t, comm)) {
     int64_t devices = module->mesh.ranks();
     if (options->num_devices < 0 ||
         (options->num_devices != 0 && options->num_devices != devices))
       return makeStatus(TSR_INVALID_ARGUMENT,
-                        "the module was compiled for " +
-                            (module->view.manifest.mesh.empty()
-                                 ? std::string("one device")
-                                 : "the mesh " + module->view.manifest.mesh + " (" +
-                                       std::to_string(devices) + " devices)") +
+                        "the module was compiled for " + describeMesh(module) +
                             "; the session asks for " +
                             std::to_string(options->num_devices));
     if (options->collective_timeout_ms < 0)
       return makeStatus(TSR_INVALID_ARGUMENT, "collective_timeout_ms must not be negative");
     if (options->collective_timeout_ms)
       timeoutMs = options->collective_timeout_ms;
+  }
+  if (options && options->struct_size >= sizeof(tsr_session_options_t)) {
+    comm = options->comm;
+    if (comm != TSR_COMM_LOCAL && comm != TSR_COMM_MPI)
+      return makeStatus(TSR_INVALID_ARGUMENT,
+                        "unknown communicator " + std::to_string(comm) +
+                            " (TSR_COMM_LOCAL or TSR_COMM_MPI)");
   }
   auto *s = new (std::nothrow) tsr_session_s;
   if (!s)
@@ -534,6 +614,12 @@ tsr_status_t tsr_session_create(tsr_module_t module, tsr_device_t device,
   retain(module);
   s->device = device;
   retain(device);
+  if (comm == TSR_COMM_MPI) {
+    if (tsr_status_t st = createMpiSession(s)) {
+      release(s);
+      return st;
+    }
+  }
   *out_session = s;
   return nullptr;
 }
@@ -599,7 +685,7 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
     buffers.push_back(data);
   }
   tsr_module_t module = session->module;
-  if (!mf.mesh.empty()) {
+  if (!mf.mesh.empty() || session->mpi) {
     ::tessera::runtime::MeshRunArgs run;
     run.manifest = &mf;
     run.mesh = &module->mesh;
@@ -612,14 +698,27 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
     run.takeWorkspace = [module] { return module->takeWorkspace(); };
     run.giveBackWorkspace = [module](void *w) { module->giveBackWorkspace(w); };
     run.timeoutMs = session->timeoutMs;
-    std::string e = ::tessera::runtime::runLocalMesh(run);
+    std::string e;
+    if (session->mpi) {
+      std::lock_guard<std::mutex> lock(session->mpiRunMutex);
+      e = ::tessera::runtime::runProcessRank(run, *session->mpi);
+    } else {
+      e = ::tessera::runtime::runLocalMesh(run);
+    }
     if (!e.empty()) {
       for (tsr_tensor_t o : outs)
         release(o);
       return makeStatus(TSR_UNAVAILABLE, e);
     }
-    for (size_t i = 0; i < num_outputs; ++i)
+    // Under MPI only rank 0 holds the whole outputs.
+    bool holdsOutputs = !session->mpi || session->mpi->rank() == 0;
+    for (size_t i = 0; i < num_outputs; ++i) {
+      if (!holdsOutputs) {
+        release(outs[i]);
+        outs[i] = nullptr;
+      }
       out_outputs[i] = outs[i];
+    }
     return nullptr;
   }
   void *workspace = nullptr;

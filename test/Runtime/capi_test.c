@@ -94,6 +94,14 @@ int main(int argc, char **argv) {
   tsr_tensor_create_from_host(device, TSR_DTYPE_F32, 2, wrong, x, 4 * 255 * 4, &t);
   tsr_session_options_t so;
   tsr_session_options_initialize(&so);
+  so.comm = 7;
+  report("unknown comm", tsr_session_create(module, device, &so, &session));
+  so.comm = TSR_COMM_LOCAL;
+  int32_t rank = -1, ranks = -1;
+  tsr_status_t ws = tsr_comm_world(TSR_COMM_LOCAL, &rank, &ranks);
+  printf("local world: %s, rank %d of %d\n", ws ? "error" : "ok", (int)rank,
+         (int)ranks);
+  tsr_status_free(ws);
   tsr_session_create(module, device, &so, &session);
   tsr_tensor_t out = NULL;
   report("wrong shape", tsr_session_run(session, &t, 1, &out, 1));

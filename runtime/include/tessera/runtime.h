@@ -165,6 +165,22 @@ TSR_API size_t tsr_module_device_weight_bytes(tsr_module_t module);
 TSR_API void tsr_module_retain(tsr_module_t module);
 TSR_API void tsr_module_release(tsr_module_t module);
 
+/*===-- Communicators -----------------------------------------------------===*/
+
+/* What carries a mesh module's collectives between its devices. */
+typedef enum tsr_comm_e {
+  TSR_COMM_LOCAL = 0, /* every device is a thread of this process */
+  TSR_COMM_MPI = 1,   /* this process is one device (rank) of an MPI job */
+} tsr_comm_t;
+
+/* This process's rank and the job's rank count under `comm`: 0 and 1 for
+ * TSR_COMM_LOCAL; MPI_COMM_WORLD's for TSR_COMM_MPI, which initializes MPI
+ * on first use (MPI_THREAD_SERIALIZED, finalized at exit) unless the
+ * application already has. TSR_UNIMPLEMENTED when the runtime was built
+ * without MPI. */
+TSR_API tsr_status_t tsr_comm_world(tsr_comm_t comm, int32_t *out_rank,
+                                    int32_t *out_size);
+
 /*===-- Sessions ----------------------------------------------------------===*/
 
 typedef struct tsr_session_s *tsr_session_t;
@@ -172,12 +188,18 @@ typedef struct tsr_session_s *tsr_session_t;
 typedef struct tsr_session_options_s {
   uint32_t struct_size; /* set by _initialize */
   /* Devices to run a mesh module on: 0 (the default) for the module's mesh;
-   * any other count must equal it. Ranks are threads of this process with
-   * the local communicator. */
+   * any other count must equal it. */
   int32_t num_devices;
   /* How long a collective waits for its peers before the run fails with
    * TSR_UNAVAILABLE, in milliseconds; 0 for the default, 30000. */
   int32_t collective_timeout_ms;
+  /* A tsr_comm_t. TSR_COMM_LOCAL (the default): the devices are threads of
+   * this process. TSR_COMM_MPI: this process runs one device, its rank in
+   * MPI_COMM_WORLD (devices numbered row-major over the mesh); the job's
+   * rank count must equal the module's device count, else
+   * TSR_INVALID_ARGUMENT before any communication. Creating an MPI session
+   * is collective: every rank creates its sessions in the same order. */
+  int32_t comm;
 } tsr_session_options_t;
 
 TSR_API void tsr_session_options_initialize(tsr_session_options_t *options);
@@ -189,7 +211,14 @@ TSR_API tsr_status_t tsr_session_create(tsr_module_t module,
 /* Runs the module. `inputs` are in the module's input order (see
  * tsr_module_input_info); each must match its dtype and shape. Writes
  * `num_outputs` new tensors (one reference each) to `out_outputs`. Safe to
- * call from several threads at once. */
+ * call from several threads at once.
+ *
+ * With TSR_COMM_MPI every rank calls it with the whole inputs and takes its
+ * own shard; the outputs are gathered to rank 0, which gets the whole
+ * tensors, while the other ranks get NULL in `out_outputs`. When any rank
+ * fails, every rank gets an error (TSR_UNAVAILABLE), within about twice
+ * collective_timeout_ms of the moment its peers stopped. The runs of one
+ * MPI session take turns. */
 TSR_API tsr_status_t tsr_session_run(tsr_session_t session,
                                      const tsr_tensor_t *inputs,
                                      size_t num_inputs,
