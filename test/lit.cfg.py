@@ -14,6 +14,9 @@ path = os.pathsep.join([config.tessera_tools_dir, config.llvm_tools_dir,
                         config.environment.get("PATH", os.environ["PATH"])])
 config.environment["PATH"] = path
 config.substitutions.append(("%python", config.python_executable))
+# The runtime's mpi communicator (REQUIRES: mpi / UNSUPPORTED: mpi).
+if getattr(config, "tessera_have_mpi", False):
+    config.available_features.add("mpi")
 config.substitutions.append(("%plugin", os.path.join(config.tessera_obj_root, "lib",
                                                      "libTesseraExamplePlugin.so")))
 config.substitutions.append(("%examples", os.path.join(config.tessera_src_root, "examples")))

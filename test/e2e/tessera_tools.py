@@ -15,17 +15,18 @@ def compile_model(tool, model, artifact, flags=()):
     return "" if c.returncode == 0 else "tessera-compile: " + c.stderr.strip()
 
 
-def run_artifact(tool, artifact, feeds, work, flags=()):
+def run_artifact(tool, artifact, feeds, work, flags=(), launcher=()):
     """Saves `feeds` ({name: array}) as WORK/NAME.npy, runs the artifact
-    with its outputs written to WORK; returns (error, {output: array})."""
+    with its outputs written to WORK; returns (error, {output: array}).
+    `launcher` goes before the tool (mpirun -np N ...)."""
     os.makedirs(work, exist_ok=True)
     inputs = []
     for name, a in feeds.items():
         path = os.path.join(work, name + ".npy")
         np.save(path, a)
         inputs.append("--input=%s=%s" % (name, path))
-    r = subprocess.run([tool, artifact, "--output-dir", work] + inputs + list(flags),
-                       capture_output=True, text=True)
+    r = subprocess.run(list(launcher) + [tool, artifact, "--output-dir", work] + inputs +
+                       list(flags), capture_output=True, text=True)
     if r.returncode != 0:
         return "tessera-run: " + r.stderr.strip(), {}
     info = subprocess.run([tool, artifact, "--info"], capture_output=True, text=True).stdout

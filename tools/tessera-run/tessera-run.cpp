@@ -1,11 +1,18 @@
 //===- tessera-run.cpp - Run a Tessera artifact ---------------------------===//
 //
 //   tessera-run OUT.tsr --input NAME=FILE.npy ... [--output-dir=DIR]
-//       [--devices=N] [--comm=local] [--threads=N] [--repeat=N] [--info]
+//       [--devices=N] [--comm=local|mpi] [--collective-timeout-ms=N]
+//       [--threads=N] [--repeat=N] [--info]
 //
 // Writes DIR/<output name>.npy for every output; with --repeat > 1 prints
 // min / median / p90 latency of the runs. Any failure prints one line and
 // exits with status 1. Uses the runtime's C API only.
+//
+// With --comm=mpi (under mpirun) each process runs one device, and rank 0
+// writes the outputs and prints. An error that follows from the command
+// line and the rank count alone (the same on every rank) is printed by
+// rank 0 only; any other is printed by each rank that has it, after
+// "rank R: ".
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,8 +29,19 @@
 #include <vector>
 
 namespace {
+/// Under --comm=mpi: this process's rank; whether the errors met now are
+/// the same on every rank; whether the run has begun (its errors name
+/// their rank already).
+bool mpiMode = false, sameOnEveryRank = false, runStarted = false;
+int32_t processRank = 0;
+
 int fail(const std::string &msg) {
-  std::fprintf(stderr, "tessera-run: error: %s\n", msg.c_str());
+  if (mpiMode && sameOnEveryRank && processRank != 0)
+    return 1;
+  std::string who;
+  if (mpiMode && !sameOnEveryRank && !runStarted)
+    who = "rank " + std::to_string(processRank) + ": ";
+  std::fprintf(stderr, "tessera-run: error: %s%s\n", who.c_str(), msg.c_str());
   return 1;
 }
 
@@ -47,8 +65,10 @@ std::string describe(tsr_dtype_t dtype, size_t rank, const int64_t *shape) {
 void usage() {
   std::fprintf(stderr,
                "usage: tessera-run OUT.tsr --input NAME=FILE.npy ... "
-               "[--output-dir=DIR] [--repeat=N] [--threads=N] [--devices=N] [--comm=local] "
-               "[--info]\n");
+               "[--output-dir=DIR] [--repeat=N] [--threads=N] [--devices=N] "
+               "[--comm=local|mpi] [--collective-timeout-ms=N] [--info]\n"
+               "  --comm=mpi: one device per process, e.g. "
+               "mpirun -np 4 tessera-run OUT.tsr --comm=mpi ...\n");
 }
 
 /// Accepts `--flag=value` and `--flag value`.
@@ -77,8 +97,8 @@ int main(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string artifactPath, outputDir = ".", value;
   std::map<std::string, std::string> inputFiles;
-  long repeat = 1, devices = 0, threads = 0;
-  bool info = false;
+  long repeat = 1, devices = 0, threads = 0, timeoutMs = 0;
+  bool info = false, mpi = false;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--help" || args[i] == "-h") {
       usage();
@@ -102,9 +122,15 @@ int main(int argc, char **argv) {
         return fail("--devices expects a positive count, got '" + value + "'");
       if (devices > 4096)
         return fail("--devices expects at most 4096, got '" + value + "'");
+    } else if (option(args, i, "--collective-timeout-ms", value)) {
+      if (!parseCount(value, timeoutMs))
+        return fail("--collective-timeout-ms expects milliseconds from 1 to "
+                    "1000000, got '" +
+                    value + "'");
     } else if (option(args, i, "--comm", value)) {
-      if (value != "local")
-        return fail("--comm=" + value + " is not available in this runtime (local only)");
+      if (value != "local" && value != "mpi")
+        return fail("unknown --comm value '" + value + "' (local or mpi)");
+      mpi = value == "mpi";
     } else if (args[i] == "--info") {
       info = true;
     } else if (!args[i].empty() && args[i][0] == '-') {
@@ -119,6 +145,24 @@ int main(int argc, char **argv) {
   if (artifactPath.empty()) {
     usage();
     return fail("no artifact given");
+  }
+
+  // MPI starts first, the same on every rank, so that each knows its rank
+  // before anything can fail differently on one of them.
+  int32_t worldSize = 1;
+  if (mpi) {
+    mpiMode = sameOnEveryRank = true;
+    tsr_status_t s = tsr_comm_world(TSR_COMM_MPI, &processRank, &worldSize);
+    if (s) {
+      std::string msg = tsr_status_message(s);
+      tsr_status_free(s);
+      return fail("--comm=mpi: " + msg);
+    }
+    if (devices && devices != worldSize)
+      return fail("--devices=" + std::to_string(devices) +
+                  ", but this MPI job has " + std::to_string(worldSize) +
+                  (worldSize == 1 ? " rank" : " ranks"));
+    sameOnEveryRank = false;
   }
 
   int rc = 0;
@@ -146,17 +190,33 @@ int main(int argc, char **argv) {
       failed(tsr_module_load_file(runtime, artifactPath.c_str(), &module), rc))
     return cleanup();
 
+  // The device count (and under MPI the job's rank count) is checked
+  // before any work.
+  tsr_session_options_t sessionOptions;
+  tsr_session_options_initialize(&sessionOptions);
+  sessionOptions.num_devices = static_cast<int32_t>(devices);
+  sessionOptions.comm = mpi ? TSR_COMM_MPI : TSR_COMM_LOCAL;
+  sessionOptions.collective_timeout_ms = static_cast<int32_t>(timeoutMs);
+  sameOnEveryRank = true;
+  if (failed(tsr_session_create(module, device, &sessionOptions, &session), rc))
+    return cleanup();
+  sameOnEveryRank = false;
+
   size_t numInputs = tsr_module_num_inputs(module);
   size_t numOutputs = tsr_module_num_outputs(module);
   if (info) {
+    if (processRank != 0)
+      return cleanup();
     std::printf("%s: target %s, %zu inputs, %zu outputs, %zu bytes of weights\n",
                 artifactPath.c_str(), tsr_module_target(module), numInputs, numOutputs,
                 tsr_module_weight_bytes(module));
     if (*tsr_module_mesh(module))
-      std::printf("  mesh %s: %zu devices (local: threads of this process), "
-                  "%zu bytes of weights per device\n",
-                  tsr_module_mesh(module), tsr_module_num_devices(module),
-                  tsr_module_device_weight_bytes(module));
+      std::printf(
+          "  mesh %s: %zu devices (%s), %zu bytes of weights per device\n",
+          tsr_module_mesh(module), tsr_module_num_devices(module),
+          mpi ? "mpi: one process per device, each maps its own weight blocks"
+              : "local: threads of this process",
+          tsr_module_device_weight_bytes(module));
     for (size_t i = 0; i < numInputs + numOutputs; ++i) {
       tsr_tensor_info_t ti;
       tsr_status_t s = i < numInputs ? tsr_module_input_info(module, i, &ti)
@@ -203,13 +263,8 @@ int main(int argc, char **argv) {
     rc = fail("the model has no input '" + inputFiles.begin()->first + "'");
     return cleanup();
   }
-  tsr_session_options_t sessionOptions;
-  tsr_session_options_initialize(&sessionOptions);
-  sessionOptions.num_devices = static_cast<int32_t>(devices);
-  if (failed(tsr_session_create(module, device, &sessionOptions, &session), rc))
-    return cleanup();
-
   std::vector<double> ms;
+  runStarted = true;
   outputs.assign(numOutputs, nullptr);
   for (long r = 0; r < repeat; ++r) {
     for (tsr_tensor_t &t : outputs) {
@@ -226,6 +281,9 @@ int main(int argc, char **argv) {
                      std::chrono::steady_clock::now() - start)
                      .count());
   }
+  // Under MPI the other ranks hold no outputs.
+  if (processRank != 0)
+    return cleanup();
   for (size_t i = 0; i < numOutputs; ++i) {
     tsr_tensor_info_t ti;
     if (failed(tsr_module_output_info(module, i, &ti), rc))
