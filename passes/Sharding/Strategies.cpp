@@ -183,7 +183,8 @@ bool carriesSplit(func::FuncOp func, Operation *op) {
     return true;
   if (auto softmax = dyn_cast<SoftmaxOp>(op)) {
     int64_t rank = cast<RankedTensorType>(softmax.getType()).getRank();
-    return softmax.getAxis() == -1 || softmax.getAxis() == rank - 1;
+    auto axis = static_cast<int64_t>(softmax.getAxis());
+    return axis == -1 || axis == rank - 1;
   }
   return isa<MatMulOp>(op) && !asContraction(func, op);
 }

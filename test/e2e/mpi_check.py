@@ -2,8 +2,9 @@
 """The MPI tier: `mpirun -np N tessera-run --comm=mpi`, one process per
 device.
 
-* The MLP (parallel_check.py's case) compiled for dp=2, tp=2, tp=4 and
-  dp=2,tp=2: rank 0's outputs against the same model on one device
+* The four sample models (parallel_check.py's cases; the MLP on dp=2,
+  tp=2, tp=4 and dp=2,tp=2, the others on the meshes of MPI_MESHES): rank
+  0's outputs against the same model on one device
   (rtol 1e-4) and ONNX Runtime (rtol 1e-3); the local communicator's
   output is shown beside them.
 * A launch whose rank count is not the artifact's device count fails before
@@ -36,7 +37,15 @@ import onnxruntime as ort
 from parallel_check import CASES, MODELS
 from tessera_tools import compile_model, run_artifact
 
-MESHES = ["dp=2", "tp=2", "tp=4", "dp=2,tp=2"]
+# The meshes each model runs on under mpirun (the MLP on all; the others
+# on the ones that exercise their collectives; parallel_check.py covers
+# every mesh on the local communicator).
+MPI_MESHES = {
+    "mlp": ["dp=2", "tp=2", "tp=4", "dp=2,tp=2"],
+    "gpt2_block": ["tp=2", "dp=2,tp=2"],
+    "bert_block": ["tp=4", "dp=2,tp=2"],
+    "resnet_small": ["dp=2"],
+}
 GUARD_S = 120  # the outer bound of any mpirun here
 
 
@@ -75,7 +84,18 @@ class Checker:
 
 
 def check_meshes(c, args, rng):
-    name, gen, shapes, _ = next(c for c in CASES if c[0] == "mlp")
+    """Every model of MPI_MESHES; the MLP's artifacts by mesh."""
+    artifacts = {}
+    for case in CASES:
+        if case[0] in MPI_MESHES:
+            got = check_model(c, args, rng, case, MPI_MESHES[case[0]])
+            if case[0] == "mlp":
+                artifacts = got
+    return artifacts
+
+
+def check_model(c, args, rng, case, meshes):
+    name, gen, shapes, _ = case
     d = os.path.join(args.work, name)
     os.makedirs(d, exist_ok=True)
     model = os.path.join(d, name + ".onnx")
@@ -95,7 +115,7 @@ def check_meshes(c, args, rng):
         return {}
     one = outs["y"]
     artifacts = {}
-    for mesh in MESHES:
+    for mesh in meshes:
         artifact = os.path.join(d, "mesh-%s.tsr" % mesh.replace(",", "-"))
         err = compile_model(args.compile, model, artifact, flags + ["--mesh=" + mesh])
         if err:
