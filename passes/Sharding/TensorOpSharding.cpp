@@ -63,6 +63,11 @@ FailureOr<shard::ShardingOption> optionWithSplittable(
   return option;
 }
 
+/// Whether a static `size` splits evenly over `devices`.
+bool divides(int64_t size, int64_t devices) {
+  return !ShapedType::isDynamic(size) && size % devices == 0;
+}
+
 /// Offsets, sizes or strides with their SSA values moved to the local
 /// program.
 SmallVector<OpFoldResult> mapFoldResults(ArrayRef<OpFoldResult> values,
@@ -74,6 +79,63 @@ SmallVector<OpFoldResult> mapFoldResults(ArrayRef<OpFoldResult> values,
                       : v);
   return out;
 }
+
+/// Maps for the index operands of `op` after its first `tensors` operands:
+/// offsets, sizes, pads are scalars, with no map into the loops.
+void appendIndexOperandMaps(Operation *op, unsigned tensors, int64_t loops,
+                            SmallVector<AffineMap> &maps) {
+  for (unsigned i = tensors; i < op->getNumOperands(); ++i)
+    maps.push_back(AffineMap::get(loops, 0, op->getContext()));
+}
+
+/// The local type of `op`'s result under `sharding`, or null.
+RankedTensorType localResultType(Operation *op, shard::Sharding sharding,
+                                 SymbolTableCollection &symbolTable) {
+  if (!sharding)
+    return {};
+  shard::GridOp grid = shard::getGrid(op, sharding.getGridAttr(), symbolTable);
+  return cast<RankedTensorType>(
+      shard::shardType(op->getResult(0).getType(), grid, sharding));
+}
+
+void mapResult(IRMapping &partitionMap, Operation *op, Value local) {
+  partitionMap.map(op->getResult(0), local);
+  partitionMap.map(op, local.getDefiningOp());
+}
+
+/// Dimension `d` of a slice `op` spans the whole of a dimension of `full`
+/// elements: offset 0, stride 1, static size `full`.
+bool isWholeDim(OffsetSizeAndStrideOpInterface op, int64_t d, int64_t full) {
+  return isConstantIntValue(op.getMixedOffsets()[d], 0) &&
+         isConstantIntValue(op.getMixedStrides()[d], 1) &&
+         isConstantIntValue(op.getMixedSizes()[d], full);
+}
+
+/// The part every model here shares: all loops are parallel, and a loop is
+/// split only where `Derived::splittable(op, loop, devices)` allows.
+template <typename Derived, typename Op>
+struct ParallelLoopsModel
+    : public shard::ShardingInterface::ExternalModel<Derived, Op> {
+  SmallVector<utils::IteratorType> getLoopIteratorTypes(Operation *op) const {
+    return SmallVector<utils::IteratorType>(Derived::loops(cast<Op>(op)),
+                                            utils::IteratorType::parallel);
+  }
+
+  SmallVector<shard::ReductionKind>
+  getReductionLoopIteratorKinds(Operation *) const {
+    return {};
+  }
+
+  FailureOr<shard::ShardingOption>
+  getShardingOption(Operation *op, ArrayRef<shard::Sharding> operandShardings,
+                    ArrayRef<shard::Sharding> resultShardings) const {
+    auto typed = cast<Op>(op);
+    return optionWithSplittable(op, operandShardings, resultShardings,
+                                [&](int64_t d, int64_t devices) {
+                                  return Derived::splittable(typed, d, devices);
+                                });
+  }
+};
 
 /// The expanded and collapsed sides of a reshape.
 struct ReshapeSides {
@@ -90,17 +152,18 @@ template <typename Op> ReshapeSides sidesOf(Op op) {
 
 template <typename Op>
 struct ReshapeShardingInterface
-    : public shard::ShardingInterface::ExternalModel<ReshapeShardingInterface<Op>,
-                                                     Op> {
-  SmallVector<utils::IteratorType> getLoopIteratorTypes(Operation *op) const {
-    ReshapeSides s = sidesOf(cast<Op>(op));
-    return SmallVector<utils::IteratorType>(s.expanded.getRank(),
-                                            utils::IteratorType::parallel);
-  }
+    : public ParallelLoopsModel<ReshapeShardingInterface<Op>, Op> {
+  static constexpr bool kExpand = std::is_same_v<Op, tensor::ExpandShapeOp>;
 
-  SmallVector<shard::ReductionKind>
-  getReductionLoopIteratorKinds(Operation *) const {
-    return {};
+  static int64_t loops(Op op) { return sidesOf(op).expanded.getRank(); }
+
+  /// Only the outermost dimension of a group is a block split of the
+  /// collapsed dimension.
+  static bool splittable(Op op, int64_t d, int64_t devices) {
+    ReshapeSides s = sidesOf(op);
+    return llvm::any_of(s.groups, [&](const ReassociationIndices &g) {
+      return g.front() == d;
+    }) && divides(s.expanded.getDimSize(d), devices);
   }
 
   /// Identity on the expanded side; the collapsed side's dimension j is
@@ -114,26 +177,10 @@ struct ReshapeShardingInterface
       outer.push_back(getAffineDimExpr(g.front(), ctx));
     AffineMap identity = AffineMap::getMultiDimIdentityMap(loops, ctx);
     AffineMap collapsed = AffineMap::get(loops, 0, outer, ctx);
-    if constexpr (std::is_same_v<Op, tensor::ExpandShapeOp>)
+    if constexpr (kExpand)
       return {collapsed, identity};
     else
       return {identity, collapsed};
-  }
-
-  FailureOr<shard::ShardingOption>
-  getShardingOption(Operation *op, ArrayRef<shard::Sharding> operandShardings,
-                    ArrayRef<shard::Sharding> resultShardings) const {
-    ReshapeSides s = sidesOf(cast<Op>(op));
-    return optionWithSplittable(
-        op, operandShardings, resultShardings, [&](int64_t d, int64_t devices) {
-          for (const ReassociationIndices &g : s.groups)
-            if (llvm::is_contained(g, d)) {
-              int64_t size = s.expanded.getDimSize(d);
-              return d == g.front() && !ShapedType::isDynamic(size) &&
-                     size % devices == 0;
-            }
-          return false;
-        });
   }
 
   /// The same reshape between the local shards.
@@ -144,20 +191,15 @@ struct ReshapeShardingInterface
                           SymbolTableCollection &symbolTable,
                           OpBuilder &builder) const {
     auto reshape = cast<Op>(op);
-    shard::Sharding result = resultShardings.front();
-    if (!result)
+    RankedTensorType local =
+        localResultType(op, resultShardings.front(), symbolTable);
+    if (!local)
       return op->emitOpError("has no sharding for its result");
-    shard::GridOp grid = shard::getGrid(op, result.getGridAttr(), symbolTable);
-    auto local = cast<RankedTensorType>(
-        shard::shardType(reshape.getResultType(), grid, result));
     auto source = cast<RankedTensorType>(partitionedOperands.front().getType());
     // The local shapes must reshape into each other group by group.
-    ReshapeSides s = sidesOf(reshape);
-    RankedTensorType localExpanded =
-        std::is_same_v<Op, tensor::ExpandShapeOp> ? local : source;
-    RankedTensorType localCollapsed =
-        std::is_same_v<Op, tensor::ExpandShapeOp> ? source : local;
-    for (auto [j, g] : llvm::enumerate(s.groups)) {
+    RankedTensorType localExpanded = kExpand ? local : source;
+    RankedTensorType localCollapsed = kExpand ? source : local;
+    for (auto [j, g] : llvm::enumerate(sidesOf(reshape).groups)) {
       int64_t product = 1;
       for (int64_t d : g)
         product *= localExpanded.getDimSize(d);
@@ -165,34 +207,35 @@ struct ReshapeShardingInterface
         return op->emitOpError("cannot reshape the local shard ")
                << source << " into " << local;
     }
-    Value v = Op::create(builder, op->getLoc(), local,
+    mapResult(partitionMap, op,
+              Op::create(builder, op->getLoc(), local,
                          partitionedOperands.front(),
-                         reshape.getReassociationIndices());
-    partitionMap.map(op->getResult(0), v);
-    partitionMap.map(op, v.getDefiningOp());
+                         reshape.getReassociationIndices()));
     return success();
   }
 };
 
 struct ExtractSliceShardingInterface
-    : public shard::ShardingInterface::ExternalModel<
-          ExtractSliceShardingInterface, tensor::ExtractSliceOp> {
-  SmallVector<utils::IteratorType> getLoopIteratorTypes(Operation *op) const {
-    auto slice = cast<tensor::ExtractSliceOp>(op);
-    return SmallVector<utils::IteratorType>(slice.getResultType().getRank(),
-                                            utils::IteratorType::parallel);
+    : public ParallelLoopsModel<ExtractSliceShardingInterface,
+                                tensor::ExtractSliceOp> {
+  static int64_t loops(tensor::ExtractSliceOp op) {
+    return op.getResultType().getRank();
   }
 
-  SmallVector<shard::ReductionKind>
-  getReductionLoopIteratorKinds(Operation *) const {
-    return {};
+  /// Whether result dimension `d` is its source dimension taken whole.
+  static bool isWhole(tensor::ExtractSliceOp slice, int64_t d) {
+    return slice.getSourceType().getRank() == slice.getResultType().getRank() &&
+           isWholeDim(slice, d, slice.getSourceType().getDimSize(d));
+  }
+
+  static bool splittable(tensor::ExtractSliceOp op, int64_t d, int64_t devices) {
+    return isWhole(op, d) && divides(op.getResultType().getDimSize(d), devices);
   }
 
   SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
     auto slice = cast<tensor::ExtractSliceOp>(op);
     MLIRContext *ctx = op->getContext();
     int64_t loops = slice.getResultType().getRank();
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(loops, ctx);
     // A rank-reducing slice reads its source at the kept loops; dropped
     // dimensions (size 1) are never split.
     SmallVector<AffineExpr> source;
@@ -200,34 +243,10 @@ struct ExtractSliceShardingInterface
     for (int64_t d = 0, l = 0; d < slice.getSourceType().getRank(); ++d)
       source.push_back(dropped.test(d) ? getAffineConstantExpr(0, ctx)
                                        : getAffineDimExpr(l++, ctx));
-    // Offsets, sizes and strides are index operands: no map.
     SmallVector<AffineMap> maps = {AffineMap::get(loops, 0, source, ctx)};
-    for (unsigned i = 1; i < op->getNumOperands(); ++i)
-      maps.push_back(AffineMap::get(loops, 0, ctx));
-    maps.push_back(identity);
+    appendIndexOperandMaps(op, 1, loops, maps);
+    maps.push_back(AffineMap::getMultiDimIdentityMap(loops, ctx));
     return maps;
-  }
-
-  /// Whether result dimension `d` is its source dimension taken whole.
-  static bool isWhole(tensor::ExtractSliceOp slice, int64_t d) {
-    if (slice.getSourceType().getRank() != slice.getResultType().getRank())
-      return false;
-    std::optional<int64_t> offset = getConstantIntValue(slice.getMixedOffsets()[d]);
-    std::optional<int64_t> stride = getConstantIntValue(slice.getMixedStrides()[d]);
-    int64_t size = slice.getResultType().getDimSize(d);
-    return offset == 0 && stride == 1 && !ShapedType::isDynamic(size) &&
-           size == slice.getSourceType().getDimSize(d);
-  }
-
-  FailureOr<shard::ShardingOption>
-  getShardingOption(Operation *op, ArrayRef<shard::Sharding> operandShardings,
-                    ArrayRef<shard::Sharding> resultShardings) const {
-    auto slice = cast<tensor::ExtractSliceOp>(op);
-    return optionWithSplittable(
-        op, operandShardings, resultShardings, [&](int64_t d, int64_t devices) {
-          return isWhole(slice, d) &&
-                 slice.getResultType().getDimSize(d) % devices == 0;
-        });
   }
 
   /// The same slice of the local shard; split dimensions are whole.
@@ -238,26 +257,23 @@ struct ExtractSliceShardingInterface
                           SymbolTableCollection &symbolTable,
                           OpBuilder &builder) const {
     auto slice = cast<tensor::ExtractSliceOp>(op);
-    shard::Sharding result = resultShardings.front();
-    if (!result)
+    RankedTensorType local =
+        localResultType(op, resultShardings.front(), symbolTable);
+    if (!local)
       return op->emitOpError("has no sharding for its result");
-    shard::GridOp grid = shard::getGrid(op, result.getGridAttr(), symbolTable);
-    auto local = cast<RankedTensorType>(
-        shard::shardType(slice.getResultType(), grid, result));
-    SmallVector<OpFoldResult> offsets = mapFoldResults(slice.getMixedOffsets(), partitionMap);
-    SmallVector<OpFoldResult> sizes = mapFoldResults(slice.getMixedSizes(), partitionMap);
-    SmallVector<OpFoldResult> strides = mapFoldResults(slice.getMixedStrides(), partitionMap);
+    SmallVector<OpFoldResult> sizes =
+        mapFoldResults(slice.getMixedSizes(), partitionMap);
     for (int64_t d = 0; d < local.getRank(); ++d)
       if (local.getDimSize(d) != slice.getResultType().getDimSize(d)) {
         if (!isWhole(slice, d))
           return op->emitOpError("cannot slice split dimension ") << d;
         sizes[d] = builder.getIndexAttr(local.getDimSize(d));
       }
-    Value v = tensor::ExtractSliceOp::create(builder, op->getLoc(), local,
-                                             partitionedOperands.front(),
-                                             offsets, sizes, strides);
-    partitionMap.map(op->getResult(0), v);
-    partitionMap.map(op, v.getDefiningOp());
+    mapResult(partitionMap, op,
+              tensor::ExtractSliceOp::create(
+                  builder, op->getLoc(), local, partitionedOperands.front(),
+                  mapFoldResults(slice.getMixedOffsets(), partitionMap), sizes,
+                  mapFoldResults(slice.getMixedStrides(), partitionMap)));
     return success();
   }
 };
@@ -266,17 +282,17 @@ struct ExtractSliceShardingInterface
 /// destination's dimensions; a dimension the source fills whole can be
 /// split.
 struct InsertSliceShardingInterface
-    : public shard::ShardingInterface::ExternalModel<
-          InsertSliceShardingInterface, tensor::InsertSliceOp> {
-  SmallVector<utils::IteratorType> getLoopIteratorTypes(Operation *op) const {
-    auto insert = cast<tensor::InsertSliceOp>(op);
-    return SmallVector<utils::IteratorType>(insert.getType().getRank(),
-                                            utils::IteratorType::parallel);
+    : public ParallelLoopsModel<InsertSliceShardingInterface,
+                                tensor::InsertSliceOp> {
+  static int64_t loops(tensor::InsertSliceOp op) { return op.getType().getRank(); }
+
+  static bool isWhole(tensor::InsertSliceOp insert, int64_t d) {
+    return insert.getSourceType().getRank() == insert.getType().getRank() &&
+           isWholeDim(insert, d, insert.getType().getDimSize(d));
   }
 
-  SmallVector<shard::ReductionKind>
-  getReductionLoopIteratorKinds(Operation *) const {
-    return {};
+  static bool splittable(tensor::InsertSliceOp op, int64_t d, int64_t devices) {
+    return isWhole(op, d) && divides(op.getType().getDimSize(d), devices);
   }
 
   SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
@@ -291,30 +307,9 @@ struct InsertSliceShardingInterface
         source.push_back(getAffineDimExpr(d, ctx));
     SmallVector<AffineMap> maps = {AffineMap::get(loops, 0, source, ctx),
                                    identity};
-    for (unsigned i = 2; i < op->getNumOperands(); ++i)
-      maps.push_back(AffineMap::get(loops, 0, ctx));
+    appendIndexOperandMaps(op, 2, loops, maps);
     maps.push_back(identity);
     return maps;
-  }
-
-  static bool isWhole(tensor::InsertSliceOp insert, int64_t d) {
-    if (insert.getSourceType().getRank() != insert.getType().getRank())
-      return false;
-    std::optional<int64_t> offset = getConstantIntValue(insert.getMixedOffsets()[d]);
-    std::optional<int64_t> stride = getConstantIntValue(insert.getMixedStrides()[d]);
-    int64_t size = insert.getSourceType().getDimSize(d);
-    return offset == 0 && stride == 1 && !ShapedType::isDynamic(size) &&
-           size == insert.getType().getDimSize(d);
-  }
-
-  FailureOr<shard::ShardingOption>
-  getShardingOption(Operation *op, ArrayRef<shard::Sharding> operandShardings,
-                    ArrayRef<shard::Sharding> resultShardings) const {
-    auto insert = cast<tensor::InsertSliceOp>(op);
-    return optionWithSplittable(
-        op, operandShardings, resultShardings, [&](int64_t d, int64_t devices) {
-          return isWhole(insert, d) && insert.getType().getDimSize(d) % devices == 0;
-        });
   }
 
   LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
@@ -333,12 +328,12 @@ struct InsertSliceShardingInterface
           return op->emitOpError("cannot insert into split dimension ") << d;
         sizes[d] = builder.getIndexAttr(local.getDimSize(d));
       }
-    Value v = tensor::InsertSliceOp::create(
-        builder, op->getLoc(), partitionedOperands[0], partitionedOperands[1],
-        mapFoldResults(insert.getMixedOffsets(), partitionMap), sizes,
-        mapFoldResults(insert.getMixedStrides(), partitionMap));
-    partitionMap.map(op->getResult(0), v);
-    partitionMap.map(op, v.getDefiningOp());
+    mapResult(partitionMap, op,
+              tensor::InsertSliceOp::create(
+                  builder, op->getLoc(), partitionedOperands[0],
+                  partitionedOperands[1],
+                  mapFoldResults(insert.getMixedOffsets(), partitionMap), sizes,
+                  mapFoldResults(insert.getMixedStrides(), partitionMap)));
     return success();
   }
 };
@@ -346,46 +341,23 @@ struct InsertSliceShardingInterface
 /// tensor.pad with a constant value: a dimension padded on neither side
 /// can be split.
 struct PadShardingInterface
-    : public shard::ShardingInterface::ExternalModel<PadShardingInterface,
-                                                     tensor::PadOp> {
-  SmallVector<utils::IteratorType> getLoopIteratorTypes(Operation *op) const {
-    auto pad = cast<tensor::PadOp>(op);
-    return SmallVector<utils::IteratorType>(pad.getResultType().getRank(),
-                                            utils::IteratorType::parallel);
-  }
+    : public ParallelLoopsModel<PadShardingInterface, tensor::PadOp> {
+  static int64_t loops(tensor::PadOp op) { return op.getResultType().getRank(); }
 
-  SmallVector<shard::ReductionKind>
-  getReductionLoopIteratorKinds(Operation *) const {
-    return {};
+  static bool splittable(tensor::PadOp pad, int64_t d, int64_t devices) {
+    return isConstantIntValue(pad.getMixedLowPad()[d], 0) &&
+           isConstantIntValue(pad.getMixedHighPad()[d], 0) &&
+           divides(pad.getResultType().getDimSize(d), devices);
   }
 
   SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
-    auto pad = cast<tensor::PadOp>(op);
-    MLIRContext *ctx = op->getContext();
-    int64_t loops = pad.getResultType().getRank();
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(loops, ctx);
+    int64_t loops = cast<tensor::PadOp>(op).getResultType().getRank();
+    AffineMap identity =
+        AffineMap::getMultiDimIdentityMap(loops, op->getContext());
     SmallVector<AffineMap> maps = {identity};
-    for (unsigned i = 1; i < op->getNumOperands(); ++i)
-      maps.push_back(AffineMap::get(loops, 0, ctx));
+    appendIndexOperandMaps(op, 1, loops, maps);
     maps.push_back(identity);
     return maps;
-  }
-
-  static bool isUnpadded(tensor::PadOp pad, int64_t d) {
-    return isConstantIntValue(pad.getMixedLowPad()[d], 0) &&
-           isConstantIntValue(pad.getMixedHighPad()[d], 0);
-  }
-
-  FailureOr<shard::ShardingOption>
-  getShardingOption(Operation *op, ArrayRef<shard::Sharding> operandShardings,
-                    ArrayRef<shard::Sharding> resultShardings) const {
-    auto pad = cast<tensor::PadOp>(op);
-    return optionWithSplittable(
-        op, operandShardings, resultShardings, [&](int64_t d, int64_t devices) {
-          int64_t size = pad.getResultType().getDimSize(d);
-          return isUnpadded(pad, d) && !ShapedType::isDynamic(size) &&
-                 size % devices == 0;
-        });
   }
 
   LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
@@ -398,17 +370,16 @@ struct PadShardingInterface
     Value value = pad.getConstantPaddingValue();
     if (!value)
       return op->emitOpError("pads with a computed value; cannot split it");
-    shard::Sharding result = resultShardings.front();
-    shard::GridOp grid = shard::getGrid(op, result.getGridAttr(), symbolTable);
-    auto local = cast<RankedTensorType>(
-        shard::shardType(pad.getResultType(), grid, result));
-    Value v = tensor::PadOp::create(
-        builder, op->getLoc(), local, partitionedOperands.front(),
-        mapFoldResults(pad.getMixedLowPad(), partitionMap),
-        mapFoldResults(pad.getMixedHighPad(), partitionMap),
-        partitionMap.lookupOrDefault(value), pad.getNofold());
-    partitionMap.map(op->getResult(0), v);
-    partitionMap.map(op, v.getDefiningOp());
+    RankedTensorType local =
+        localResultType(op, resultShardings.front(), symbolTable);
+    if (!local)
+      return op->emitOpError("has no sharding for its result");
+    mapResult(partitionMap, op,
+              tensor::PadOp::create(
+                  builder, op->getLoc(), local, partitionedOperands.front(),
+                  mapFoldResults(pad.getMixedLowPad(), partitionMap),
+                  mapFoldResults(pad.getMixedHighPad(), partitionMap),
+                  partitionMap.lookupOrDefault(value), pad.getNofold()));
     return success();
   }
 };
