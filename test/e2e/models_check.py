@@ -8,16 +8,11 @@ are random with a fixed seed.
 """
 import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
-import onnxruntime as ort
 
-from tessera_tools import compile_model, run_artifact
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-MODELS = os.path.join(HERE, "..", "..", "examples", "models")
+from tessera_tools import compile_and_run, sample_model
 
 # name, generator, inputs {name: (shape, kind)}
 CASES = [
@@ -38,21 +33,9 @@ def main():
     rng = np.random.default_rng(1234)
     passed = failed = 0
     for name, gen, inputs in CASES:
-        d = os.path.join(args.work, name)
-        os.makedirs(d, exist_ok=True)
-        model = os.path.join(d, name + ".onnx")
-        subprocess.run([sys.executable, os.path.join(MODELS, gen), model], check=True)
-        feeds, flags = {}, []
-        for n, (shape, kind) in inputs.items():
-            a = (rng.standard_normal(shape) if kind == "normal"
-                 else (rng.random(shape) > 0.25)).astype(np.float32)
-            feeds[n] = a
-            flags += ["--input-shape=%s:%s" % (n, "x".join(map(str, shape)))]
-        ref = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)
-        artifact = os.path.join(d, name + ".tsr")
-        err = compile_model(args.compile, model, artifact, flags)
-        if not err:
-            err, outs = run_artifact(args.run, artifact, feeds, d)
+        d, model, feeds, flags, ref = sample_model(args.work, name, gen, inputs, rng)
+        err, outs = compile_and_run(args.compile, args.run, model,
+                                    os.path.join(d, name + ".tsr"), feeds, d, flags)
         if err:
             print("FAIL %s: %s" % (name, err))
             failed += 1

@@ -32,10 +32,9 @@ import sys
 import time
 
 import numpy as np
-import onnxruntime as ort
 
-from parallel_check import CASES, MODELS
-from tessera_tools import compile_model, run_artifact
+from parallel_check import CASES
+from tessera_tools import compile_and_run, compile_model, run_artifact, sample_model
 
 # The meshes each model runs on under mpirun (the MLP on all; the others
 # on the ones that exercise their collectives; parallel_check.py covers
@@ -96,20 +95,11 @@ def check_meshes(c, args, rng):
 
 def check_model(c, args, rng, case, meshes):
     name, gen, shapes, _ = case
-    d = os.path.join(args.work, name)
-    os.makedirs(d, exist_ok=True)
-    model = os.path.join(d, name + ".onnx")
-    subprocess.run([sys.executable, os.path.join(MODELS, gen), model], check=True)
-    feeds, flags = {}, []
-    for n, (s, kind) in shapes.items():
-        a = rng.standard_normal(s) if kind == "normal" else rng.random(s) > 0.25
-        feeds[n] = a.astype(np.float32)
-        flags.append("--input-shape=%s:%s" % (n, "x".join(map(str, s))))
-    ref = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
-    single = os.path.join(d, "single.tsr")
-    err = compile_model(args.compile, model, single, flags)
-    if not err:
-        err, outs = run_artifact(args.run, single, feeds, os.path.join(d, "single"))
+    d, model, feeds, flags, ref = sample_model(args.work, name, gen, shapes, rng)
+    ref = ref[0]
+    err, outs = compile_and_run(args.compile, args.run, model,
+                                os.path.join(d, "single.tsr"), feeds,
+                                os.path.join(d, "single"), flags)
     if err:
         c.report(False, "%s on one device" % name, err)
         return {}

@@ -17,12 +17,9 @@ import subprocess
 import sys
 
 import numpy as np
-import onnxruntime as ort
 
-from tessera_tools import compile_model, run_artifact
+from tessera_tools import compile_and_run, compile_model, run_artifact, sample_model
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-MODELS = os.path.join(HERE, "..", "..", "examples", "models")
 
 MESHES = ["dp=1", "dp=2", "dp=4", "tp=2", "tp=4", "dp=2,tp=2"]
 CASES = [
@@ -45,20 +42,11 @@ def main():
     rng = np.random.default_rng(7)
     passed = failed = 0
     for name, gen, shapes, meshes in CASES:
-        d = os.path.join(args.work, name)
-        os.makedirs(d, exist_ok=True)
-        model = os.path.join(d, name + ".onnx")
-        subprocess.run([sys.executable, os.path.join(MODELS, gen), model], check=True)
-        feeds, flags = {}, []
-        for n, (s, kind) in shapes.items():
-            a = rng.standard_normal(s) if kind == "normal" else rng.random(s) > 0.25
-            feeds[n] = a.astype(np.float32)
-            flags.append("--input-shape=%s:%s" % (n, "x".join(map(str, s))))
-        ref = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
-        single = os.path.join(d, "single.tsr")
-        err = compile_model(args.compile, model, single, flags)
-        if not err:
-            err, outs = run_artifact(args.run, single, feeds, os.path.join(d, "single"))
+        d, model, feeds, flags, ref = sample_model(args.work, name, gen, shapes, rng)
+        ref = ref[0]
+        err, outs = compile_and_run(args.compile, args.run, model,
+                                    os.path.join(d, "single.tsr"), feeds,
+                                    os.path.join(d, "single"), flags)
         if err:
             print("FAIL %s on one device: %s" % (name, err))
             failed += 1

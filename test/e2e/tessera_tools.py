@@ -1,11 +1,36 @@
-"""Running tessera-compile and tessera-run from the e2e checkers.
+"""Running tessera-compile and tessera-run from the e2e checkers, and the
+sample models they share.
 
-Each returns an error text (empty on success): the tool's one-line message.
+The tool wrappers return an error text (empty on success): the tool's
+one-line message.
 """
 import os
 import subprocess
+import sys
 
 import numpy as np
+
+MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                      "examples", "models")
+
+
+def sample_model(work, name, gen, inputs, rng):
+    """Writes examples/models/GEN as WORK/NAME/NAME.onnx and draws its
+    inputs ({name: (shape, kind)}, kind "normal" or "mask") from `rng`.
+    Returns (directory, model path, feeds, --input-shape flags, ONNX
+    Runtime's outputs for the feeds)."""
+    import onnxruntime as ort
+    d = os.path.join(work, name)
+    os.makedirs(d, exist_ok=True)
+    model = os.path.join(d, name + ".onnx")
+    subprocess.run([sys.executable, os.path.join(MODELS, gen), model], check=True)
+    feeds, flags = {}, []
+    for n, (shape, kind) in inputs.items():
+        a = rng.standard_normal(shape) if kind == "normal" else rng.random(shape) > 0.25
+        feeds[n] = a.astype(np.float32)
+        flags.append("--input-shape=%s:%s" % (n, "x".join(map(str, shape))))
+    ref = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)
+    return d, model, feeds, flags, ref
 
 
 def compile_model(tool, model, artifact, flags=()):
@@ -32,3 +57,11 @@ def run_artifact(tool, artifact, feeds, work, flags=(), launcher=()):
     info = subprocess.run([tool, artifact, "--info"], capture_output=True, text=True).stdout
     names = [l.split()[1] for l in info.splitlines() if l.strip().startswith("output ")]
     return "", {n: np.load(os.path.join(work, n + ".npy")) for n in names}
+
+
+def compile_and_run(compile_tool, run_tool, model, artifact, feeds, work, flags=()):
+    """compile_model, then run_artifact: (error, {output: array})."""
+    err = compile_model(compile_tool, model, artifact, flags)
+    if err:
+        return err, {}
+    return run_artifact(run_tool, artifact, feeds, work)
