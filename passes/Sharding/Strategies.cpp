@@ -237,10 +237,12 @@ BlockArgument sliceWeight(func::FuncOp func, BlockArgument arg, int64_t dim,
   auto type = cast<RankedTensorType>(arg.getType());
   ArrayRef<char> data = attr.getRawHandle().getBlob()->getData();
   int64_t element = type.getElementTypeBitWidth() / 8;
+  // Rows of `outer` blocks, each `whole` columns of `inner` bytes.
   int64_t outer = 1, inner = element;
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    (d < dim ? outer : inner) *= d < dim ? type.getDimSize(d)
-                                         : (d > dim ? type.getDimSize(d) : 1);
+  for (int64_t d = 0; d < dim; ++d)
+    outer *= type.getDimSize(d);
+  for (int64_t d = dim + 1; d < type.getRank(); ++d)
+    inner *= type.getDimSize(d);
   int64_t whole = type.getDimSize(dim);
   std::vector<char> out;
   out.reserve(outer * count * inner);

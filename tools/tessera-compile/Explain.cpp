@@ -17,16 +17,6 @@ using namespace mlir;
 namespace tessera::explain {
 namespace {
 
-std::string nodeOf(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location l : fused.getLocations())
-      if (std::string n = nodeOf(l); !n.empty())
-        return n;
-  return "";
-}
-
 std::string shapeText(RankedTensorType t) {
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -160,6 +150,16 @@ std::string withCommas(int64_t v) {
 }
 
 } // namespace
+
+std::string nodeOf(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location l : fused.getLocations())
+      if (std::string n = nodeOf(l); !n.empty())
+        return n;
+  return "";
+}
 
 void Instrumentation::runAfterPass(Pass *pass, Operation *op) {
   auto func = dyn_cast<func::FuncOp>(op);

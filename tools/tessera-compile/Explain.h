@@ -11,6 +11,7 @@
 #ifndef TESSERA_TOOLS_TESSERA_COMPILE_EXPLAIN_H
 #define TESSERA_TOOLS_TESSERA_COMPILE_EXPLAIN_H
 
+#include "mlir/IR/Location.h"
 #include "mlir/Pass/PassInstrumentation.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -50,6 +51,9 @@ struct Report {
   void printText(llvm::raw_ostream &os) const;
   void printJson(llvm::raw_ostream &os) const;
 };
+
+/// The ONNX node a location names (the first NameLoc in it), or "".
+std::string nodeOf(mlir::Location loc);
 
 /// Fills `report` from the linalg phase: node shardings after the last
 /// `sharding-propagation`, collectives and local boundary sizes after

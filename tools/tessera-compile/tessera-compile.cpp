@@ -118,13 +118,8 @@ void progress(int step, int steps, const llvm::Twine &what) {
 
 /// Describes where a diagnostic points: the ONNX node for imported ops.
 std::string describe(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return "node '" + name.getName().str() + "': ";
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location l : fused.getLocations())
-      if (isa<NameLoc>(l))
-        return describe(l);
-  return "";
+  std::string node = ::tessera::explain::nodeOf(loc);
+  return node.empty() ? "" : "node '" + node + "': ";
 }
 
 art::DType dtypeOf(Type t) {
