@@ -168,6 +168,10 @@ std::string Manifest::serialize() const {
        << "\n";
   if (workspaceBytes)
     os << "workspace " << workspaceBytes << "\n";
+  if (!gpuArch.empty())
+    os << "gpu-arch " << gpuArch << "\n";
+  for (const std::string &k : kernels)
+    os << "kernel " << escape(k) << "\n";
   return os.str();
 }
 
@@ -203,6 +207,17 @@ bool Manifest::parse(const std::string &text, std::string &error) {
     }
     if (f[0] == "mesh" && f.size() == 2) {
       mesh = f[1];
+      continue;
+    }
+    if (f[0] == "gpu-arch" && f.size() == 2) {
+      gpuArch = f[1];
+      continue;
+    }
+    if (f[0] == "kernel") {
+      std::string name;
+      if (f.size() != 2 || !unescape(f[1], name) || name.empty())
+        return bad("bad kernel entry");
+      kernels.push_back(name);
       continue;
     }
     if (f[0] == "workspace") {
@@ -289,19 +304,26 @@ uint64_t layoutWeights(std::vector<WeightSpec> &weights) {
 
 bool write(const std::string &path, const Manifest &manifest,
            const std::string &hostCode, const std::vector<char> &weights,
-           std::string &error) {
+           std::string &error, const std::string &deviceCode,
+           const std::string &deviceBinary) {
   std::string manifestText = manifest.serialize();
   struct Section {
     SectionKind kind;
     const char *data;
     size_t size;
     size_t align;
-  } sections[] = {
+  };
+  std::vector<Section> sections = {
       {SectionKind::Manifest, manifestText.data(), manifestText.size(), 8},
       {SectionKind::HostCode, hostCode.data(), hostCode.size(), 64},
       {SectionKind::Weights, weights.data(), weights.size(), kSectionAlignment},
   };
-  size_t n = sizeof(sections) / sizeof(sections[0]);
+  if (!deviceCode.empty())
+    sections.push_back({SectionKind::DeviceCode, deviceCode.data(), deviceCode.size(), 64});
+  if (!deviceBinary.empty())
+    sections.push_back(
+        {SectionKind::DeviceBinary, deviceBinary.data(), deviceBinary.size(), 64});
+  size_t n = sections.size();
   std::vector<uint64_t> offsets;
   uint64_t offset = kHeaderSize + n * kEntrySize;
   for (const Section &s : sections) {
@@ -370,7 +392,7 @@ bool read(const char *data, size_t size, View &view, std::string &error) {
     error = "the section table lies outside the file";
     return false;
   }
-  bool seen[4] = {};
+  bool seen[6] = {};
   for (uint32_t i = 0; i < count; ++i) {
     const char *e = data + kHeaderSize + i * kEntrySize;
     uint32_t kind = get32(e);
@@ -383,7 +405,7 @@ bool read(const char *data, size_t size, View &view, std::string &error) {
       error = "section " + std::to_string(i) + " is corrupted (checksum mismatch)";
       return false;
     }
-    if (kind < 1 || kind > 3 || seen[kind]) {
+    if (kind < 1 || kind > 5 || seen[kind]) {
       error = "unknown or repeated section kind " + std::to_string(kind);
       return false;
     }
@@ -401,10 +423,22 @@ bool read(const char *data, size_t size, View &view, std::string &error) {
       view.weights = data + off;
       view.weightsSize = len;
       break;
+    case SectionKind::DeviceCode:
+      view.deviceCode = data + off;
+      view.deviceCodeSize = len;
+      break;
+    case SectionKind::DeviceBinary:
+      view.deviceBinary = data + off;
+      view.deviceBinarySize = len;
+      break;
     }
   }
   if (!seen[1] || !seen[2] || !seen[3]) {
     error = "the artifact lacks a manifest, host code or weights section";
+    return false;
+  }
+  if (view.manifest.kernels.empty() != (view.deviceCodeSize == 0)) {
+    error = "the cuda artifact lacks its device code or kernel list";
     return false;
   }
   for (const WeightSpec &w : view.manifest.weights) {

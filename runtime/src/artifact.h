@@ -9,7 +9,10 @@
 //   sections MANIFEST (text, see below), HOST_CODE (an ELF shared object
 //            exporting `tessera_entry`), WEIGHTS (raw tensors, each 64-byte
 //            aligned; the section starts on a 4096-byte boundary so a rank
-//            can map just its slice)
+//            can map just its slice), and for `target cuda`:
+//            DEVICE_CODE (PTX text of every kernel) and, when the compiler
+//            found `ptxas`, DEVICE_BINARY (a cubin for the manifest's
+//            gpu-arch; the runtime prefers it and falls back to the PTX)
 //
 // The manifest is line-based text, names percent-escaped:
 //
@@ -18,6 +21,9 @@
 //   input  x f32 2x16
 //   output y f32 2x4
 //   weight fc1.weight f32 16x32 0 2048      (offset and size in WEIGHTS)
+//   gpu-arch sm_90                          (target cuda)
+//   kernel main_kernel_0                    (target cuda: the PTX entry of
+//                                            launch index 0, 1, ...)
 //
 // Buffers are passed to `tessera_entry(void **buffers)` in the order:
 // inputs, weights, outputs.
@@ -39,7 +45,13 @@ constexpr uint32_t kFormatVersion = 1;
 constexpr size_t kWeightAlignment = 64;
 constexpr size_t kSectionAlignment = 4096;
 
-enum class SectionKind : uint32_t { Manifest = 1, HostCode = 2, Weights = 3 };
+enum class SectionKind : uint32_t {
+  Manifest = 1,
+  HostCode = 2,
+  Weights = 3,
+  DeviceCode = 4,   // PTX text
+  DeviceBinary = 5, // cubin
+};
 
 /// Element types, numbered as tsr_dtype_t.
 enum class DType : int {
@@ -79,6 +91,10 @@ struct Manifest {
   /// Bytes of scratch memory the host code takes as its last buffer (the
   /// planned intermediate tensors); 0 for none.
   uint64_t workspaceBytes = 0;
+  /// `target cuda`: the SM architecture the device code is for ("sm_90")
+  /// and the kernels' entry names, by launch index.
+  std::string gpuArch;
+  std::vector<std::string> kernels;
 
   std::string serialize() const;
   /// Parses `text`; on failure returns false and sets `error`.
@@ -90,9 +106,12 @@ uint64_t checksum(const void *data, size_t size);
 
 /// Writes an artifact. `weights` holds the WEIGHTS section bytes, laid out
 /// as the manifest's offsets say (see WeightLayout).
+/// `deviceCode` (PTX) and `deviceBinary` (cubin) are written as sections
+/// when not empty.
 bool write(const std::string &path, const Manifest &manifest,
            const std::string &hostCode, const std::vector<char> &weights,
-           std::string &error);
+           std::string &error, const std::string &deviceCode = {},
+           const std::string &deviceBinary = {});
 
 /// Assigns aligned offsets to weights (each `shards` blocks of `size`
 /// bytes, `size` defaulting to the whole tensor); returns the section size.
@@ -105,6 +124,10 @@ struct View {
   size_t hostCodeSize = 0;
   const char *weights = nullptr;
   size_t weightsSize = 0;
+  const char *deviceCode = nullptr; // PTX, deviceCodeSize bytes (no NUL)
+  size_t deviceCodeSize = 0;
+  const char *deviceBinary = nullptr;
+  size_t deviceBinarySize = 0;
 };
 
 /// Verifies `size` bytes at `data` (header, every section's bounds and
