@@ -31,6 +31,7 @@ using namespace mlir;
 
 namespace {
 constexpr llvm::StringLiteral kSgemm = "tessera_uk_sgemm_f32";
+constexpr llvm::StringLiteral kRuntimeGemm = "tessera_rt_gemm";
 constexpr int64_t kMaxBatch = 3;
 
 /// The loops of a contraction: up to three batch loops, then m, n, k.
@@ -72,14 +73,21 @@ std::optional<unsigned> positionOf(AffineMap map, unsigned d) {
 /// Classifies the loops of a buffer-semantics f32 contraction whose maps
 /// read every operand dimension by a loop or at constant 0 (a broadcast
 /// unit dimension). The output's last two dimensions are m and n.
-std::optional<ContractionLoops> matchContraction(linalg::LinalgOp op) {
+std::optional<ContractionLoops> matchContraction(linalg::LinalgOp op,
+                                                 bool lowPrecision) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || !isMulAddBody(op))
     return std::nullopt;
+  Type element;
   for (OpOperand &operand : op->getOpOperands()) {
     auto type = dyn_cast<MemRefType>(operand.get().getType());
-    if (!type || !type.getElementType().isF32() || !type.hasStaticShape())
+    if (!type || !type.hasStaticShape())
       return std::nullopt;
+    Type t = type.getElementType();
+    if (!(t.isF32() || (lowPrecision && (t.isF16() || t.isBF16()))) ||
+        (element && t != element))
+      return std::nullopt;
+    element = t;
   }
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   for (AffineMap map : maps)
@@ -123,8 +131,30 @@ std::optional<ContractionLoops> matchContraction(linalg::LinalgOp op) {
   return loops;
 }
 
+/// Whether every operand has a unit static stride along one of its two
+/// matrix dimensions (what a BLAS call takes: row- or column-major).
+bool blasLayout(linalg::LinalgOp op, const ContractionLoops &loops) {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  std::pair<unsigned, unsigned> inner[3] = {
+      {loops.m, loops.k}, {loops.k, loops.n}, {loops.m, loops.n}};
+  for (unsigned i = 0; i < 3; ++i) {
+    auto type = cast<MemRefType>(op->getOperand(i).getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(type.getStridesAndOffset(strides, offset)))
+      return false;
+    auto unit = [&](unsigned d) {
+      std::optional<unsigned> pos = positionOf(maps[i], d);
+      return pos && strides[*pos] == 1;
+    };
+    if (!unit(inner[i].first) && !unit(inner[i].second))
+      return false;
+  }
+  return true;
+}
+
 void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
-             func::FuncOp callee) {
+             func::FuncOp callee, bool runtimeGemm) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -132,6 +162,10 @@ void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
     return arith::ConstantIndexOp::create(b, loc, v);
   };
   SmallVector<Value> args;
+  Type element = cast<MemRefType>(op->getOperand(0).getType()).getElementType();
+  if (runtimeGemm) // a tsr_dtype_t
+    args.push_back(index(element.isF32() ? 1 : element.isF16() ? 2 : 3));
+  int64_t elementBytes = element.getIntOrFloatBitWidth() / 8;
   for (int64_t i = 0; i < kMaxBatch; ++i)
     args.push_back(index(i < int64_t(loops.batch.size())
                              ? ranges[loops.batch[i]]
@@ -146,7 +180,7 @@ void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
     Value base =
         memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
     Value byteOffset = arith::MulIOp::create(b, loc, meta.getOffset(),
-                                             index(sizeof(float)));
+                                             index(elementBytes));
     args.push_back(arith::AddIOp::create(b, loc, base, byteOffset));
     auto strideOf = [&](unsigned d) -> Value {
       std::optional<unsigned> pos = positionOf(maps[i], d);
@@ -168,20 +202,23 @@ void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
 struct ContractionsToUkernelsPass
     : mlir::tessera::impl::ContractionsToUkernelsPassBase<
           ContractionsToUkernelsPass> {
+  using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<std::pair<linalg::LinalgOp, ContractionLoops>> matches;
     module.walk([&](linalg::LinalgOp op) {
-      if (std::optional<ContractionLoops> loops = matchContraction(op))
+      std::optional<ContractionLoops> loops = matchContraction(op, runtimeGemm);
+      if (loops && (!runtimeGemm || blasLayout(op, *loops)))
         matches.emplace_back(op, *loops);
     });
     if (matches.empty())
       return;
-    SmallVector<Type> args(6 + 3 * (kMaxBatch + 3),
+    SmallVector<Type> args((runtimeGemm ? 7 : 6) + 3 * (kMaxBatch + 3),
                            IndexType::get(module.getContext()));
-    func::FuncOp callee = mlir::tessera::lookupOrDeclareFunc(module, kSgemm, args, {});
+    func::FuncOp callee = mlir::tessera::lookupOrDeclareFunc(
+        module, runtimeGemm ? kRuntimeGemm : kSgemm, args, {});
     for (auto &[op, loops] : matches)
-      rewrite(op, loops, callee);
+      rewrite(op, loops, callee, runtimeGemm);
     numCalls += matches.size();
   }
 };

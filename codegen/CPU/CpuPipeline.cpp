@@ -28,7 +28,7 @@ void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createPretransposeWeightsPass());
   if (options.artifactAbi) {
     OutlineWeightsPassOptions outline;
-    outline.allConstants = partition;
+    outline.allConstants = partition || options.outlineAllConstants;
     pm.addNestedPass<func::FuncOp>(createOutlineWeightsPass(outline));
   }
   if (!options.shardingSpec.empty()) {
@@ -68,14 +68,14 @@ void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createFuseElementwisePass());
 }
 
-void mlir::tessera::buildCpuLlvmPhase(OpPassManager &pm,
-                                      const CpuPipelineOptions &options) {
+void mlir::tessera::buildBufferizationPhase(OpPassManager &pm,
+                                            bool artifactAbi) {
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  if (options.artifactAbi) {
+  if (artifactAbi) {
     bufferization::BufferResultsToOutParamsPassOptions outParams;
     outParams.hoistStaticAllocs = true;
     outParams.modifyPublicFunctions = true;
@@ -84,6 +84,11 @@ void mlir::tessera::buildCpuLlvmPhase(OpPassManager &pm,
   }
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+}
+
+void mlir::tessera::buildCpuLlvmPhase(OpPassManager &pm,
+                                      const CpuPipelineOptions &options) {
+  buildBufferizationPhase(pm, options.artifactAbi);
   if (options.ukernels)
     pm.addPass(createContractionsToUkernelsPass());
   pm.addNestedPass<func::FuncOp>(createLowerStridedCopiesPass());

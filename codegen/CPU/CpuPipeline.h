@@ -28,6 +28,13 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "annotations are propagated, the program partitioned "
                      "per device and its collectives lowered to runtime "
                      "calls")};
+  Option<bool> outlineAllConstants{
+      *this, "outline-all-constants",
+      llvm::cl::desc("With artifact-abi, make every non-splat constant a "
+                     "weight argument, not only the large ones (always when "
+                     "partitioning; the CUDA target's host code cannot hold "
+                     "tensors)"),
+      llvm::cl::init(false)};
   Option<std::string> shardingSpec{
       *this, "sharding-spec",
       llvm::cl::desc("A file of manual sharding annotations by ONNX tensor "
@@ -42,6 +49,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
 /// canonicalization and elementwise fusion (without recomputation).
 void buildCpuLinalgPhase(OpPassManager &pm,
                          const CpuPipelineOptions &options = {});
+
+/// One-shot bufferization (function boundaries included); with
+/// `artifactAbi` results become out-parameters and intermediate buffers one
+/// planned workspace; deallocation; bufferization ops to memref.
+void buildBufferizationPhase(OpPassManager &pm, bool artifactAbi);
 
 /// The `llvm` phase: one-shot bufferization (function boundaries included),
 /// buffer deallocation, f32 contractions to the GEMM microkernel (with

@@ -22,10 +22,12 @@ bool contiguous(Value v) {
 
 struct LowerStridedCopiesPass
     : mlir::tessera::impl::LowerStridedCopiesPassBase<LowerStridedCopiesPass> {
+  using Base::Base;
   void runOnOperation() override {
     SmallVector<memref::CopyOp> copies;
     getOperation().walk([&](memref::CopyOp copy) {
-      if (!contiguous(copy.getSource()) || !contiguous(copy.getTarget()))
+      if (allCopies || !contiguous(copy.getSource()) ||
+          !contiguous(copy.getTarget()))
         copies.push_back(copy);
     });
     for (memref::CopyOp copy : copies) {

@@ -56,6 +56,11 @@ def LowerStridedCopiesPass : Pass<"tessera-cpu-lower-strided-copies", "func::Fun
     library, so such copies become `linalg.copy` and then loops. Copies
     between contiguous buffers stay `memref.copy` (an LLVM memcpy).
   }];
+  let options = [
+    Option<"allCopies", "all-copies", "bool", "false",
+           "Turn every memref.copy into linalg.copy (for the CUDA target, "
+           "whose copies run in kernels)">
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
@@ -93,6 +98,13 @@ def ContractionsToUkernelsPass
     func.call @tessera_uk_sgemm_f32(%c1, %c1, %c1, %c8, %c4, %c16, %addr_a, ..., %addr_c, ...)
     ```
   }];
+  let options = [
+    Option<"runtimeGemm", "runtime-gemm", "bool", "false",
+           "Call the runtime's GEMM instead (`tessera_rt_gemm(dtype, ...)`, "
+           "cuBLASLt for `target cuda`): f32, f16 and bf16 contractions "
+           "whose operands each have a unit stride along one of their two "
+           "matrix dimensions; the others stay loops">
+  ];
   let statistics = [
     Statistic<"numCalls", "contractions", "Contractions given to the microkernel">
   ];

@@ -17,6 +17,8 @@
 #include "Explain.h"
 #include "codegen/CPU/CpuPipeline.h"
 #include "codegen/CPU/CpuTarget.h"
+#include "codegen/CUDA/CudaPipeline.h"
+#include "codegen/CUDA/CudaTarget.h"
 #include "passes/Sharding/Passes.h"
 #include "sharding.h"
 #include "codegen/CPU/Passes.h"
@@ -31,6 +33,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
@@ -49,7 +52,7 @@ namespace art = ::tessera::artifact;
 
 namespace {
 enum class Phase { Import, Linalg, Llvm, Artifact };
-enum class Emit { Artifact, Mlir, Llvm };
+enum class Emit { Artifact, Mlir, Llvm, Ptx };
 
 llvm::cl::opt<std::string> inputFile(llvm::cl::Positional,
                                      llvm::cl::desc("<model.onnx>"),
@@ -58,9 +61,15 @@ llvm::cl::opt<std::string> outputFile("o", llvm::cl::desc("Output file"),
                                       llvm::cl::value_desc("file"));
 llvm::cl::opt<std::string> target("target", llvm::cl::desc("cpu (default) or cuda"),
                                   llvm::cl::init("cpu"));
+llvm::cl::opt<std::string> gpuArch(
+    "gpu-arch", llvm::cl::desc("With --target=cuda: the GPU to generate PTX for "
+                               "(sm_80, sm_86, sm_89, sm_90, sm_90a)"),
+    llvm::cl::init("sm_90"));
 llvm::cl::opt<std::string>
-    cpu("cpu", llvm::cl::desc("LLVM CPU name to compile for, or native"),
-        llvm::cl::init("native"));
+    cpu("cpu", llvm::cl::desc("LLVM CPU name to compile host code for, or native "
+                              "(default: native for --target=cpu, x86-64-v2 for "
+                              "--target=cuda, whose host code runs elsewhere)"),
+        llvm::cl::init(""));
 llvm::cl::list<std::string>
     inputShapes("input-shape",
                 llvm::cl::desc("Fix an input's shape: NAME:2x128 (repeatable)"));
@@ -77,7 +86,8 @@ llvm::cl::opt<Phase> compileTo(
 llvm::cl::opt<Emit> emit(
     "emit", llvm::cl::desc("Write this form instead of an artifact"),
     llvm::cl::values(clEnumValN(Emit::Mlir, "mlir", "MLIR after the last phase"),
-                     clEnumValN(Emit::Llvm, "llvm", "optimised LLVM IR")),
+                     clEnumValN(Emit::Llvm, "llvm", "optimised LLVM IR"),
+                     clEnumValN(Emit::Ptx, "ptx", "the kernels' PTX (--target=cuda)")),
     llvm::cl::init(Emit::Artifact));
 llvm::cl::opt<bool> quiet("quiet", llvm::cl::desc("No progress lines"));
 llvm::cl::opt<std::string>
@@ -160,11 +170,19 @@ int main(int argc, char **argv) {
   llvm::cl::ParseCommandLineOptions(argc, argv,
                                     "Tessera compiler: ONNX model to artifact\n");
 
-  if (target == "cuda")
-    return fail("--target=cuda: the CUDA backend is not available yet; use "
-                "--target=cpu");
-  if (target != "cpu")
+  if (target != "cpu" && target != "cuda")
     return fail("--target=" + target + " is unknown (cpu or cuda)");
+  bool cuda = target == "cuda";
+  if (cuda && !ts::isSupportedGpuArch(gpuArch))
+    return fail("--gpu-arch=" + gpuArch +
+                " is not supported (sm_80, sm_86, sm_89, sm_90, sm_90a)");
+  if (!cuda && gpuArch.getNumOccurrences())
+    return fail("--gpu-arch needs --target=cuda");
+  if (emit == Emit::Ptx && !cuda)
+    return fail("--emit=ptx needs --target=cuda");
+  if (emit == Emit::Ptx && compileTo != Phase::Artifact)
+    return fail("--emit=ptx writes the PTX after all phases; drop --compile-to");
+  std::string hostCpu = !cpu.empty() ? cpu.getValue() : cuda ? "x86-64-v2" : "native";
   bool writesIR = compileTo != Phase::Artifact || emit != Emit::Artifact;
   if (emit == Emit::Llvm && compileTo != Phase::Artifact)
     return fail("--emit=llvm writes LLVM IR after all phases; drop --compile-to");
@@ -268,6 +286,7 @@ int main(int argc, char **argv) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   mlir::tessera::registerShardingExternalModels(registry);
+  registerAllToLLVMIRTranslations(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 
@@ -293,7 +312,7 @@ int main(int argc, char **argv) {
 
   // The signature, before weights become arguments.
   art::Manifest manifest;
-  manifest.target = "cpu";
+  manifest.target = target;
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
     manifest.inputs.push_back(
         specOf(nameAttr(func.getArgAttrDict(i)), func.getArgument(i).getType()));
@@ -366,6 +385,13 @@ int main(int argc, char **argv) {
   progress(2, steps, "lowering to linalg");
   if (!runPhase(
           [&](OpPassManager &pm) {
+            if (cuda) {
+              ts::CudaPipelineOptions cudaOptions;
+              cudaOptions.parallel = strategies;
+              cudaOptions.shardingSpec = shardingSpec;
+              ts::buildCudaLinalgPhase(pm, cudaOptions);
+              return;
+            }
             ts::CpuPipelineOptions linalgOptions;
             linalgOptions.artifactAbi = true;
             linalgOptions.parallel = strategies;
@@ -442,13 +468,38 @@ int main(int argc, char **argv) {
     weights.push_back(w);
   }
 
-  progress(3, steps, "lowering to LLVM");
+  progress(3, steps, cuda ? "lowering to kernels (" + gpuArch + " PTX) and host LLVM"
+                          : llvm::Twine("lowering to LLVM"));
   ts::CpuPipelineOptions cpuOptions;
   cpuOptions.artifactAbi = true;
   cpuOptions.ukernels = true;
-  if (!runPhase([&](OpPassManager &pm) { ts::buildCpuLlvmPhase(pm, cpuOptions); },
-                "lowering to LLVM"))
+  ts::CudaPipelineOptions cudaOptions;
+  cudaOptions.gpuArch = gpuArch;
+  if (!runPhase(
+          [&](OpPassManager &pm) {
+            if (cuda)
+              ts::buildCudaLlvmPhase(pm, cudaOptions);
+            else
+              ts::buildCpuLlvmPhase(pm, cpuOptions);
+          },
+          "lowering to LLVM"))
     return 1;
+  // The device code (tessera-cuda-lower-launches) leaves the module here.
+  std::string ptx, cubin;
+  if (cuda) {
+    if (auto attr = (*module)->getAttrOfType<StringAttr>("tessera.ptx"))
+      ptx = attr.str();
+    if (auto names = (*module)->getAttrOfType<ArrayAttr>("tessera.kernels"))
+      for (Attribute name : names)
+        manifest.kernels.push_back(cast<StringAttr>(name).str());
+    manifest.gpuArch = gpuArch;
+    if (emit == Emit::Ptx)
+      return writeIR([&](llvm::raw_ostream &os) { os << ptx; });
+    if (compileTo != Phase::Llvm && emit != Emit::Mlir) {
+      (*module)->removeAttr("tessera.ptx");
+      (*module)->removeAttr("tessera.kernels");
+    }
+  }
   if (compileTo == Phase::Llvm || emit == Emit::Mlir)
     return printModule();
 
@@ -465,9 +516,25 @@ int main(int argc, char **argv) {
                  llvm::Twine(manifest.workspaceBytes) + " bytes (live maximum " +
                  llvm::Twine(moduleBytes("tessera.live_max_bytes")) + ")");
 
-  progress(4, steps, "generating code for " + cpu);
+  if (cuda && !ptx.empty()) {
+    std::string ptxas = ts::findPtxas();
+    if (ptxas.empty()) {
+      progress(4, steps, llvm::Twine(manifest.kernels.size()) +
+                             " kernels as PTX (no ptxas found: the driver "
+                             "compiles them when the artifact loads)");
+    } else {
+      progress(4, steps, "assembling " + llvm::Twine(manifest.kernels.size()) +
+                             " kernels for " + gpuArch + " with " + ptxas);
+      std::string error;
+      FailureOr<std::string> binary = ts::assembleCubin(ptxas, ptx, gpuArch, error);
+      if (failed(binary))
+        return fail(inputFile + ": " + error);
+      cubin = std::move(*binary);
+    }
+  }
+  progress(4, steps, "generating host code for " + hostCpu);
   ts::CpuTargetOptions targetOptions;
-  targetOptions.cpu = cpu;
+  targetOptions.cpu = hostCpu;
   llvm::LLVMContext llvmContext;
   std::string error;
   auto llvmModule = ts::translateToLLVMIR(*module, llvmContext, targetOptions, error);
@@ -488,7 +555,7 @@ int main(int argc, char **argv) {
   manifest.weights = weights;
   if (output == "-")
     return fail("an artifact is binary; give -o FILE.tsr");
-  if (!art::write(output, manifest, *so, weightSection, error))
+  if (!art::write(output, manifest, *so, weightSection, error, ptx, cubin))
     return fail(error);
   if (explain) {
     report.model = llvm::sys::path::filename(inputFile).str();

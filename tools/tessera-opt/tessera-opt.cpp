@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/CPU/CpuPipeline.h"
+#include "codegen/CUDA/CudaPipeline.h"
+#include "codegen/CUDA/Passes.h"
 #include "codegen/Collectives/Passes.h"
 #include "codegen/CPU/Passes.h"
 #include "codegen/Conversion/Passes.h"
@@ -17,6 +19,7 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
@@ -25,12 +28,15 @@ int main(int argc, char **argv) {
   mlir::tessera::registerTesseraConversionPasses();
   mlir::tessera::registerCpuPipelines();
   mlir::tessera::registerTesseraCpuPasses();
+  mlir::tessera::registerCudaPipelines();
+  mlir::tessera::registerTesseraCudaPasses();
   mlir::tessera::registerTesseraShardingPasses();
   mlir::tessera::registerTesseraCollectivesPasses();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::tessera::registerShardingExternalModels(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mlir::tessera::TesseraDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Tessera optimizer driver\n", registry));

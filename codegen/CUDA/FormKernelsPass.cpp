@@ -1,0 +1,197 @@
+//===- FormKernelsPass.cpp - linalg ops on buffers to gpu.launch ----------===//
+//
+// tessera-cuda-form-kernels wraps each linalg op in a launch sized to its
+// parallel iteration space; tessera-cuda-distribute-loops, after
+// convert-linalg-to-parallel-loops, maps that space onto the threads.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/CUDA/Passes.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::tessera {
+#define GEN_PASS_DEF_FORMKERNELSPASS
+#define GEN_PASS_DEF_DISTRIBUTELOOPSPASS
+#include "codegen/CUDA/Passes.h.inc"
+} // namespace mlir::tessera
+
+using namespace mlir;
+
+namespace {
+constexpr int64_t kBlockSize = 256;
+
+/// The op as a linalg.generic whose parallel loops come first.
+FailureOr<linalg::GenericOp> parallelFirst(RewriterBase &rewriter,
+                                           linalg::LinalgOp op) {
+  linalg::GenericOp generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic) {
+    rewriter.setInsertionPoint(op);
+    FailureOr<linalg::GenericOp> g = linalg::generalizeNamedOp(rewriter, op);
+    if (failed(g))
+      return failure();
+    generic = *g;
+  }
+  SmallVector<unsigned> order;
+  auto iterators = generic.getIteratorTypesArray();
+  for (auto [d, kind] : llvm::enumerate(iterators))
+    if (kind == utils::IteratorType::parallel)
+      order.push_back(d);
+  for (auto [d, kind] : llvm::enumerate(iterators))
+    if (kind != utils::IteratorType::parallel)
+      order.push_back(d);
+  if (llvm::equal(order, llvm::seq<unsigned>(0, order.size())))
+    return generic;
+  return linalg::interchangeGenericOp(rewriter, generic, order);
+}
+
+struct FormKernelsPass
+    : mlir::tessera::impl::FormKernelsPassBase<FormKernelsPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    SmallVector<linalg::LinalgOp> ops;
+    func.walk([&](linalg::LinalgOp op) {
+      if (!op->getParentOfType<gpu::LaunchOp>())
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp named : ops) {
+      if (!named.hasPureBufferSemantics()) {
+        named.emitError("a linalg op on tensors is left after bufferization");
+        return signalPassFailure();
+      }
+      FailureOr<linalg::GenericOp> generic = parallelFirst(rewriter, named);
+      if (failed(generic)) {
+        named.emitError("cannot form a kernel of this op");
+        return signalPassFailure();
+      }
+      linalg::GenericOp op = *generic;
+      int64_t points = 1;
+      for (auto [range, kind] : llvm::zip(op.getStaticLoopRanges(),
+                                          op.getIteratorTypesArray())) {
+        if (ShapedType::isDynamic(range)) {
+          op.emitError("a kernel over a dynamic shape (give the model's "
+                       "input shapes with --input-shape)");
+          return signalPassFailure();
+        }
+        if (kind == utils::IteratorType::parallel)
+          points *= range;
+      }
+      if (points == 0) {
+        rewriter.eraseOp(op);
+        continue;
+      }
+      Location loc = op.getLoc();
+      rewriter.setInsertionPoint(op);
+      auto index = [&](int64_t v) -> Value {
+        return arith::ConstantIndexOp::create(rewriter, loc, v);
+      };
+      int64_t block = std::min(points, kBlockSize);
+      Value one = index(1);
+      auto launch = gpu::LaunchOp::create(rewriter, loc,
+                                          index((points + block - 1) / block),
+                                          one, one, index(block), one, one);
+      rewriter.setInsertionPointToStart(&launch.getBody().front());
+      gpu::TerminatorOp::create(rewriter, loc);
+      op->moveBefore(launch.getBody().front().getTerminator());
+    }
+  }
+};
+
+struct DistributeLoopsPass
+    : mlir::tessera::impl::DistributeLoopsPassBase<DistributeLoopsPass> {
+  void runOnOperation() override {
+    SmallVector<gpu::LaunchOp> launches;
+    getOperation().walk([&](gpu::LaunchOp l) { launches.push_back(l); });
+    for (gpu::LaunchOp launch : launches)
+      if (failed(distribute(launch)))
+        return signalPassFailure();
+  }
+
+  /// Clones the constants the launch reads from outside into it, so they
+  /// are not kernel parameters.
+  void sinkConstants(gpu::LaunchOp launch) {
+    Block &body = launch.getBody().front();
+    OpBuilder b = OpBuilder::atBlockBegin(&body);
+    launch.getBody().walk([&](Operation *op) {
+      for (OpOperand &use : op->getOpOperands()) {
+        Operation *def = use.get().getDefiningOp();
+        if (def && isa<arith::ConstantOp>(def) &&
+            !launch->isAncestor(def))
+          use.set(b.clone(*def)->getResult(0));
+      }
+    });
+  }
+
+  LogicalResult distribute(gpu::LaunchOp launch) {
+    sinkConstants(launch);
+    Block &body = launch.getBody().front();
+    OpBuilder b(&getContext());
+    b.setInsertionPointToStart(&body);
+    Location loc = launch.getLoc();
+    Value linear = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, launch.getBlockIds().x,
+                              launch.getBlockSize().x),
+        launch.getThreadIds().x);
+    SmallVector<scf::ParallelOp> loops;
+    for (Operation &op : body)
+      if (auto p = dyn_cast<scf::ParallelOp>(op))
+        loops.push_back(p);
+    if (loops.size() > 1)
+      return launch.emitError("a kernel with more than one parallel loop");
+    if (loops.empty()) {
+      // A rank-0 op: thread 0 runs it.
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          linear, zero);
+      auto guard = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+      Block *then = guard.thenBlock();
+      while (guard->getNextNode() != body.getTerminator())
+        guard->getNextNode()->moveBefore(then->getTerminator());
+      return success();
+    }
+    scf::ParallelOp loop = loops.front();
+    if (loop.getNumResults())
+      return loop.emitError("a parallel loop with reductions in a kernel");
+    b.setInsertionPoint(loop);
+    SmallVector<int64_t> counts;
+    for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound(), loop.getUpperBound(),
+                                         loop.getStep())) {
+      std::optional<int64_t> l = getConstantIntValue(lb), u = getConstantIntValue(ub),
+                             s = getConstantIntValue(step);
+      if (!l || !u || !s || *s <= 0)
+        return loop.emitError("a parallel loop with dynamic bounds in a kernel");
+      counts.push_back(*u > *l ? (*u - *l + *s - 1) / *s : 0);
+    }
+    int64_t total = 1;
+    for (int64_t c : counts)
+      total *= c;
+    auto index = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                          linear, index(total));
+    auto guard = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
+    b.setInsertionPoint(guard.thenBlock()->getTerminator());
+    IRMapping map;
+    Value rest = linear;
+    for (int64_t d = static_cast<int64_t>(counts.size()) - 1; d >= 0; --d) {
+      Value position = d == 0 ? rest
+                              : arith::RemUIOp::create(b, loc, rest, index(counts[d]));
+      if (d > 0)
+        rest = arith::DivUIOp::create(b, loc, rest, index(counts[d]));
+      Value iv = arith::AddIOp::create(
+          b, loc, loop.getLowerBound()[d],
+          arith::MulIOp::create(b, loc, position, loop.getStep()[d]));
+      map.map(loop.getInductionVars()[d], iv);
+    }
+    for (Operation &op : loop.getBody()->without_terminator())
+      b.clone(op, map);
+    loop.erase();
+    return success();
+  }
+};
+} // namespace
