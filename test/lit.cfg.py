@@ -17,6 +17,12 @@ config.substitutions.append(("%python", config.python_executable))
 # The runtime's mpi communicator (REQUIRES: mpi / UNSUPPORTED: mpi).
 if getattr(config, "tessera_have_mpi", False):
     config.available_features.add("mpi")
+# The CUDA toolkit's ptxas (REQUIRES: ptxas), to assemble generated PTX.
+import shutil
+ptxas = shutil.which("ptxas") or shutil.which("ptxas", path="/usr/local/cuda/bin")
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
 config.substitutions.append(("%plugin", os.path.join(config.tessera_obj_root, "lib",
                                                      "libTesseraExamplePlugin.so")))
 config.substitutions.append(("%examples", os.path.join(config.tessera_src_root, "examples")))

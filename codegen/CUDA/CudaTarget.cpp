@@ -13,8 +13,12 @@
 using namespace mlir;
 
 std::string mlir::tessera::findPtxas() {
-  if (const char *env = std::getenv("TESSERA_PTXAS"))
-    return env;
+  if (const char *env = std::getenv("TESSERA_PTXAS")) {
+    if (llvm::StringRef(env).contains('/'))
+      return env;
+    llvm::ErrorOr<std::string> p = llvm::sys::findProgramByName(env);
+    return p ? *p : env;
+  }
   std::string built = TESSERA_PTXAS_PATH;
   if (!built.empty() && llvm::sys::fs::can_execute(built))
     return built;

@@ -10,6 +10,12 @@ Integer graph inputs (shapes, axes, pads, indices), scalar (0-d) inputs
 Tessera compiles static shapes. Prints a table of
 pass / fail / unsupported by op type; fails on any wrong answer or any
 failure that is not an unsupported feature.
+
+With --target=cuda --compile-only (every run, no GPU needed): each test that
+compiles for the CPU must also compile for every --gpu-arch, its PTX
+assembled by ptxas (tessera-compile fails when ptxas rejects it). With
+--target=cuda alone (a GPU machine): compiled for the first --gpu-arch and
+run on the GPU, outputs compared as above.
 """
 import argparse
 import collections
@@ -77,11 +83,23 @@ def check(args, test_dir):
                 return ops, "unsupported", "output data"
             expected.append((out.name, a))
         artifact = os.path.join(tmp, "m.tsr")
-        c = subprocess.run([args.compile, model_path, "-o", artifact, "--quiet"] + binds,
+        cuda = args.target == "cuda"
+        archs = args.gpu_arch.split(",")
+        target = ["--target=cuda", "--gpu-arch=" + archs[0]] if cuda and not args.compile_only else []
+        c = subprocess.run([args.compile, model_path, "-o", artifact, "--quiet"] + binds + target,
                            capture_output=True, text=True)
         if c.returncode != 0:
             msg = c.stderr.strip()
             return ops, ("unsupported" if "unsupported" in msg else "fail"), msg
+        if cuda and args.compile_only:
+            # Compiles for the CPU: must compile (and assemble) for each arch.
+            for arch in archs:
+                c = subprocess.run([args.compile, model_path, "-o", artifact, "--quiet",
+                                    "--target=cuda", "--gpu-arch=" + arch] + binds,
+                                   capture_output=True, text=True)
+                if c.returncode != 0:
+                    return ops, "fail", "%s: %s" % (arch, c.stderr.strip())
+            return ops, "pass", ""
         outdir = os.path.join(tmp, "out")
         os.mkdir(outdir)
         r = subprocess.run([args.run, artifact, "--output-dir", outdir] + feeds,
@@ -117,6 +135,11 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--filter", default="")
     ap.add_argument("--table", action="store_true", help="print the table by op")
+    ap.add_argument("--target", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--gpu-arch", default="sm_90",
+                    help="comma-separated; with --compile-only every one is compiled")
+    ap.add_argument("--compile-only", action="store_true",
+                    help="with --target=cuda: compile, do not run")
     args = ap.parse_args()
     suites = args.data or ["/usr/share/libonnx-testdata/data/node"]
     tests = [os.path.join(s, d) for s in suites for d in sorted(os.listdir(s))
@@ -133,8 +156,11 @@ def main():
     for ops, outcome, _ in results:
         for op in ops:
             by_op[op][outcome] += 1
-    print("total: %d tests through tessera-compile + tessera-run: pass %d, fail %d, "
-          "unsupported %d" % (len(tests), counts["pass"], counts["fail"], counts["unsupported"]))
+    how = ("tessera-compile --target=cuda --gpu-arch=%s (compile only)" % args.gpu_arch
+           if args.target == "cuda" and args.compile_only else
+           "tessera-compile --target=%s + tessera-run" % args.target)
+    print("total: %d tests through %s: pass %d, fail %d, "
+          "unsupported %d" % (len(tests), how, counts["pass"], counts["fail"], counts["unsupported"]))
     if args.table:
         print("%-28s %5s %5s %12s" % ("op", "pass", "fail", "unsupported"))
         for op in sorted(by_op):
