@@ -27,6 +27,7 @@ void mlir::tessera::buildCudaLinalgPhase(OpPassManager &pm,
   linalg.parallel = options.parallel;
   linalg.shardingSpec = options.shardingSpec;
   buildCpuLinalgPhase(pm, linalg);
+  pm.addNestedPass<func::FuncOp>(createOutlineConstantsPass());
 }
 
 void mlir::tessera::buildCudaLlvmPhase(OpPassManager &pm,
@@ -44,6 +45,9 @@ void mlir::tessera::buildCudaLlvmPhase(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createDistributeLoopsPass());
+  // Math ops NVVM has no lowering for (integer powers) become functions,
+  // which outlining copies into the kernel module.
+  pm.addPass(createConvertMathToFuncs());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createMergeKernelModulesPass());
 

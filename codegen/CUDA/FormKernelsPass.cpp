@@ -47,10 +47,68 @@ FailureOr<linalg::GenericOp> parallelFirst(RewriterBase &rewriter,
   return linalg::interchangeGenericOp(rewriter, generic, order);
 }
 
+/// Whether `v` is `target` itself, or the result of scf.for / scf.if ops
+/// that only pass `target` on (a buffer updated in place).
+bool forwards(Value v, Value target) {
+  if (v == target)
+    return true;
+  auto result = dyn_cast<OpResult>(v);
+  if (!result)
+    return false;
+  unsigned i = result.getResultNumber();
+  if (auto loop = dyn_cast<scf::ForOp>(result.getOwner())) {
+    auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+    return forwards(loop.getInitArgs()[i], target) &&
+           forwards(yield.getOperand(i), loop.getRegionIterArgs()[i]);
+  }
+  if (auto branch = dyn_cast<scf::IfOp>(result.getOwner())) {
+    if (!branch.elseBlock())
+      return false;
+    return forwards(branch.thenYield().getOperand(i), target) &&
+           forwards(branch.elseYield().getOperand(i), target);
+  }
+  return false;
+}
+
+/// Moves a top-level scf.for / scf.if that works on buffers (a scatter's
+/// sequential loop) into a launch of one thread. Its buffer results must
+/// be its operands updated in place; their users then read the operands.
+LogicalResult formSequentialKernel(RewriterBase &rewriter, Operation *op) {
+  for (OpResult r : op->getResults()) {
+    Value init;
+    if (auto loop = dyn_cast<scf::ForOp>(op))
+      init = loop.getInitArgs()[r.getResultNumber()];
+    if (auto branch = dyn_cast<scf::IfOp>(op)) {
+      // Both branches yield the same outside value.
+      Value v = branch.thenYield().getOperand(r.getResultNumber());
+      if (!v.getParentRegion()->isProperAncestor(&branch.getThenRegion()))
+        init = v;
+    }
+    if (!isa<MemRefType>(r.getType()) || !init || !forwards(r, init))
+      return op->emitError("a sequential loop whose results are not its "
+                           "buffers updated in place");
+    rewriter.replaceAllUsesWith(r, init);
+  }
+  Location loc = op->getLoc();
+  rewriter.setInsertionPoint(op);
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  auto launch = gpu::LaunchOp::create(rewriter, loc, one, one, one, one, one, one);
+  rewriter.setInsertionPointToStart(&launch.getBody().front());
+  gpu::TerminatorOp::create(rewriter, loc);
+  op->moveBefore(launch.getBody().front().getTerminator());
+  return success();
+}
+
 struct FormKernelsPass
     : mlir::tessera::impl::FormKernelsPassBase<FormKernelsPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    IRRewriter loopRewriter(&getContext());
+    for (Block &block : func.getBody())
+      for (Operation &op : llvm::make_early_inc_range(block))
+        if (isa<scf::ForOp, scf::IfOp>(op) &&
+            failed(formSequentialKernel(loopRewriter, &op)))
+          return signalPassFailure();
     SmallVector<linalg::LinalgOp> ops;
     func.walk([&](linalg::LinalgOp op) {
       if (!op->getParentOfType<gpu::LaunchOp>())

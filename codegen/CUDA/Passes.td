@@ -5,6 +5,20 @@
 
 include "mlir/Pass/PassBase.td"
 
+def OutlineConstantsPass : Pass<"tessera-cuda-outline-constants", "func::FuncOp"> {
+  let summary = "Tensor constants left after lowering: fills or weights";
+  let description = [{
+    The CUDA target's host code holds no tensors, so the `arith.constant`
+    tensors that lowering to linalg created (index tables, masks, shapes)
+    must not become host globals: a splat becomes `linalg.fill` of
+    `tensor.empty` (a kernel), any other becomes a weight argument (device
+    memory), named `constant.lateN`, as `tessera-cpu-outline-weights` does
+    for the model's own constants.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def FormKernelsPass : Pass<"tessera-cuda-form-kernels", "func::FuncOp"> {
   let summary = "Put every linalg op on buffers in its own gpu.launch";
   let description = [{
@@ -14,7 +28,9 @@ def FormKernelsPass : Pass<"tessera-cuda-form-kernels", "func::FuncOp"> {
     is generalized, its loops interchanged so that the parallel ones come
     first, and moved into a `gpu.launch` of one thread per point of its
     parallel iteration space: blocks of up to 256 threads, as many blocks as
-    needed. Reduction loops stay sequential inside a thread.
+    needed. Reduction loops stay sequential inside a thread. Top-level
+    `scf.for` and `scf.if` on buffers (scatters) run in a launch of one
+    thread; their buffer results must be their operands updated in place.
     `convert-linalg-to-parallel-loops` and `tessera-cuda-distribute-loops`
     then turn the op into the kernel's body.
 

@@ -5,6 +5,13 @@ are written at test time by examples/models/*.py with fixed seeds; inputs
 are random with a fixed seed.
 
     models_check.py --compile tessera-compile --run tessera-run --work DIR
+        [--target=cuda [--gpu-arch=sm_80,sm_90] [--compile-only]]
+
+With --target=cuda --compile-only (no GPU needed) every model compiles for
+each --gpu-arch, on one device and on the meshes dp=2, tp=2 and dp=2,tp=2
+(tessera-compile assembles the PTX with ptxas when it is installed). With
+--target=cuda alone (a GPU machine) each model is compiled for the first
+--gpu-arch, run on the GPU and compared with ONNX Runtime.
 """
 import argparse
 import os
@@ -12,7 +19,9 @@ import sys
 
 import numpy as np
 
-from tessera_tools import compile_and_run, sample_model
+from tessera_tools import compile_and_run, compile_model, sample_model, skip_without_cuda
+
+MESHES = ([], ["--mesh=dp=2"], ["--mesh=tp=2"], ["--mesh=dp=2,tp=2"])
 
 # name, generator, inputs {name: (shape, kind)}
 CASES = [
@@ -28,12 +37,31 @@ def main():
     ap.add_argument("--compile", required=True)
     ap.add_argument("--run", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--target", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--gpu-arch", default="sm_90")
+    ap.add_argument("--compile-only", action="store_true")
     args = ap.parse_args()
+    archs = args.gpu_arch.split(",")
+    if args.target == "cuda" and not args.compile_only:
+        skip_without_cuda()
     os.makedirs(args.work, exist_ok=True)
     rng = np.random.default_rng(1234)
     passed = failed = 0
     for name, gen, inputs in CASES:
         d, model, feeds, flags, ref = sample_model(args.work, name, gen, inputs, rng)
+        if args.target == "cuda" and args.compile_only:
+            for arch in archs:
+                for mesh in MESHES:
+                    what = " ".join([name, arch] + mesh)
+                    err = compile_model(args.compile, model, os.path.join(d, name + ".tsr"),
+                                        flags + ["--target=cuda", "--gpu-arch=" + arch] + mesh)
+                    print("%s %s: compiles for CUDA%s" % ("FAIL" if err else "ok  ", what,
+                                                          "\n    " + err if err else ""))
+                    passed += not err
+                    failed += bool(err)
+            continue
+        if args.target == "cuda":
+            flags = flags + ["--target=cuda", "--gpu-arch=" + archs[0]]
         err, outs = compile_and_run(args.compile, args.run, model,
                                     os.path.join(d, name + ".tsr"), feeds, d, flags)
         if err:

@@ -91,6 +91,20 @@ def check(args, test_dir):
         if c.returncode != 0:
             msg = c.stderr.strip()
             return ops, ("unsupported" if "unsupported" in msg else "fail"), msg
+        if args.bundle:
+            # Compiled here, run on a GPU machine (--from-bundle).
+            dest = os.path.join(args.bundle, os.path.basename(os.path.dirname(test_dir)) +
+                                "." + os.path.basename(test_dir))
+            os.makedirs(dest, exist_ok=True)
+            shutil.copy(artifact, os.path.join(dest, "m.tsr"))
+            for f in feeds:
+                name, path = f[len("--input="):].split("=", 1)
+                shutil.copy(path, os.path.join(dest, "in." + name + ".npy"))
+            for name, want in expected:
+                np.save(os.path.join(dest, "want." + name + ".npy"), want)
+            with open(os.path.join(dest, "ops"), "w") as f:
+                f.write(" ".join(ops))
+            return ops, "pass", ""
         if cuda and args.compile_only:
             # Compiles for the CPU: must compile (and assemble) for each arch.
             for arch in archs:
@@ -100,35 +114,55 @@ def check(args, test_dir):
                 if c.returncode != 0:
                     return ops, "fail", "%s: %s" % (arch, c.stderr.strip())
             return ops, "pass", ""
-        outdir = os.path.join(tmp, "out")
-        os.mkdir(outdir)
-        r = subprocess.run([args.run, artifact, "--output-dir", outdir] + feeds,
-                           capture_output=True, text=True, timeout=300)
-        if r.returncode != 0:
-            return ops, "fail", "tessera-run: " + r.stderr.strip()
-        for name, want in expected:
-            path = os.path.join(outdir, name + ".npy")
-            if not os.path.exists(path):
-                return ops, "fail", "no output %s" % name
-            got = np.load(path)
-            if got.shape != want.shape:
-                return ops, "fail", "output %s has shape %s, expected %s" % (name, got.shape, want.shape)
-            if want.dtype == np.bool_ or got.dtype == np.bool_:
-                ok = np.array_equal(got.astype(np.bool_), want.astype(np.bool_))
-            else:
-                ok = np.allclose(got.astype(np.float64), want.astype(np.float64),
-                                 rtol=1e-3, atol=1e-5, equal_nan=True)
-            if not ok:
-                err = np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))
-                return ops, "fail", "output %s differs (max abs error %.3g)" % (name, err)
-        return ops, "pass", ""
+        return ops, *run_and_compare(args, artifact, feeds, expected, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_and_compare(args, artifact, feeds, expected, tmp):
+    """Runs the artifact; ("pass", "") or ("fail", why)."""
+    outdir = os.path.join(tmp, "out")
+    os.makedirs(outdir, exist_ok=True)
+    r = subprocess.run([args.run, artifact, "--output-dir", outdir] + feeds,
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        return "fail", "tessera-run: " + r.stderr.strip()
+    for name, want in expected:
+        path = os.path.join(outdir, name + ".npy")
+        if not os.path.exists(path):
+            return "fail", "no output %s" % name
+        got = np.load(path)
+        if got.shape != want.shape:
+            return "fail", "output %s has shape %s, expected %s" % (name, got.shape, want.shape)
+        if want.dtype == np.bool_ or got.dtype == np.bool_:
+            ok = np.array_equal(got.astype(np.bool_), want.astype(np.bool_))
+        else:
+            ok = np.allclose(got.astype(np.float64), want.astype(np.float64),
+                             rtol=1e-3, atol=1e-5, equal_nan=True)
+        if not ok:
+            err = np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))
+            return "fail", "output %s differs (max abs error %.3g)" % (name, err)
+    return "pass", ""
+
+
+def check_bundled(args, d):
+    """A test compiled with --bundle: run it, compare with its outputs."""
+    with open(os.path.join(d, "ops")) as f:
+        ops = f.read().split()
+    feeds = ["--input=%s=%s" % (f[3:-4], os.path.join(d, f))
+             for f in sorted(os.listdir(d)) if f.startswith("in.")]
+    expected = [(f[5:-4], np.load(os.path.join(d, f)))
+                for f in sorted(os.listdir(d)) if f.startswith("want.")]
+    tmp = tempfile.mkdtemp(prefix="tessera-node-")
+    try:
+        return ops, *run_and_compare(args, os.path.join(d, "m.tsr"), feeds, expected, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--compile", required=True)
+    ap.add_argument("--compile")
     ap.add_argument("--run", required=True)
     ap.add_argument("--data", action="append",
                     help="a suite directory (repeatable); default: the node suite")
@@ -140,12 +174,29 @@ def main():
                     help="comma-separated; with --compile-only every one is compiled")
     ap.add_argument("--compile-only", action="store_true",
                     help="with --target=cuda: compile, do not run")
+    ap.add_argument("--bundle", help="compile each test into this directory "
+                    "(artifact, inputs, expected outputs) instead of running it")
+    ap.add_argument("--from-bundle", help="run the tests compiled into this "
+                    "directory by --bundle (no tessera-compile needed)")
     args = ap.parse_args()
-    suites = args.data or ["/usr/share/libonnx-testdata/data/node"]
-    tests = [os.path.join(s, d) for s in suites for d in sorted(os.listdir(s))
-             if args.filter in d]
-    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda t: check(args, t), tests))
+    if not args.compile and not args.from_bundle:
+        ap.error("--compile is required (except with --from-bundle)")
+    if args.target == "cuda" and not args.compile_only:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from tessera_tools import skip_without_cuda
+        skip_without_cuda()
+    if args.from_bundle:
+        suites = [args.from_bundle]
+        tests = [os.path.join(args.from_bundle, d) for d in sorted(os.listdir(args.from_bundle))
+                 if args.filter in d]
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            results = list(pool.map(lambda t: check_bundled(args, t), tests))
+    else:
+        suites = args.data or ["/usr/share/libonnx-testdata/data/node"]
+        tests = [os.path.join(s, d) for s in suites for d in sorted(os.listdir(s))
+                 if args.filter in d]
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            results = list(pool.map(lambda t: check(args, t), tests))
     counts = collections.Counter(o for _, o, _ in results)
     for suite in suites:
         c = collections.Counter(o for t, (_, o, _) in zip(tests, results)

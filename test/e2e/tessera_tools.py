@@ -10,6 +10,33 @@ import sys
 
 import numpy as np
 
+SKIP = 77  # ctest's SKIP_RETURN_CODE for the gpu tier
+
+
+def cuda_device():
+    """"" when this machine has a CUDA device the driver can open, else why
+    not (the gpu tier's tests then print SKIPPED and exit SKIP)."""
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError as e:
+        return "libcuda.so.1 not found (%s)" % e
+    if cuda.cuInit(0) != 0:
+        return "cuInit failed (no usable GPU)"
+    n = ctypes.c_int(0)
+    if cuda.cuDeviceGetCount(ctypes.byref(n)) != 0 or n.value == 0:
+        return "no CUDA device"
+    return ""
+
+
+def skip_without_cuda():
+    """Exits with SKIP, saying why, when there is no CUDA device."""
+    why = cuda_device()
+    if why:
+        print("SKIPPED: no CUDA device: %s" % why)
+        sys.exit(SKIP)
+
+
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                       "examples", "models")
 
