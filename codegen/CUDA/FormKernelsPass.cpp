@@ -103,12 +103,6 @@ struct FormKernelsPass
     : mlir::tessera::impl::FormKernelsPassBase<FormKernelsPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    IRRewriter loopRewriter(&getContext());
-    for (Block &block : func.getBody())
-      for (Operation &op : llvm::make_early_inc_range(block))
-        if (isa<scf::ForOp, scf::IfOp>(op) &&
-            failed(formSequentialKernel(loopRewriter, &op)))
-          return signalPassFailure();
     SmallVector<linalg::LinalgOp> ops;
     func.walk([&](linalg::LinalgOp op) {
       if (!op->getParentOfType<gpu::LaunchOp>())
@@ -155,6 +149,22 @@ struct FormKernelsPass
       gpu::TerminatorOp::create(rewriter, loc);
       op->moveBefore(launch.getBody().front().getTerminator());
     }
+    // What still reads or writes buffers on the host is sequential code
+    // (a scatter's loop): one thread runs it.
+    for (Block &block : func.getBody())
+      for (Operation &op : llvm::make_early_inc_range(block)) {
+        if (!isa<scf::ForOp, scf::IfOp>(op))
+          continue;
+        bool touchesMemory = op.walk([](Operation *inner) {
+                                 if (isa<gpu::LaunchOp>(inner))
+                                   return WalkResult::skip();
+                                 return isa<memref::LoadOp, memref::StoreOp>(inner)
+                                            ? WalkResult::interrupt()
+                                            : WalkResult::advance();
+                               }).wasInterrupted();
+        if (touchesMemory && failed(formSequentialKernel(rewriter, &op)))
+          return signalPassFailure();
+      }
   }
 };
 
