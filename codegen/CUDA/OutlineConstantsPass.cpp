@@ -40,25 +40,50 @@ struct OutlineConstantsPass
         c.erase();
         continue;
       }
+      // Booleans are stored a byte each and narrowed by a kernel.
+      bool boolean = dense && type.getElementType().isInteger(1);
+      std::vector<char> bytes;
+      if (boolean)
+        for (bool v : dense.getValues<bool>())
+          bytes.push_back(v ? 1 : 0);
+      RankedTensorType stored =
+          boolean ? RankedTensorType::get(type.getShape(), b.getI8Type()) : type;
       if (!dense || !type.getElementType().isIntOrFloat() ||
-          type.getElementType().getIntOrFloatBitWidth() % 8 != 0) {
+          (!boolean && type.getElementType().getIntOrFloatBitWidth() % 8 != 0)) {
         c.emitError("a tensor constant of ")
             << type << " the CUDA target cannot place in device memory";
         return signalPassFailure();
       }
       std::string name = "constant.late" + std::to_string(counter++);
       auto resource = DenseResourceElementsAttr::get(
-          type, name,
-          HeapAsmResourceBlob::allocateAndCopyWithAlign(dense.getRawData(),
-                                                        alignof(uint64_t)));
+          stored, name,
+          HeapAsmResourceBlob::allocateAndCopyWithAlign(
+              boolean ? ArrayRef<char>(bytes) : dense.getRawData(),
+              alignof(uint64_t)));
       unsigned index = func.getNumArguments();
       if (failed(func.insertArgument(
-              index, type,
+              index, stored,
               DictionaryAttr::get(&getContext(),
                                   {NamedAttribute(mlir::tessera::kWeightAttrName, resource)}),
               c.getLoc())))
         return signalPassFailure();
-      c.getResult().replaceAllUsesWith(entry.getArgument(index));
+      Value value = entry.getArgument(index);
+      if (boolean) {
+        Location loc = c.getLoc();
+        Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), b.getI1Type());
+        AffineMap id = b.getMultiDimIdentityMap(type.getRank());
+        value = linalg::GenericOp::create(
+                    b, loc, TypeRange{type}, ValueRange{value}, ValueRange{empty},
+                    ArrayRef<AffineMap>{id, id},
+                    SmallVector<utils::IteratorType>(type.getRank(),
+                                                     utils::IteratorType::parallel),
+                    [](OpBuilder &nb, Location nloc, ValueRange args) {
+                      Value bit = arith::TruncIOp::create(nb, nloc, nb.getI1Type(), args[0]);
+                      linalg::YieldOp::create(nb, nloc, bit);
+                    })
+                    .getResult(0);
+      }
+      c.getResult().replaceAllUsesWith(value);
       c.erase();
     }
   }
