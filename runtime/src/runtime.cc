@@ -352,12 +352,7 @@ static tsr_status_t finishLoad(tsr_module_t m, const std::string &what) {
     return makeStatus(TSR_FAILED_PRECONDITION,
                       what + ": compiled for target '" + mf.target +
                           "', this runtime runs 'cpu' and 'cuda' artifacts");
-  if (mf.target == "cuda" && !mf.kernels.empty() && !m->view.deviceCodeSize &&
-      !m->view.deviceBinarySize)
-    return makeStatus(TSR_DATA_LOSS, what + ": the manifest names " +
-                                         std::to_string(mf.kernels.size()) +
-                                         " kernels and the artifact has no "
-                                         "device code");
+
   // Load the shared object from an anonymous in-memory file.
   int fd = memfd_create("tessera-module", MFD_CLOEXEC);
   if (fd < 0)

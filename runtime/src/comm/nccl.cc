@@ -376,7 +376,8 @@ std::unique_ptr<Communicator> createDeviceSelfCommunicator(Device &device) {
 std::string
 createNcclThreadCommunicators(const std::vector<Device *> &devices,
                               int timeoutMs,
-                              std::vector<std::unique_ptr<Communicator>> &out) {
+                              std::vector<std::unique_ptr<Communicator>> &out,
+                              int initTimeoutMs) {
   std::string e;
   const Nccl *api = nccl(e);
   if (!api)
@@ -391,8 +392,9 @@ createNcclThreadCommunicators(const std::vector<Device *> &devices,
   std::vector<std::thread> threads;
   for (int rank = 0; rank < n; ++rank)
     threads.emplace_back([&, rank] {
-      errors[rank] =
-          initRank(*devices[rank], *api, id, rank, n, timeoutMs, comms[rank]);
+      errors[rank] = initRank(*devices[rank], *api, id, rank, n,
+                              initTimeoutMs ? initTimeoutMs : timeoutMs,
+                              comms[rank]);
     });
   for (std::thread &t : threads)
     t.join();
@@ -544,8 +546,9 @@ std::string awaitRendezvous(const std::string &path, int timeoutMs, void *data,
 std::string createNcclProcessCommunicator(Device &device,
                                           const ProcessWorld &world,
                                           int timeoutMs,
-                                          std::unique_ptr<Communicator> &out) {
-  if (world.size == 1) {
+                                          std::unique_ptr<Communicator> &out,
+                                          bool ncclForOneRank) {
+  if (world.size == 1 && !ncclForOneRank) {
     out = createDeviceSelfCommunicator(device);
     return {};
   }
@@ -565,6 +568,9 @@ std::string createNcclProcessCommunicator(Device &device,
     if (!(e = createMpiCommunicator(timeoutMs, mpi)).empty() ||
         !(e = mpi->broadcast(&id, sizeof(id), 0)).empty())
       return "sending the NCCL unique id over MPI: " + e;
+  } else if (world.rendezvous.empty()) {
+    if (world.size > 1)
+      return "the nccl communicator: no rendezvous file for the unique id";
   } else if (world.rank == 0) {
     if (!(e = publishRendezvous(world.rendezvous, &id, sizeof(id))).empty())
       return e;
@@ -576,7 +582,7 @@ std::string createNcclProcessCommunicator(Device &device,
   ncclComm_t comm = nullptr;
   e = initRank(device, *api, id, world.rank, world.size, timeoutMs, comm);
   // Every rank has read the id once init completes.
-  if (world.rank == 0 && !world.viaMpi)
+  if (world.rank == 0 && !world.viaMpi && !world.rendezvous.empty())
     ::unlink(world.rendezvous.c_str());
   if (!e.empty())
     return e;

@@ -50,11 +50,13 @@ class Device;
 std::unique_ptr<Communicator> createDeviceSelfCommunicator(cuda::Device &device);
 
 /// `devices.size()` connected NCCL communicators whose ranks are threads of
-/// this process (rank r on devices[r]; NCCL needs distinct GPUs).
+/// this process (rank r on devices[r]; NCCL needs distinct GPUs). Their
+/// creation may take `initTimeoutMs` (0: `timeoutMs`).
 std::string
 createNcclThreadCommunicators(const std::vector<cuda::Device *> &devices,
                               int timeoutMs,
-                              std::vector<std::unique_ptr<Communicator>> &out);
+                              std::vector<std::unique_ptr<Communicator>> &out,
+                              int initTimeoutMs = 0);
 
 /// Where this process stands in a job of one process per rank.
 struct ProcessWorld {
@@ -73,11 +75,13 @@ struct ProcessWorld {
 std::string processWorld(bool mpi, ProcessWorld &out);
 
 /// This process's communicator in `world` on `device` (collective over the
-/// world's processes).
+/// world's processes). A one-rank world gets the copy-only communicator
+/// unless `ncclForOneRank` (tests use it to exercise the bootstrap).
 std::string createNcclProcessCommunicator(cuda::Device &device,
                                           const ProcessWorld &world,
                                           int timeoutMs,
-                                          std::unique_ptr<Communicator> &out);
+                                          std::unique_ptr<Communicator> &out,
+                                          bool ncclForOneRank = false);
 
 /// The rendezvous file protocol, for any bytes (tests use it without NCCL).
 std::string publishRendezvous(const std::string &path, const void *data,
