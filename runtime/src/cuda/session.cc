@@ -245,6 +245,12 @@ Status Session::create(const SessionSetup &setup, std::unique_ptr<Session> &out)
   }
 
   // One rank per process.
+  if (setup.comm == TSR_COMM_MPI && !haveMpi())
+    return Status::error(TSR_UNIMPLEMENTED,
+                         "this runtime was built without MPI (install "
+                         "libopenmpi-dev and rebuild to use the mpi "
+                         "communicator, or use the nccl communicator with "
+                         "TESSERA_NCCL_RENDEZVOUS)");
   ProcessWorld world;
   std::string e = processWorld(setup.comm == TSR_COMM_MPI, world);
   if (!e.empty())
