@@ -261,8 +261,11 @@ int main(int argc, char **argv) {
       std::printf(
           "  mesh %s: %zu devices (%s), %zu bytes of weights per device\n",
           tsr_module_mesh(module), tsr_module_num_devices(module),
-          comm != TSR_COMM_LOCAL
-              ? "one process per device, each maps its own weight blocks"
+          comm == TSR_COMM_MPI
+              ? "mpi: one process per device, each maps its own weight blocks"
+          : comm == TSR_COMM_NCCL
+              ? "nccl: one process per device, each uploads its own weight "
+                "blocks"
               : "local: threads of this process",
           tsr_module_device_weight_bytes(module));
     for (size_t i = 0; i < numInputs + numOutputs; ++i) {
