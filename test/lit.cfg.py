@@ -23,6 +23,19 @@ ptxas = shutil.which("ptxas") or shutil.which("ptxas", path="/usr/local/cuda/bin
 if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+# A usable GPU (REQUIRES: cuda / UNSUPPORTED: cuda): the driver loads and
+# lists a device.
+def _have_cuda():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+        count = ctypes.c_int(0)
+        return cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 \
+            and count.value > 0
+    except OSError:
+        return False
+if _have_cuda():
+    config.available_features.add("cuda")
 config.substitutions.append(("%plugin", os.path.join(config.tessera_obj_root, "lib",
                                                      "libTesseraExamplePlugin.so")))
 config.substitutions.append(("%examples", os.path.join(config.tessera_src_root, "examples")))

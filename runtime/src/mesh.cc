@@ -3,6 +3,7 @@
 #include "mesh.h"
 
 #include "comm/comm.h"
+#include "cuda/session.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -40,28 +41,19 @@ Communicator *RankComms::group(int64_t axesMask, std::string &error) {
   return (groups_[axesMask] = std::move(sub)).get();
 }
 
+Communicator *RankContext::group(int64_t axesMask, const char *what) {
+  if (!comms) {
+    fail(std::string(what) + ": this run has no communicator");
+    return nullptr;
+  }
+  std::string e;
+  Communicator *c = comms->group(axesMask, e);
+  if (!c)
+    fail(std::string(what) + ": splitting the world by mesh axes: " + e);
+  return c;
+}
+
 namespace {
-/// What the calling thread runs as: its rank's communicators, and the
-/// first error of its collectives.
-struct RankContext {
-  RankComms *comms = nullptr;
-  std::string error;
-
-  /// The group for `axesMask`; null after recording why (`what` names the
-  /// collective that asked).
-  Communicator *group(int64_t axesMask, const char *what) {
-    std::string e;
-    Communicator *c = comms->group(axesMask, e);
-    if (!c)
-      fail(std::string(what) + ": splitting the world by mesh axes: " + e);
-    return c;
-  }
-  void fail(const std::string &e) {
-    if (error.empty())
-      error = e;
-  }
-};
-
 thread_local RankContext *current = nullptr;
 
 std::optional<ElementKind> elementKind(int64_t dtype) {
@@ -107,6 +99,13 @@ void hookAllGather(intptr_t send, intptr_t recv, int64_t outer, int64_t innerByt
   Communicator *c = ctx->group(axesMask, "all_gather");
   if (!c)
     return;
+  if (ctx->cuda) {
+    std::string e = cuda::allGatherInto(*ctx->cuda, *c, send, recv, outer,
+                                        innerBytes);
+    if (!e.empty())
+      ctx->fail("all_gather: " + e);
+    return;
+  }
   size_t block = static_cast<size_t>(outer * innerBytes);
   std::vector<char> all(block * static_cast<size_t>(c->size()));
   std::string e = c->allGather(reinterpret_cast<const void *>(send), all.data(), block);
@@ -121,15 +120,65 @@ void hookAllGather(intptr_t send, intptr_t recv, int64_t outer, int64_t innerByt
 }
 
 int64_t hookProcessLinearIndex() {
-  return current ? current->comms->rank() : 0;
+  return current && current->comms ? current->comms->rank() : 0;
 }
 
-struct Hooks {
-  void (*allReduce)(intptr_t, int64_t, int64_t, int64_t, int64_t);
-  void (*allGather)(intptr_t, intptr_t, int64_t, int64_t, int64_t);
-  int64_t (*processLinearIndex)();
-};
-const Hooks kHooks = {hookAllReduce, hookAllGather, hookProcessLinearIndex};
+/// The rank's CUDA state; null after recording why there is none.
+cuda::Rank *cudaRank(RankContext *ctx, const char *what) {
+  if (!ctx || !ctx->error.empty())
+    return nullptr;
+  if (!ctx->cuda)
+    ctx->fail(std::string(what) +
+                  ": the artifact's host code is for target cuda and this "
+                  "rank runs on a cpu device",
+              TSR_FAILED_PRECONDITION);
+  return ctx->cuda;
+}
+
+void hookLaunch(int64_t kernel, int64_t gridX, int64_t gridY, int64_t gridZ,
+                int64_t blockX, int64_t blockY, int64_t blockZ,
+                int64_t sharedBytes, const int64_t *args, int64_t numArgs) {
+  RankContext *ctx = current;
+  cuda::Rank *rank = cudaRank(ctx, "launch");
+  if (!rank)
+    return;
+  const int64_t grid[3] = {gridX, gridY, gridZ};
+  const int64_t block[3] = {blockX, blockY, blockZ};
+  cuda::Status s = cuda::launchOnRank(*rank, kernel, grid, block, sharedBytes,
+                                      args, numArgs);
+  if (!s.ok())
+    ctx->fail(s.message, s.code);
+}
+
+void hookGemm(int64_t dtype, int64_t b0, int64_t b1, int64_t b2, int64_t m,
+              int64_t n, int64_t k, intptr_t a, int64_t ab0, int64_t ab1,
+              int64_t ab2, int64_t am, int64_t ak, intptr_t b, int64_t bb0,
+              int64_t bb1, int64_t bb2, int64_t bk, int64_t bn, intptr_t c,
+              int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn) {
+  RankContext *ctx = current;
+  cuda::Rank *rank = cudaRank(ctx, "gemm");
+  if (!rank)
+    return;
+  cuda::GemmCall call;
+  call.dtype = dtype;
+  call.batch[0] = b0, call.batch[1] = b1, call.batch[2] = b2;
+  call.m = m, call.n = n, call.k = k;
+  call.a = static_cast<uint64_t>(a);
+  call.aBatch[0] = ab0, call.aBatch[1] = ab1, call.aBatch[2] = ab2;
+  call.am = am, call.ak = ak;
+  call.b = static_cast<uint64_t>(b);
+  call.bBatch[0] = bb0, call.bBatch[1] = bb1, call.bBatch[2] = bb2;
+  call.bk = bk, call.bn = bn;
+  call.c = static_cast<uint64_t>(c);
+  call.cBatch[0] = cb0, call.cBatch[1] = cb1, call.cBatch[2] = cb2;
+  call.cm = cm, call.cn = cn;
+  cuda::Status s = cuda::gemmOnRank(*rank, call);
+  if (!s.ok())
+    ctx->fail(s.message, s.code);
+}
+
+const Hooks kHooks = {hookAllReduce, hookAllGather, hookProcessLinearIndex,
+                      hookLaunch, hookGemm};
 
 bool localShapeOf(const artifact::TensorSpec &t, const sharding::Mesh &mesh,
                   sharding::Split &split, std::vector<int64_t> &local,
@@ -149,6 +198,34 @@ size_t bytesOf(const std::vector<int64_t> &shape, artifact::DType dtype) {
   return n;
 }
 } // namespace
+
+const Hooks &runtimeHooks() { return kHooks; }
+
+void runAsRank(EntryFn entry, void **args, RankContext &ctx) {
+  RankContext *outer = current;
+  current = &ctx;
+  entry(args);
+  current = outer;
+}
+
+size_t localBytes(const artifact::TensorSpec &t, const sharding::Mesh &mesh) {
+  sharding::Split split;
+  std::vector<int64_t> local;
+  std::string error;
+  localShapeOf(t, mesh, split, local, error);
+  return bytesOf(local, t.dtype);
+}
+
+const char *weightBlock(const artifact::WeightSpec &w,
+                        const sharding::Mesh &mesh, const char *weights,
+                        const std::vector<int64_t> &coords) {
+  sharding::Split split;
+  std::vector<int64_t> local;
+  std::string error;
+  localShapeOf(w, mesh, split, local, error);
+  int64_t index = sharding::shardIndex(split, mesh, coords);
+  return weights + w.offset + static_cast<uint64_t>(index) * w.shardStride();
+}
 
 void installCollectiveHooks(void *library) {
   if (auto *slot = static_cast<const Hooks **>(dlsym(library, "tessera_rt_hooks")))
@@ -185,18 +262,6 @@ bool parseMesh(const artifact::Manifest &manifest, sharding::Mesh &mesh,
   return true;
 }
 
-namespace {
-/// One rank's entry arguments (inputs, weights, outputs, workspace) and the
-/// memory behind them.
-struct RankBuffers {
-  std::vector<void *> args;
-  std::vector<std::vector<char>> inputShards, outputShards;
-  void *workspace = nullptr;
-};
-
-/// Fills `b` for the rank at `coords`: its slice of each split input (a
-/// replicated one whole), its block of each weight, room for its output
-/// shards, a workspace. False when the workspace cannot be allocated.
 bool prepareRank(const MeshRunArgs &args, const std::vector<int64_t> &coords,
                  RankBuffers &b) {
   const artifact::Manifest &mf = *args.manifest;
@@ -220,19 +285,15 @@ bool prepareRank(const MeshRunArgs &args, const std::vector<int64_t> &coords,
     b.inputShards.push_back(std::move(shard));
     b.args.push_back(b.inputShards.back().data());
   }
-  for (const artifact::WeightSpec &w : mf.weights) {
-    localShapeOf(w, mesh, split, local, error);
-    int64_t index = sharding::shardIndex(split, mesh, coords);
+  for (const artifact::WeightSpec &w : mf.weights)
     b.args.push_back(
-        const_cast<char *>(args.weights + w.offset +
-                           static_cast<uint64_t>(index) * w.shardStride()));
-  }
+        const_cast<char *>(weightBlock(w, mesh, args.weights, coords)));
   for (const artifact::TensorSpec &t : mf.outputs) {
     localShapeOf(t, mesh, split, local, error);
     b.outputShards.emplace_back(std::max<size_t>(bytesOf(local, t.dtype), 1));
     b.args.push_back(b.outputShards.back().data());
   }
-  if (mf.workspaceBytes) {
+  if (mf.workspaceBytes && args.takeWorkspace) {
     b.workspace = args.takeWorkspace();
     if (!b.workspace)
       return false;
@@ -241,18 +302,17 @@ bool prepareRank(const MeshRunArgs &args, const std::vector<int64_t> &coords,
   return true;
 }
 
+namespace {
 /// Runs the entry on the calling thread as the rank of `ctx`.
 void runRank(const MeshRunArgs &args, RankContext &ctx, RankBuffers &b) {
-  current = &ctx;
-  args.entry(b.args.data());
-  current = nullptr;
+  runAsRank(args.entry, b.args.data(), ctx);
   if (b.workspace)
     args.giveBackWorkspace(b.workspace);
   b.workspace = nullptr;
 }
 
-/// Fills the whole outputs from the ranks' shards (`shardOf(rank, output)`),
-/// each shard from the first rank holding it; replicated outputs from rank 0.
+} // namespace
+
 void assembleOutputs(
     const MeshRunArgs &args,
     const std::function<const char *(int64_t, size_t)> &shardOf) {
@@ -283,7 +343,6 @@ void assembleOutputs(
     }
   }
 }
-} // namespace
 
 std::string runLocalMesh(const MeshRunArgs &args) {
   int64_t ranks = args.mesh->ranks();

@@ -9,7 +9,12 @@
 // Two ways to run the ranks share that code: `local` runs them all as
 // threads of this process and assembles the outputs from their shards;
 // `mpi` runs this process's rank of an MPI job and gathers the output
-// shards to rank 0, which assembles them.
+// shards to rank 0, which assembles them. A cuda session (cuda/session.h)
+// runs its ranks with the same pieces on device buffers.
+//
+// The hooks find the rank the calling thread runs through a thread-local
+// RankContext, set around each call of the entry (runAsRank); a hook that
+// fails records the first error there and the run returns it.
 //
 //===----------------------------------------------------------------------===//
 #ifndef TESSERA_RUNTIME_MESH_H
@@ -18,6 +23,7 @@
 #include "artifact.h"
 #include "comm/comm.h"
 #include "sharding.h"
+#include "tessera/runtime.h"
 
 #include <functional>
 #include <map>
@@ -27,9 +33,28 @@
 
 namespace tessera::runtime {
 
+namespace cuda {
+struct Rank;
+}
+
 using EntryFn = void (*)(void **);
 
-/// Points the host code's `tessera_rt_hooks` at the runtime's collectives.
+/// The table the host code calls through (`tessera_rt_hooks`, see
+/// codegen/CPU/ukernels/Collectives.cpp); it only grows at its end.
+struct Hooks {
+  void (*allReduce)(intptr_t, int64_t, int64_t, int64_t, int64_t);
+  void (*allGather)(intptr_t, intptr_t, int64_t, int64_t, int64_t);
+  int64_t (*processLinearIndex)();
+  void (*launch)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                 int64_t, int64_t, const int64_t *, int64_t);
+  void (*gemm)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+               intptr_t, int64_t, int64_t, int64_t, int64_t, int64_t, intptr_t,
+               int64_t, int64_t, int64_t, int64_t, int64_t, intptr_t, int64_t,
+               int64_t, int64_t, int64_t, int64_t);
+};
+const Hooks &runtimeHooks();
+
+/// Points the host code's `tessera_rt_hooks` at the runtime's hooks.
 void installCollectiveHooks(void *library);
 
 /// Checks the manifest's mesh and splits; fills `mesh` ("" mesh: one
@@ -70,6 +95,60 @@ private:
   std::vector<int64_t> coords_;
   std::map<int64_t, std::unique_ptr<Communicator>> groups_;
 };
+
+/// What the calling thread runs as while the entry runs.
+struct RankContext {
+  /// The rank's communicators; null for a module without a mesh on a cpu
+  /// device (it has no collectives).
+  RankComms *comms = nullptr;
+  /// The rank's CUDA state; null on a cpu rank.
+  cuda::Rank *cuda = nullptr;
+  /// The first failure of a hook, and its status code.
+  std::string error;
+  tsr_status_code_t code = TSR_OK;
+
+  /// The group for `axesMask`; null after recording why (`what` names the
+  /// collective that asked).
+  Communicator *group(int64_t axesMask, const char *what);
+  void fail(const std::string &e, tsr_status_code_t c = TSR_UNAVAILABLE) {
+    if (error.empty()) {
+      error = e;
+      code = c;
+    }
+  }
+};
+
+/// Calls `entry(args)` on this thread with `ctx` as its rank.
+void runAsRank(EntryFn entry, void **args, RankContext &ctx);
+
+/// Bytes of `t`'s shard on one rank of `mesh` (parseMesh checked it).
+size_t localBytes(const artifact::TensorSpec &t, const sharding::Mesh &mesh);
+
+/// Rank `coords`' block of weight `w` in the WEIGHTS section `weights`.
+const char *weightBlock(const artifact::WeightSpec &w,
+                        const sharding::Mesh &mesh, const char *weights,
+                        const std::vector<int64_t> &coords);
+
+/// One rank's entry arguments (inputs, weights, outputs, workspace) and the
+/// host memory behind them.
+struct RankBuffers {
+  std::vector<void *> args;
+  std::vector<std::vector<char>> inputShards, outputShards;
+  void *workspace = nullptr;
+};
+
+/// Fills `b` for the rank at `coords`: its slice of each split input (a
+/// replicated one whole), its block of each weight, room for its output
+/// shards, and a workspace when `args.takeWorkspace` is set. False when the
+/// workspace cannot be allocated.
+bool prepareRank(const MeshRunArgs &args, const std::vector<int64_t> &coords,
+                 RankBuffers &b);
+
+/// Fills the whole outputs from the ranks' shards (`shardOf(rank, output)`),
+/// each shard from the first rank holding it; replicated outputs from rank 0.
+void assembleOutputs(
+    const MeshRunArgs &args,
+    const std::function<const char *(int64_t, size_t)> &shardOf);
 
 /// Runs every rank of the mesh as a thread with local communicators; an
 /// empty string on success, else the first rank's error.

@@ -3,12 +3,17 @@
 // The CPU device executes a module's host code (a shared object loaded from
 // the artifact through memfd + dlopen) inline on the calling thread; the API
 // is asynchronous in shape so queued devices (CUDA streams) fit behind it.
+// A cuda device runs `target cuda` modules through cuda/session.h; its
+// tensors keep their bytes in host memory, and a run uploads the inputs and
+// downloads the outputs.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tessera/runtime.h"
 
 #include "artifact.h"
+#include "comm/nccl.h"
+#include "cuda/session.h"
 #include "mesh.h"
 #include "thread_pool.h"
 
@@ -83,7 +88,12 @@ struct tsr_runtime_s : RefCounted {
 struct tsr_device_s : RefCounted {
   tsr_runtime_t runtime = nullptr;
   std::string name;
-  ~tsr_device_s() { release(runtime); }
+  // A cuda device's GPU (shared by every handle naming it); null for cpu.
+  std::shared_ptr<tessera::runtime::cuda::Device> cuda;
+  ~tsr_device_s() {
+    cuda.reset();
+    release(runtime);
+  }
 };
 
 struct tsr_tensor_s : RefCounted {
@@ -150,7 +160,10 @@ struct tsr_session_s : RefCounted {
   // which take turns so that every rank makes the same calls in order.
   std::unique_ptr<::tessera::runtime::RankComms> mpi;
   std::mutex mpiRunMutex;
+  // A session on a cuda device.
+  std::unique_ptr<::tessera::runtime::cuda::Session> cuda;
   ~tsr_session_s() {
+    cuda.reset();
     release(module);
     release(device);
   }
@@ -217,12 +230,23 @@ tsr_status_t tsr_device_create(tsr_runtime_t runtime, const char *name,
   std::string n(name);
   if (n == "cpu")
     n = "cpu:0";
-  if (n != "cpu:0") {
-    if (n.rfind("cuda", 0) == 0)
-      return makeStatus(TSR_UNIMPLEMENTED,
-                        "device '" + n + "': this runtime has no CUDA backend yet");
+  if (n == "cuda")
+    n = "cuda:0";
+  std::shared_ptr<tessera::runtime::cuda::Device> gpu;
+  if (n.rfind("cuda:", 0) == 0) {
+    std::string digits = n.substr(5);
+    char *end = nullptr;
+    long ordinal = std::strtol(digits.c_str(), &end, 10);
+    if (digits.empty() || *end != '\0' || ordinal < 0 || ordinal > 1 << 20)
+      return makeStatus(TSR_INVALID_ARGUMENT,
+                        "bad device name '" + n + "' (cuda or cuda:N)");
+    tessera::runtime::cuda::Status s =
+        tessera::runtime::cuda::Device::open(static_cast<int>(ordinal), gpu);
+    if (!s.ok())
+      return makeStatus(s.code, s.message);
+  } else if (n != "cpu:0") {
     return makeStatus(TSR_NOT_FOUND, "unknown device '" + n +
-                                         "' (this runtime has cpu:0)");
+                                         "' (this runtime has cpu:0 and cuda:N)");
   }
   auto *d = new (std::nothrow) tsr_device_s;
   if (!d)
@@ -230,6 +254,10 @@ tsr_status_t tsr_device_create(tsr_runtime_t runtime, const char *name,
   d->runtime = runtime;
   retain(runtime);
   d->name = n;
+  d->cuda = std::move(gpu);
+  if (runtime->verbose && d->cuda)
+    std::fprintf(stderr, "tessera: %s is %s (sm_%d)\n", n.c_str(),
+                 d->cuda->model().c_str(), d->cuda->computeCapability());
   *out_device = d;
   return nullptr;
 }
@@ -319,10 +347,12 @@ static tsr_status_t finishLoad(tsr_module_t m, const std::string &what) {
   std::string error;
   if (!artifact::read(m->bytes, m->size, m->view, error))
     return makeStatus(TSR_DATA_LOSS, what + ": " + error);
-  if (m->view.manifest.target != "cpu")
+  const artifact::Manifest &mf = m->view.manifest;
+  if (mf.target != "cpu" && mf.target != "cuda")
     return makeStatus(TSR_FAILED_PRECONDITION,
-                      what + ": compiled for target '" + m->view.manifest.target +
-                          "', this runtime runs 'cpu' artifacts");
+                      what + ": compiled for target '" + mf.target +
+                          "', this runtime runs 'cpu' and 'cuda' artifacts");
+
   // Load the shared object from an anonymous in-memory file.
   int fd = memfd_create("tessera-module", MFD_CLOEXEC);
   if (fd < 0)
@@ -511,6 +541,15 @@ tsr_status_t tsr_comm_world(tsr_comm_t comm, int32_t *out_rank,
   *out_size = 1;
   if (comm == TSR_COMM_LOCAL)
     return nullptr;
+  if (comm == TSR_COMM_NCCL) {
+    ::tessera::runtime::ProcessWorld world;
+    std::string e = ::tessera::runtime::processWorld(false, world);
+    if (!e.empty())
+      return makeStatus(TSR_UNAVAILABLE, e);
+    *out_rank = world.rank;
+    *out_size = world.size;
+    return nullptr;
+  }
   if (comm != TSR_COMM_MPI)
     return makeStatus(TSR_INVALID_ARGUMENT,
                       "unknown communicator " +
@@ -601,11 +640,28 @@ tsr_status_t tsr_session_create(tsr_module_t module, tsr_device_t device,
   }
   if (options && options->struct_size >= sizeof(tsr_session_options_t)) {
     comm = options->comm;
-    if (comm != TSR_COMM_LOCAL && comm != TSR_COMM_MPI)
+    if (comm != TSR_COMM_LOCAL && comm != TSR_COMM_MPI && comm != TSR_COMM_NCCL)
       return makeStatus(TSR_INVALID_ARGUMENT,
                         "unknown communicator " + std::to_string(comm) +
-                            " (TSR_COMM_LOCAL or TSR_COMM_MPI)");
+                            " (TSR_COMM_LOCAL, TSR_COMM_MPI or TSR_COMM_NCCL)");
   }
+  const std::string &target = module->view.manifest.target;
+  if (device->cuda && target != "cuda")
+    return makeStatus(TSR_FAILED_PRECONDITION,
+                      "the module was compiled for target '" + target +
+                          "' and cannot run on " + device->name +
+                          " (compile it with --target=cuda, or use a cpu "
+                          "device)");
+  if (!device->cuda && target == "cuda")
+    return makeStatus(TSR_FAILED_PRECONDITION,
+                      "the module was compiled for target 'cuda' and needs a "
+                      "cuda device, not " +
+                          device->name);
+  if (!device->cuda && comm == TSR_COMM_NCCL)
+    return makeStatus(TSR_FAILED_PRECONDITION,
+                      "the nccl communicator needs a cuda device, not " +
+                          device->name +
+                          " (use the mpi communicator between cpu processes)");
   auto *s = new (std::nothrow) tsr_session_s;
   if (!s)
     return makeStatus(TSR_RESOURCE_EXHAUSTED, "out of memory");
@@ -614,7 +670,23 @@ tsr_status_t tsr_session_create(tsr_module_t module, tsr_device_t device,
   retain(module);
   s->device = device;
   retain(device);
-  if (comm == TSR_COMM_MPI) {
+  if (device->cuda) {
+    ::tessera::runtime::cuda::SessionSetup setup;
+    setup.view = &module->view;
+    setup.mesh = &module->mesh;
+    setup.entry = module->entry;
+    setup.device = device->cuda;
+    setup.comm = comm;
+    setup.timeoutMs = timeoutMs;
+    setup.verbose = module->runtime->verbose;
+    setup.meshText = describeMesh(module);
+    ::tessera::runtime::cuda::Status st =
+        ::tessera::runtime::cuda::Session::create(setup, s->cuda);
+    if (!st.ok()) {
+      release(s);
+      return makeStatus(st.code, st.message);
+    }
+  } else if (comm == TSR_COMM_MPI) {
     if (tsr_status_t st = createMpiSession(s)) {
       release(s);
       return st;
@@ -685,6 +757,25 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
     buffers.push_back(data);
   }
   tsr_module_t module = session->module;
+  if (session->cuda) {
+    std::vector<const char *> ins;
+    std::vector<char *> outPtrs;
+    for (size_t i = 0; i < num_inputs; ++i)
+      ins.push_back(static_cast<const char *>(inputs[i]->data));
+    for (tsr_tensor_t o : outs)
+      outPtrs.push_back(static_cast<char *>(o->data));
+    bool holdsOutputs = true;
+    ::tessera::runtime::cuda::Status st =
+        session->cuda->run(ins, outPtrs, holdsOutputs);
+    for (size_t i = 0; i < num_outputs; ++i) {
+      if (!st.ok() || !holdsOutputs) {
+        release(outs[i]);
+        outs[i] = nullptr;
+      }
+      out_outputs[i] = st.ok() ? outs[i] : nullptr;
+    }
+    return st.ok() ? nullptr : makeStatus(st.code, st.message);
+  }
   if (!mf.mesh.empty() || session->mpi) {
     ::tessera::runtime::MeshRunArgs run;
     run.manifest = &mf;
@@ -733,11 +824,64 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
     }
     buffers.push_back(workspace);
   }
-  module->entry(buffers.data());
+  // No communicator: the hooks only record a misplaced launch or gemm.
+  ::tessera::runtime::RankContext ctx;
+  ::tessera::runtime::runAsRank(module->entry, buffers.data(), ctx);
   if (workspace)
     module->giveBackWorkspace(workspace);
+  if (!ctx.error.empty()) {
+    for (tsr_tensor_t o : outs)
+      release(o);
+    return makeStatus(ctx.code, ctx.error);
+  }
   for (size_t i = 0; i < num_outputs; ++i)
     out_outputs[i] = outs[i];
+  return nullptr;
+}
+
+size_t tsr_session_num_ranks(tsr_session_t session) {
+  if (!session)
+    return 0;
+  if (session->cuda)
+    return session->cuda->numRanks();
+  if (session->mpi)
+    return 1;
+  return static_cast<size_t>(session->module->mesh.ranks());
+}
+
+tsr_status_t tsr_session_memory_stats(tsr_session_t session, size_t index,
+                                      tsr_memory_stats_t *out_stats) {
+  if (!session || !out_stats ||
+      out_stats->struct_size < sizeof(tsr_memory_stats_t))
+    return makeStatus(TSR_INVALID_ARGUMENT,
+                      "session and out_stats must be set, and "
+                      "out_stats->struct_size to sizeof(tsr_memory_stats_t)");
+  size_t ranks = tsr_session_num_ranks(session);
+  if (index >= ranks)
+    return makeStatus(TSR_INVALID_ARGUMENT,
+                      "rank index " + std::to_string(index) +
+                          " is out of range (the session runs " +
+                          std::to_string(ranks) + " here)");
+  uint32_t size = out_stats->struct_size;
+  std::memset(out_stats, 0, sizeof(*out_stats));
+  out_stats->struct_size = size;
+  if (session->cuda) {
+    ::tessera::runtime::cuda::RankMemory m = session->cuda->memory(index);
+    out_stats->rank = static_cast<int32_t>(m.rank);
+    out_stats->device = m.device;
+    out_stats->weight_bytes = m.weights;
+    out_stats->workspace_bytes = m.workspace;
+    out_stats->device_in_use_bytes = m.deviceStats.inUse;
+    out_stats->device_peak_bytes = m.deviceStats.peak;
+    out_stats->device_cached_bytes = m.deviceStats.cached;
+    return nullptr;
+  }
+  const artifact::Manifest &mf = session->module->view.manifest;
+  out_stats->rank = session->mpi ? static_cast<int32_t>(session->mpi->rank())
+                                 : static_cast<int32_t>(index);
+  out_stats->device = session->device->name.c_str();
+  out_stats->weight_bytes = tsr_module_device_weight_bytes(session->module);
+  out_stats->workspace_bytes = mf.workspaceBytes;
   return nullptr;
 }
 void tsr_session_retain(tsr_session_t s) { retain(s); }

@@ -53,7 +53,13 @@ int main(int argc, char **argv) {
 
   /* Devices. */
   tsr_device_t other = NULL;
-  report("cuda device", tsr_device_create(runtime, "cuda:0", &other));
+  tsr_status_t cs = tsr_device_create(runtime, "cuda:0", &other);
+  if (cs)
+    report("cuda device", cs);
+  else
+    printf("cuda device: ok\n");
+  tsr_device_release(other);
+  other = NULL;
   report("unknown device", tsr_device_create(runtime, "tpu:3", &other));
 
   /* Loading. */

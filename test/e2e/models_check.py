@@ -40,9 +40,12 @@ def main():
     ap.add_argument("--target", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--gpu-arch", default="sm_90")
     ap.add_argument("--compile-only", action="store_true")
+    ap.add_argument("--bundle", help="compile each model for --target into this "
+                    "directory with its inputs and ONNX Runtime's outputs, to be "
+                    "run elsewhere by node_tests.py --from-bundle")
     args = ap.parse_args()
     archs = args.gpu_arch.split(",")
-    if args.target == "cuda" and not args.compile_only:
+    if args.target == "cuda" and not args.compile_only and not args.bundle:
         skip_without_cuda()
     os.makedirs(args.work, exist_ok=True)
     rng = np.random.default_rng(1234)
@@ -62,6 +65,21 @@ def main():
             continue
         if args.target == "cuda":
             flags = flags + ["--target=cuda", "--gpu-arch=" + archs[0]]
+        if args.bundle:
+            dest = os.path.join(args.bundle, "model." + name)
+            os.makedirs(dest, exist_ok=True)
+            err = compile_model(args.compile, model, os.path.join(dest, "m.tsr"), flags)
+            if err:
+                print("FAIL %s: %s" % (name, err))
+                failed += 1
+                continue
+            for n, a in feeds.items():
+                np.save(os.path.join(dest, "in.%s.npy" % n), a)
+            np.save(os.path.join(dest, "want.y.npy"), ref[0])
+            with open(os.path.join(dest, "ops"), "w") as f:
+                f.write(name)
+            passed += 1
+            continue
         err, outs = compile_and_run(args.compile, args.run, model,
                                     os.path.join(d, name + ".tsr"), feeds, d, flags)
         if err:

@@ -181,7 +181,7 @@ def main():
     args = ap.parse_args()
     if not args.compile and not args.from_bundle:
         ap.error("--compile is required (except with --from-bundle)")
-    if args.target == "cuda" and not args.compile_only:
+    if args.target == "cuda" and not args.compile_only and not args.bundle:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         from tessera_tools import skip_without_cuda
         skip_without_cuda()

@@ -23,6 +23,35 @@ TEST(Manifest, NoWorkspaceLineMeansNone) {
   EXPECT_EQ(m.workspaceBytes, 0u);
 }
 
+TEST(Manifest, CudaEntriesRoundTrip) {
+  Manifest m;
+  m.target = "cuda";
+  m.gpuArch = "sm_90";
+  m.kernels = {"main_kernel_0", "main kernel 1", "fused%gelu"};
+  Manifest back;
+  std::string error;
+  std::string text = m.serialize();
+  ASSERT_TRUE(back.parse(text, error)) << error;
+  EXPECT_EQ(back.target, "cuda");
+  EXPECT_EQ(back.gpuArch, "sm_90");
+  EXPECT_EQ(back.kernels, m.kernels);
+  // Names are escaped in the text, one kernel line each, in launch order.
+  EXPECT_NE(text.find("gpu-arch sm_90\n"), std::string::npos) << text;
+  EXPECT_LT(text.find("kernel main_kernel_0"), text.find("kernel main%20kernel%201"))
+      << text;
+}
+
+TEST(Manifest, BadKernelIsAnError) {
+  for (const char *line : {"kernel", "kernel a b", "kernel %zz"}) {
+    Manifest m;
+    std::string error;
+    EXPECT_FALSE(m.parse(std::string("tessera-artifact 1\ntarget cuda\n") + line + "\n",
+                         error))
+        << line;
+    EXPECT_EQ(error, "manifest line 3: bad kernel entry") << line;
+  }
+}
+
 TEST(Manifest, BadWorkspaceIsAnError) {
   for (const char *line : {"workspace", "workspace -5", "workspace 12x",
                            "workspace 1 2", "workspace 2000000000000"}) {

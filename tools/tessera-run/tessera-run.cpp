@@ -1,18 +1,24 @@
 //===- tessera-run.cpp - Run a Tessera artifact ---------------------------===//
 //
 //   tessera-run OUT.tsr --input NAME=FILE.npy ... [--output-dir=DIR]
-//       [--devices=N] [--comm=local|mpi] [--collective-timeout-ms=N]
-//       [--threads=N] [--repeat=N] [--info]
+//       [--device=cpu|cuda|cuda:N] [--devices=N] [--comm=local|mpi|nccl]
+//       [--collective-timeout-ms=N] [--threads=N] [--repeat=N] [--memory]
+//       [--info]
 //
 // Writes DIR/<output name>.npy for every output; with --repeat > 1 prints
 // min / median / p90 latency of the runs. Any failure prints one line and
 // exits with status 1. Uses the runtime's C API only.
 //
-// With --comm=mpi (under mpirun) each process runs one device, and rank 0
-// writes the outputs and prints. An error that follows from the command
-// line and the rank count alone (the same on every rank) is printed by
-// rank 0 only; any other is printed by each rank that has it, after
-// "rank R: ".
+// The device defaults to the artifact's target: cuda artifacts run on
+// cuda:0, cpu artifacts on cpu:0. --memory prints each rank's device memory
+// (weights, workspace, the allocator's peak) to stderr after the runs.
+//
+// With --comm=mpi (under mpirun) or --comm=nccl (under mpirun, or with
+// TESSERA_RANK / TESSERA_WORLD_SIZE / TESSERA_NCCL_RENDEZVOUS) each process
+// runs one device, and rank 0 writes the outputs and prints. An error that
+// follows from the command line and the rank count alone (the same on every
+// rank) is printed by rank 0 only; any other is printed by each rank that
+// has it, after "rank R: ".
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,10 +71,34 @@ std::string describe(tsr_dtype_t dtype, size_t rank, const int64_t *shape) {
 void usage() {
   std::fprintf(stderr,
                "usage: tessera-run OUT.tsr --input NAME=FILE.npy ... "
-               "[--output-dir=DIR] [--repeat=N] [--threads=N] [--devices=N] "
-               "[--comm=local|mpi] [--collective-timeout-ms=N] [--info]\n"
+               "[--output-dir=DIR] [--repeat=N] [--threads=N] "
+               "[--device=cpu|cuda|cuda:N] [--devices=N] "
+               "[--comm=local|mpi|nccl] [--collective-timeout-ms=N] "
+               "[--memory] [--info]\n"
+               "  --device: default the artifact's target (cuda artifacts on "
+               "cuda:0)\n"
                "  --comm=mpi: one device per process, e.g. "
-               "mpirun -np 4 tessera-run OUT.tsr --comm=mpi ...\n");
+               "mpirun -np 4 tessera-run OUT.tsr --comm=mpi ...\n"
+               "  --comm=nccl: one GPU per process, NCCL between them; under "
+               "mpirun, or with TESSERA_RANK, TESSERA_WORLD_SIZE and "
+               "TESSERA_NCCL_RENDEZVOUS=FILE set for each process\n"
+               "  --memory: print each rank's device memory (weights, "
+               "workspace, peak) to stderr\n");
+}
+
+std::string formatBytes(uint64_t bytes) {
+  if (bytes < 1024)
+    return std::to_string(bytes) + " bytes";
+  const char *units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes) / 1024.0;
+  int u = 0;
+  while (v >= 1024.0 && u < 3) {
+    v /= 1024.0;
+    ++u;
+  }
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.1f %s", v, units[u]);
+  return text;
 }
 
 /// Accepts `--flag=value` and `--flag value`.
@@ -95,10 +125,11 @@ bool parseCount(const std::string &s, long &v) {
 
 int main(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  std::string artifactPath, outputDir = ".", value;
+  std::string artifactPath, outputDir = ".", value, deviceName;
   std::map<std::string, std::string> inputFiles;
   long repeat = 1, devices = 0, threads = 0, timeoutMs = 0;
-  bool info = false, mpi = false;
+  bool info = false, memory = false;
+  tsr_comm_t comm = TSR_COMM_LOCAL;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--help" || args[i] == "-h") {
       usage();
@@ -128,9 +159,19 @@ int main(int argc, char **argv) {
                     "1000000, got '" +
                     value + "'");
     } else if (option(args, i, "--comm", value)) {
-      if (value != "local" && value != "mpi")
-        return fail("unknown --comm value '" + value + "' (local or mpi)");
-      mpi = value == "mpi";
+      if (value != "local" && value != "mpi" && value != "nccl")
+        return fail("unknown --comm value '" + value + "' (local, mpi or nccl)");
+      comm = value == "mpi"    ? TSR_COMM_MPI
+             : value == "nccl" ? TSR_COMM_NCCL
+                               : TSR_COMM_LOCAL;
+    } else if (option(args, i, "--device", value)) {
+      if (value != "cpu" && value != "cuda" && value.rfind("cpu:", 0) != 0 &&
+          value.rfind("cuda:", 0) != 0)
+        return fail("unknown --device value '" + value +
+                    "' (cpu, cuda or cuda:N)");
+      deviceName = value;
+    } else if (args[i] == "--memory") {
+      memory = true;
     } else if (args[i] == "--info") {
       info = true;
     } else if (!args[i].empty() && args[i][0] == '-') {
@@ -150,17 +191,19 @@ int main(int argc, char **argv) {
   // MPI starts first, the same on every rank, so that each knows its rank
   // before anything can fail differently on one of them.
   int32_t worldSize = 1;
-  if (mpi) {
+  const char *commFlag = comm == TSR_COMM_MPI ? "--comm=mpi" : "--comm=nccl";
+  if (comm != TSR_COMM_LOCAL) {
     mpiMode = sameOnEveryRank = true;
-    tsr_status_t s = tsr_comm_world(TSR_COMM_MPI, &processRank, &worldSize);
+    tsr_status_t s = tsr_comm_world(comm, &processRank, &worldSize);
     if (s) {
       std::string msg = tsr_status_message(s);
       tsr_status_free(s);
-      return fail("--comm=mpi: " + msg);
+      return fail(std::string(commFlag) + ": " + msg);
     }
     if (devices && devices != worldSize)
-      return fail("--devices=" + std::to_string(devices) +
-                  ", but this MPI job has " + std::to_string(worldSize) +
+      return fail("--devices=" + std::to_string(devices) + ", but this " +
+                  (comm == TSR_COMM_MPI ? "MPI job" : "job") + " has " +
+                  std::to_string(worldSize) +
                   (worldSize == 1 ? " rank" : " ranks"));
     sameOnEveryRank = false;
   }
@@ -186,8 +229,12 @@ int main(int argc, char **argv) {
     return rc;
   };
   if (failed(tsr_runtime_create(&options, &runtime), rc) ||
-      failed(tsr_device_create(runtime, "cpu:0", &device), rc) ||
       failed(tsr_module_load_file(runtime, artifactPath.c_str(), &module), rc))
+    return cleanup();
+  if (deviceName.empty())
+    deviceName = std::string(tsr_module_target(module)) == "cuda" ? "cuda:0"
+                                                                  : "cpu:0";
+  if (failed(tsr_device_create(runtime, deviceName.c_str(), &device), rc))
     return cleanup();
 
   // The device count (and under MPI the job's rank count) is checked
@@ -195,7 +242,7 @@ int main(int argc, char **argv) {
   tsr_session_options_t sessionOptions;
   tsr_session_options_initialize(&sessionOptions);
   sessionOptions.num_devices = static_cast<int32_t>(devices);
-  sessionOptions.comm = mpi ? TSR_COMM_MPI : TSR_COMM_LOCAL;
+  sessionOptions.comm = comm;
   sessionOptions.collective_timeout_ms = static_cast<int32_t>(timeoutMs);
   sameOnEveryRank = true;
   if (failed(tsr_session_create(module, device, &sessionOptions, &session), rc))
@@ -214,7 +261,11 @@ int main(int argc, char **argv) {
       std::printf(
           "  mesh %s: %zu devices (%s), %zu bytes of weights per device\n",
           tsr_module_mesh(module), tsr_module_num_devices(module),
-          mpi ? "mpi: one process per device, each maps its own weight blocks"
+          comm == TSR_COMM_MPI
+              ? "mpi: one process per device, each maps its own weight blocks"
+          : comm == TSR_COMM_NCCL
+              ? "nccl: one process per device, each uploads its own weight "
+                "blocks"
               : "local: threads of this process",
           tsr_module_device_weight_bytes(module));
     for (size_t i = 0; i < numInputs + numOutputs; ++i) {
@@ -280,6 +331,23 @@ int main(int argc, char **argv) {
     ms.push_back(std::chrono::duration<double, std::milli>(
                      std::chrono::steady_clock::now() - start)
                      .count());
+  }
+  if (memory) {
+    for (size_t r = 0; r < tsr_session_num_ranks(session); ++r) {
+      tsr_memory_stats_t m;
+      m.struct_size = sizeof(m);
+      if (failed(tsr_session_memory_stats(session, r, &m), rc))
+        return cleanup();
+      std::string line = "tessera-run: rank " + std::to_string(m.rank) +
+                         " on " + m.device + ": weights " +
+                         formatBytes(m.weight_bytes) + ", workspace " +
+                         formatBytes(m.workspace_bytes);
+      if (std::strncmp(m.device, "cuda", 4) == 0)
+        line += ", device memory in use " + formatBytes(m.device_in_use_bytes) +
+                ", peak " + formatBytes(m.device_peak_bytes) + ", cached " +
+                formatBytes(m.device_cached_bytes);
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
   }
   // Under MPI the other ranks hold no outputs.
   if (processRank != 0)

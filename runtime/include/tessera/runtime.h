@@ -12,7 +12,10 @@
  * but callers must not rely on it. A module is immutable and may be shared
  * by threads; sessions may run concurrently from several threads.
  *
- * The runtime has no LLVM or MLIR dependency.
+ * The runtime has no LLVM or MLIR dependency, and no link dependency on
+ * CUDA: the driver (libcuda.so.1), cuBLASLt and NCCL are opened at run time
+ * when a cuda device or the nccl communicator is first used, so the same
+ * library runs on machines without a GPU (see docs/cuda.md).
  *===----------------------------------------------------------------------===*/
 #ifndef TESSERA_RUNTIME_H
 #define TESSERA_RUNTIME_H
@@ -93,8 +96,13 @@ TSR_API void tsr_runtime_release(tsr_runtime_t runtime);
 
 typedef struct tsr_device_s *tsr_device_t;
 
-/* `name` is "cpu" or "cpu:N". Other kinds (cuda:N) return TSR_NOT_FOUND or
- * TSR_UNIMPLEMENTED with a message. */
+/* `name` is "cpu" (= "cpu:0"), or "cuda" (= "cuda:0") or "cuda:N", the
+ * N-th GPU the CUDA driver lists (CUDA_VISIBLE_DEVICES applies). Without a
+ * driver or a GPU, or for N past the last GPU, a cuda device is
+ * TSR_NOT_FOUND with a message saying why ("no CUDA device: libcuda.so.1
+ * not found (is the NVIDIA driver installed?)"). Every handle naming the
+ * same GPU shares its context, stream and caching allocator; a cuda
+ * device's tensors keep their bytes in host memory. */
 TSR_API tsr_status_t tsr_device_create(tsr_runtime_t runtime, const char *name,
                                        tsr_device_t *out_device);
 TSR_API const char *tsr_device_name(tsr_device_t device);
@@ -151,7 +159,8 @@ TSR_API tsr_status_t tsr_module_input_info(tsr_module_t module, size_t index,
                                            tsr_tensor_info_t *out_info);
 TSR_API tsr_status_t tsr_module_output_info(tsr_module_t module, size_t index,
                                             tsr_tensor_info_t *out_info);
-/* "cpu", the artifact's target. */
+/* "cpu" or "cuda", the artifact's target. A module loads without a GPU;
+ * a session of a cuda module needs a cuda device. */
 TSR_API const char *tsr_module_target(tsr_module_t module);
 /* Bytes of weights the module holds (every shard of split weights). */
 TSR_API size_t tsr_module_weight_bytes(tsr_module_t module);
@@ -167,17 +176,31 @@ TSR_API void tsr_module_release(tsr_module_t module);
 
 /*===-- Communicators -----------------------------------------------------===*/
 
-/* What carries a mesh module's collectives between its devices. */
+/* What carries a mesh module's collectives between its devices. On cuda
+ * devices the collectives are always NCCL's; the value says where the
+ * ranks are and how they find each other. */
 typedef enum tsr_comm_e {
-  TSR_COMM_LOCAL = 0, /* every device is a thread of this process */
-  TSR_COMM_MPI = 1,   /* this process is one device (rank) of an MPI job */
+  TSR_COMM_LOCAL = 0, /* every device is a thread of this process (on cuda:
+                         one GPU per rank, NCCL among the threads) */
+  TSR_COMM_MPI = 1,   /* this process is one device (rank) of an MPI job;
+                         on cuda, NCCL with its unique id sent over MPI */
+  TSR_COMM_NCCL = 2,  /* cuda only: this process is one rank of a job of
+                         NCCL processes. Its rank and the job's size come
+                         from TESSERA_RANK and TESSERA_WORLD_SIZE, or, under
+                         mpirun (OMPI_COMM_WORLD_SIZE set), from MPI, which
+                         then also sends NCCL's unique id; otherwise rank 0
+                         writes the id to the file TESSERA_NCCL_RENDEZVOUS
+                         (a path every rank can reach; renamed into place
+                         when complete, removed once every rank joined) and
+                         the others wait for it, at most the collective
+                         timeout. Without any of these: rank 0 of 1. */
 } tsr_comm_t;
 
 /* This process's rank and the job's rank count under `comm`: 0 and 1 for
  * TSR_COMM_LOCAL; MPI_COMM_WORLD's for TSR_COMM_MPI, which initializes MPI
  * on first use (MPI_THREAD_SERIALIZED, finalized at exit) unless the
- * application already has. TSR_UNIMPLEMENTED when the runtime was built
- * without MPI. */
+ * application already has (TSR_UNIMPLEMENTED when the runtime was built
+ * without MPI); for TSR_COMM_NCCL as described there. */
 TSR_API tsr_status_t tsr_comm_world(tsr_comm_t comm, int32_t *out_rank,
                                     int32_t *out_size);
 
@@ -198,12 +221,21 @@ typedef struct tsr_session_options_s {
    * MPI_COMM_WORLD (devices numbered row-major over the mesh); the job's
    * rank count must equal the module's device count, else
    * TSR_INVALID_ARGUMENT before any communication. Creating an MPI session
-   * is collective: every rank creates its sessions in the same order. */
+   * is collective: every rank creates its sessions in the same order.
+   * TSR_COMM_NCCL: the same on a cuda device, the ranks found as described
+   * at tsr_comm_t. */
   int32_t comm;
 } tsr_session_options_t;
 
 TSR_API void tsr_session_options_initialize(tsr_session_options_t *options);
-/* Binds `module` to `device` (one rank). */
+/* Binds `module` to `device` (one rank). A module's target must match the
+ * device's kind (TSR_FAILED_PRECONDITION otherwise). On a cuda device the
+ * session loads the device code, uploads its ranks' weights (they stay on
+ * the GPUs) and allocates their workspaces now; a mesh module's ranks run
+ * on cuda:((N + r) % count) for a session on cuda:N (with TSR_COMM_LOCAL,
+ * r the mesh rank; with TSR_COMM_MPI or TSR_COMM_NCCL, r the process's
+ * rank on its machine), and a local mesh needs a GPU per rank. Running out
+ * of GPU memory is TSR_RESOURCE_EXHAUSTED naming the tensor and size. */
 TSR_API tsr_status_t tsr_session_create(tsr_module_t module,
                                         tsr_device_t device,
                                         const tsr_session_options_t *options,
@@ -218,12 +250,38 @@ TSR_API tsr_status_t tsr_session_create(tsr_module_t module,
  * tensors, while the other ranks get NULL in `out_outputs`. When any rank
  * fails, every rank gets an error (TSR_UNAVAILABLE), within about twice
  * collective_timeout_ms of the moment its peers stopped. The runs of one
- * MPI session take turns. */
+ * MPI session take turns, as do those of a cuda session. On a cuda device
+ * a kernel that faults is TSR_INTERNAL naming the CUDA error (the GPU's
+ * context is then unusable for the rest of the process), a collective that
+ * times out TSR_UNAVAILABLE. */
 TSR_API tsr_status_t tsr_session_run(tsr_session_t session,
                                      const tsr_tensor_t *inputs,
                                      size_t num_inputs,
                                      tsr_tensor_t *out_outputs,
                                      size_t num_outputs);
+/* The ranks this process runs for the session: the mesh's device count
+ * with TSR_COMM_LOCAL, 1 with TSR_COMM_MPI or TSR_COMM_NCCL. */
+TSR_API size_t tsr_session_num_ranks(tsr_session_t session);
+
+typedef struct tsr_memory_stats_s {
+  uint32_t struct_size; /* set by the caller to sizeof(tsr_memory_stats_t) */
+  int32_t rank;         /* the mesh rank */
+  const char *device;   /* "cuda:1"; valid while the session lives */
+  uint64_t weight_bytes;    /* the rank's weights (resident on a GPU) */
+  uint64_t workspace_bytes; /* the rank's workspace */
+  /* A cuda device's allocator, over every session using the GPU: bytes in
+   * use now, the most in use at once, and freed blocks kept for reuse.
+   * 0 on a cpu device. */
+  uint64_t device_in_use_bytes;
+  uint64_t device_peak_bytes;
+  uint64_t device_cached_bytes;
+} tsr_memory_stats_t;
+
+/* Fills `out_stats` for the session's `index`-th rank in this process
+ * (0 <= index < tsr_session_num_ranks). */
+TSR_API tsr_status_t tsr_session_memory_stats(tsr_session_t session,
+                                              size_t index,
+                                              tsr_memory_stats_t *out_stats);
 TSR_API void tsr_session_retain(tsr_session_t session);
 TSR_API void tsr_session_release(tsr_session_t session);
 
