@@ -66,17 +66,22 @@ def write_special(name, path):
     onnx.save(m, path)
 
 
+def write_model(name, gen, flags, model):
+    """Writes the case's ONNX model (fixed seeds: the same bytes on every
+    machine, so `run` rewrites it there instead of carrying it)."""
+    if gen:
+        subprocess.run([sys.executable, os.path.join(MODELS, gen), model] + flags, check=True)
+    else:
+        write_special(name, model)
+
+
 def prepare(args):
-    import numpy as np
     os.makedirs(args.dir, exist_ok=True)
     compiler = os.path.join(args.build, "bin", "tessera-compile")
     manifest = []
     for name, gen, flags, inputs in CASES:
         model = os.path.join(args.dir, name + ".onnx")
-        if gen:
-            subprocess.run([sys.executable, os.path.join(MODELS, gen), model] + flags, check=True)
-        else:
-            write_special(name, model)
+        write_model(name, gen, flags, model)
         shapes = []
         for n, shape in inputs.items():
             shapes.append("--input-shape=%s:%s" % (n, "x".join(map(str, shape))))
@@ -86,6 +91,7 @@ def prepare(args):
                        check=True)
         print("compiled %s for %s in %.1f s" % (name, args.gpu_arch, time.time() - t))
         manifest.append({"name": name, "inputs": {n: list(s) for n, s in inputs.items()}})
+        os.remove(model)
     with open(os.path.join(args.dir, "cases.json"), "w") as f:
         json.dump(manifest, f)
 
@@ -181,6 +187,9 @@ def run(args):
     print("%-14s %12s %12s %8s %12s" % ("model", "Tessera ms", "PyTorch ms", "ratio", "max |diff|"))
     for case in cases:
         name = case["name"]
+        for n, gen, flags, _ in CASES:
+            if n == name:
+                write_model(n, gen, flags, os.path.join(args.dir, name + ".onnx"))
         # Inputs are drawn here (they are large; only artifacts travel).
         rng = np.random.default_rng(2026)
         feeds_np = {n: rng.standard_normal(shape, dtype=np.float32)
