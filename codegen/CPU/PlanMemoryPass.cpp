@@ -106,9 +106,10 @@ struct PlanMemoryPass
       std::optional<unsigned> end = lastUse(func, alloc, body, position);
       if (!end)
         continue;
-      int64_t bits = type.getNumElements() *
-                     type.getElementType().getIntOrFloatBitWidth();
-      int64_t bytes = (bits + 7) / 8;
+      // A byte per element at least: LLVM stores an i1 in a byte.
+      int64_t bytes =
+          type.getNumElements() *
+          ((type.getElementType().getIntOrFloatBitWidth() + 7) / 8);
       bytes = std::max<int64_t>(kAlignment,
                                 (bytes + kAlignment - 1) / kAlignment * kAlignment);
       buffers.push_back({alloc, bytes, position[top], std::max(*end, position[top])});

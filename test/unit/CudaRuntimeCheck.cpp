@@ -144,7 +144,7 @@ std::string checkOutOfMemory(Device &d) {
   if (s.code != TSR_RESOURCE_EXHAUSTED)
     return "code " + std::to_string(s.code) + ": " + s.message;
   if (s.message.find(d.name() + ": out of memory allocating weight "
-                                "'absurd.weight' (1024.0 TiB; ") != 0)
+                                "'absurd.weight' (1.0 PiB; ") != 0)
     return "unexpected message: " + s.message;
   std::printf("  %s\n", s.message.c_str());
   // The device still works after the failure.
