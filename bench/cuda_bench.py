@@ -184,7 +184,11 @@ def run(args):
     del src, dst
     with open(os.path.join(args.dir, "cases.json")) as f:
         cases = json.load(f)
-    print("%-14s %12s %12s %8s %12s" % ("model", "Tessera ms", "PyTorch ms", "ratio", "max |diff|"))
+    print("end to end: inputs from the host, outputs back (tessera-run's latency);")
+    print("device: the GPU time of the computation alone (CUDA events on the stream)")
+    print("%-14s %10s %10s %7s   %10s %10s %7s %11s" % (
+        "model", "Tessera", "PyTorch", "ratio", "Tessera", "PyTorch", "ratio", "max |diff|"))
+    print("%-14s %29s   %29s" % ("", "end to end, ms", "device, ms"))
     for case in cases:
         name = case["name"]
         for n, gen, flags, _ in CASES:
@@ -208,6 +212,8 @@ def run(args):
             continue
         line = [l for l in r.stdout.splitlines() if l.startswith("latency")][0]
         tessera_ms = float(line.split("median ")[1].split(" ms")[0])
+        line = [l for l in r.stdout.splitlines() if l.startswith("device time")][0]
+        tessera_dev = float(line.split("median ")[1].split(" ms")[0])
         f = torch_graph(os.path.join(args.dir, name + ".onnx"), dev)
         # As tessera-run times a run: inputs from the host, outputs back.
         def step():
@@ -222,11 +228,30 @@ def run(args):
                 t = time.perf_counter()
                 step()
                 times.append((time.perf_counter() - t) * 1e3)
+            # Device time: inputs already on the GPU, CUDA events around.
+            feeds = {n: torch.from_numpy(a).to(dev) for n, a in feeds_np.items()}
+            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            dev_times = []
+            for _ in range(args.repeat):
+                start.record()
+                f(feeds)
+                stop.record()
+                stop.synchronize()
+                dev_times.append(start.elapsed_time(stop))
         got = np.load(os.path.join(out, "y.npy"))
         diff = float(np.max(np.abs(got - want[0].numpy())))
-        torch_ms = median(times)
-        print("%-14s %12.3f %12.3f %8.2f %12.3g" % (name, tessera_ms, torch_ms,
-                                                    tessera_ms / torch_ms, diff))
+        torch_ms, torch_dev = median(times), median(dev_times)
+        print("%-14s %10.3f %10.3f %7.2f   %10.3f %10.3f %7.2f %11.3g" % (
+            name, tessera_ms, torch_ms, tessera_ms / torch_ms,
+            tessera_dev, torch_dev, tessera_dev / torch_dev, diff))
+        if name == "elementwise":
+            n = feeds_np["x"].size
+            print("  elementwise: Tessera %.0f GB/s (read+write), %.0f%% of the copy bandwidth"
+                  % (2 * n * 4 / tessera_dev / 1e6, 100 * 2 * n * 4 / tessera_dev / 1e6 / copy_gbs))
+        if name == "matmul_4096":
+            flops = 2 * 4096 ** 3
+            print("  matmul f32: Tessera %.1f TFLOP/s, PyTorch (cuBLAS) %.1f TFLOP/s"
+                  % (flops / tessera_dev / 1e9, flops / torch_dev / 1e9))
         sys.stdout.flush()
 
 

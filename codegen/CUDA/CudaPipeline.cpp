@@ -42,9 +42,8 @@ void mlir::tessera::buildCudaLlvmPhase(OpPassManager &pm,
 
   // Kernels: one per remaining linalg op, a thread per parallel point.
   pm.addNestedPass<func::FuncOp>(createFormKernelsPass());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
-  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createDistributeLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   // Math ops NVVM has no lowering for (integer powers) become functions,
   // which outlining copies into the kernel module.
   pm.addPass(createConvertMathToFuncs());

@@ -8,6 +8,7 @@
 
 #include "codegen/CUDA/Passes.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
@@ -186,79 +187,137 @@ struct DistributeLoopsPass
     launch.getBody().walk([&](Operation *op) {
       for (OpOperand &use : op->getOpOperands()) {
         Operation *def = use.get().getDefiningOp();
-        if (def && isa<arith::ConstantOp>(def) &&
-            !launch->isAncestor(def))
+        if (def && isa<arith::ConstantOp>(def) && !launch->isAncestor(def))
           use.set(b.clone(*def)->getResult(0));
       }
     });
   }
 
+  /// The indices `map` gives for the loop values `ivs`.
+  static SmallVector<Value> indices(OpBuilder &b, Location loc, AffineMap map,
+                                    ValueRange ivs) {
+    SmallVector<Value> out;
+    for (unsigned r = 0; r < map.getNumResults(); ++r)
+      out.push_back(affine::AffineApplyOp::create(b, loc, map.getSubMap({r}), ivs));
+    return out;
+  }
+
+  /// One point of `op`'s parallel space per thread; the reduction loops
+  /// sequential in the thread, the outputs' values carried in registers
+  /// (loaded once, stored once).
   LogicalResult distribute(gpu::LaunchOp launch) {
     sinkConstants(launch);
     Block &body = launch.getBody().front();
+    SmallVector<linalg::GenericOp> generics;
+    for (Operation &op : body)
+      if (auto g = dyn_cast<linalg::GenericOp>(op))
+        generics.push_back(g);
     OpBuilder b(&getContext());
-    b.setInsertionPointToStart(&body);
     Location loc = launch.getLoc();
+    b.setInsertionPointToStart(&body);
     Value linear = arith::AddIOp::create(
         b, loc,
-        arith::MulIOp::create(b, loc, launch.getBlockIds().x,
-                              launch.getBlockSize().x),
+        arith::MulIOp::create(b, loc, launch.getBlockIds().x, launch.getBlockSize().x),
         launch.getThreadIds().x);
-    SmallVector<scf::ParallelOp> loops;
-    for (Operation &op : body)
-      if (auto p = dyn_cast<scf::ParallelOp>(op))
-        loops.push_back(p);
-    if (loops.size() > 1)
-      return launch.emitError("a kernel with more than one parallel loop");
-    if (loops.empty()) {
-      // A rank-0 op: thread 0 runs it.
-      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-      Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                          linear, zero);
-      auto guard = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
-      Block *then = guard.thenBlock();
-      while (guard->getNextNode() != body.getTerminator())
-        guard->getNextNode()->moveBefore(then->getTerminator());
-      return success();
-    }
-    scf::ParallelOp loop = loops.front();
-    if (loop.getNumResults())
-      return loop.emitError("a parallel loop with reductions in a kernel");
-    b.setInsertionPoint(loop);
-    SmallVector<int64_t> counts;
-    for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound(), loop.getUpperBound(),
-                                         loop.getStep())) {
-      std::optional<int64_t> l = getConstantIntValue(lb), u = getConstantIntValue(ub),
-                             s = getConstantIntValue(step);
-      if (!l || !u || !s || *s <= 0)
-        return loop.emitError("a parallel loop with dynamic bounds in a kernel");
-      counts.push_back(*u > *l ? (*u - *l + *s - 1) / *s : 0);
-    }
-    int64_t total = 1;
-    for (int64_t c : counts)
-      total *= c;
     auto index = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
-    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                          linear, index(total));
+    if (generics.empty()) {
+      // Sequential code (tessera-cuda-form-kernels): thread 0 runs it.
+      Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, linear,
+                                          index(0));
+      auto guard = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+      while (guard->getNextNode() != body.getTerminator())
+        guard->getNextNode()->moveBefore(guard.thenBlock()->getTerminator());
+      return success();
+    }
+    if (generics.size() > 1)
+      return launch.emitError("a kernel of more than one linalg op");
+    linalg::GenericOp op = generics.front();
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    auto iterators = op.getIteratorTypesArray();
+    unsigned numParallel = 0;
+    while (numParallel < iterators.size() &&
+           iterators[numParallel] == utils::IteratorType::parallel)
+      ++numParallel;
+    int64_t total = 1;
+    for (unsigned d = 0; d < numParallel; ++d)
+      total *= ranges[d];
+    b.setInsertionPoint(op);
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, linear,
+                                          index(total));
     auto guard = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
     b.setInsertionPoint(guard.thenBlock()->getTerminator());
-    IRMapping map;
+    // The thread's point, last loop fastest.
+    SmallVector<Value> ivs(numParallel);
     Value rest = linear;
-    for (int64_t d = static_cast<int64_t>(counts.size()) - 1; d >= 0; --d) {
-      Value position = d == 0 ? rest
-                              : arith::RemUIOp::create(b, loc, rest, index(counts[d]));
+    for (int64_t d = static_cast<int64_t>(numParallel) - 1; d >= 0; --d) {
+      ivs[d] = d == 0 ? rest : arith::RemUIOp::create(b, loc, rest, index(ranges[d]));
       if (d > 0)
-        rest = arith::DivUIOp::create(b, loc, rest, index(counts[d]));
-      Value iv = arith::AddIOp::create(
-          b, loc, loop.getLowerBound()[d],
-          arith::MulIOp::create(b, loc, position, loop.getStep()[d]));
-      map.map(loop.getInductionVars()[d], iv);
+        rest = arith::DivUIOp::create(b, loc, rest, index(ranges[d]));
     }
-    for (Operation &op : loop.getBody()->without_terminator())
-      b.clone(op, map);
-    loop.erase();
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    unsigned numInputs = op.getNumDpsInputs();
+    SmallVector<SmallVector<Value>> outIndices;
+    SmallVector<Value> accs;
+    for (OpOperand &init : op.getDpsInitsMutable()) {
+      AffineMap map = maps[init.getOperandNumber()];
+      // Output maps read only parallel loops (the thread's point).
+      SmallVector<Value> padded(ivs);
+      for (unsigned d = numParallel; d < iterators.size(); ++d)
+        padded.push_back(index(0));
+      outIndices.push_back(indices(b, loc, map, padded));
+      accs.push_back(memref::LoadOp::create(b, loc, init.get(), outIndices.back()));
+    }
+    // The body at one full point `all`, over the carried `current` values.
+    auto emitBody = [&](OpBuilder &nb, ValueRange all,
+                        ValueRange current) -> SmallVector<Value> {
+      IRMapping map;
+      Block *block = op.getBlock();
+      for (unsigned i = 0; i < numInputs; ++i) {
+        Value in = op.getDpsInputOperand(i)->get();
+        Value v = isa<MemRefType>(in.getType())
+                      ? memref::LoadOp::create(nb, loc, in, indices(nb, loc, maps[i], all))
+                            .getResult()
+                      : in;
+        map.map(block->getArgument(i), v);
+      }
+      for (auto [j, v] : llvm::enumerate(current))
+        map.map(block->getArgument(numInputs + j), v);
+      for (Operation &inner : block->without_terminator()) {
+        if (auto idx = dyn_cast<linalg::IndexOp>(inner)) {
+          map.map(idx.getResult(), all[idx.getDim()]);
+          continue;
+        }
+        nb.clone(inner, map);
+      }
+      SmallVector<Value> results;
+      for (Value y : block->getTerminator()->getOperands())
+        results.push_back(map.lookupOrDefault(y));
+      return results;
+    };
+    // Reduction loops, innermost last, carrying the outputs' values.
+    std::function<SmallVector<Value>(OpBuilder &, unsigned, SmallVector<Value>,
+                                     ValueRange)>
+        loopNest = [&](OpBuilder &nb, unsigned d, SmallVector<Value> all,
+                       ValueRange current) -> SmallVector<Value> {
+      if (d == iterators.size())
+        return emitBody(nb, all, current);
+      auto loop = scf::ForOp::create(
+          nb, loc, arith::ConstantIndexOp::create(nb, loc, 0),
+          arith::ConstantIndexOp::create(nb, loc, ranges[d]),
+          arith::ConstantIndexOp::create(nb, loc, 1), current,
+          [&](OpBuilder &lb, Location, Value iv, ValueRange carried) {
+            SmallVector<Value> inner(all);
+            inner.push_back(iv);
+            scf::YieldOp::create(lb, loc, loopNest(lb, d + 1, inner, carried));
+          });
+      return SmallVector<Value>(loop.getResults());
+    };
+    SmallVector<Value> results = loopNest(b, numParallel, ivs, accs);
+    for (auto [j, init] : llvm::enumerate(op.getDpsInits()))
+      memref::StoreOp::create(b, loc, results[j], init, outIndices[j]);
+    op.erase();
     return success();
   }
 };

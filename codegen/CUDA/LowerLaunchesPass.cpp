@@ -111,8 +111,9 @@ struct LowerLaunchesPass
             params.push_back(asI64(v));
           for (Value v : meta.getStrides())
             params.push_back(asI64(v));
-        } else if (operand.getType().isIntOrIndexOrFloat() &&
-                   operand.getType().getIntOrFloatBitWidth() <= 64) {
+        } else if (operand.getType().isIndex() ||
+                   (operand.getType().isIntOrFloat() &&
+                    operand.getType().getIntOrFloatBitWidth() <= 64)) {
           params.push_back(asI64(operand));
         } else {
           launch.emitError("a kernel operand of type ") << operand.getType();

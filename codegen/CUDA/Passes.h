@@ -2,6 +2,7 @@
 #ifndef TESSERA_CODEGEN_CUDA_PASSES_H
 #define TESSERA_CODEGEN_CUDA_PASSES_H
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"

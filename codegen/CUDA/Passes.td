@@ -28,11 +28,10 @@ def FormKernelsPass : Pass<"tessera-cuda-form-kernels", "func::FuncOp"> {
     is generalized, its loops interchanged so that the parallel ones come
     first, and moved into a `gpu.launch` of one thread per point of its
     parallel iteration space: blocks of up to 256 threads, as many blocks as
-    needed. Reduction loops stay sequential inside a thread. Top-level
+    needed. Reduction loops stay sequential inside a thread
+    (`tessera-cuda-distribute-loops` writes the body). Top-level
     `scf.for` and `scf.if` on buffers (scatters) run in a launch of one
     thread; their buffer results must be their operands updated in place.
-    `convert-linalg-to-parallel-loops` and `tessera-cuda-distribute-loops`
-    then turn the op into the kernel's body.
 
     ```mlir
     linalg.generic {iterator_types = ["parallel", "parallel"]}
@@ -50,18 +49,21 @@ def FormKernelsPass : Pass<"tessera-cuda-form-kernels", "func::FuncOp"> {
 }
 
 def DistributeLoopsPass : Pass<"tessera-cuda-distribute-loops", "func::FuncOp"> {
-  let summary = "Give each thread of a launch one point of its scf.parallel";
+  let summary = "Write each launch's linalg.generic as one thread's work";
   let description = [{
     Inside every `gpu.launch` formed by `tessera-cuda-form-kernels`, the
-    top-level `scf.parallel` becomes straight-line code: the global thread
-    index (`blockIdx.x * blockDim.x + threadIdx.x`) is delinearized into
-    the loops' induction variables, last loop fastest (so neighbouring
-    threads touch neighbouring elements), and the body runs under
-    `scf.if index < trip count`. A launch without a loop (a rank-0 op) runs
-    its body on thread 0.
+    `linalg.generic` becomes straight-line code: the global thread index
+    (`blockIdx.x * blockDim.x + threadIdx.x`) is delinearized into the
+    parallel loops' values, last loop fastest (so neighbouring threads touch
+    neighbouring elements); under `scf.if index < points` the thread loads
+    its outputs' values once, runs the reduction loops as `scf.for` carrying
+    them in registers, and stores them once. A launch without a linalg op
+    (sequential code) runs on thread 0.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def MergeKernelModulesPass

@@ -884,5 +884,8 @@ tsr_status_t tsr_session_memory_stats(tsr_session_t session, size_t index,
   out_stats->workspace_bytes = mf.workspaceBytes;
   return nullptr;
 }
+double tsr_session_device_time_ms(tsr_session_t session, size_t index) {
+  return session && session->cuda ? session->cuda->lastRunMs(index) : -1;
+}
 void tsr_session_retain(tsr_session_t s) { retain(s); }
 void tsr_session_release(tsr_session_t s) { release(s); }

@@ -1,6 +1,6 @@
 // RUN: tessera-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tessera-cuda-form-kernels))' | FileCheck %s --check-prefix=FORM
-// RUN: tessera-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tessera-cuda-form-kernels,convert-linalg-to-parallel-loops,canonicalize,tessera-cuda-distribute-loops))' | FileCheck %s --check-prefix=DIST
-// RUN: tessera-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tessera-cuda-form-kernels,convert-linalg-to-parallel-loops,canonicalize,tessera-cuda-distribute-loops),gpu-kernel-outlining,tessera-cuda-merge-kernel-modules)' | FileCheck %s --check-prefix=MERGE
+// RUN: tessera-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tessera-cuda-form-kernels,tessera-cuda-distribute-loops,canonicalize))' | FileCheck %s --check-prefix=DIST
+// RUN: tessera-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tessera-cuda-form-kernels,tessera-cuda-distribute-loops,canonicalize),gpu-kernel-outlining,tessera-cuda-merge-kernel-modules)' | FileCheck %s --check-prefix=MERGE
 
 // A reduction over the first loop: its parallel loop moves first; one
 // thread per output element (64 of them: one block of 64).
@@ -9,14 +9,25 @@
 // FORM: gpu.launch blocks({{.*}}) in ({{.*}} = %{{.*}}, {{.*}}) threads({{.*}}) in ({{.*}} = %[[C64]],
 // FORM: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
 // FORM: gpu.terminator
+// Each thread is loaded once, carried through the reduction
+// loop in a register and stored once (one block: the thread index
+// is the point).
 // DIST-LABEL: func.func @row_sums
-// DIST: gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in {{.*}} threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%[[BDIM:[^ ]*]] =
-// DIST: %[[B:.*]] = arith.muli %[[BX]], %[[BDIM]] : index
-// DIST: %[[ID:.*]] = arith.addi %[[B]], %[[TX]] : index
-// DIST: %[[IN:.*]] = arith.cmpi ult, %[[ID]], %{{.*}} : index
+// DIST: gpu.launch blocks({{.*}}) in {{.*}} threads(%[[TX:[^,]*]], %{{.*}}, %{{.*}}) in
+// DIST: %[[IN:.*]] = arith.cmpi ult, %[[TX]], %c64 : index
 // DIST: scf.if %[[IN]] {
-// DIST: scf.for
-// DIST-NOT: scf.parallel
+// DIST: %[[INIT:.*]] = memref.load %arg1[%[[TX]]]
+// DIST: %[[SUM:.*]] = scf.for %[[K:.*]] = %c0 to %c32 step %c1 iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32) {
+// DIST: %[[X:.*]] = memref.load %arg0[%[[K]], %[[TX]]]
+// DIST: %[[S:.*]] = arith.addf %[[X]], %[[ACC]]
+// DIST: scf.yield %[[S]]
+// DIST: memref.store %[[SUM]], %arg1[%[[TX]]]
+// DIST-LABEL: func.func @two
+// DIST: %[[B:.*]] = arith.muli %[[BX:.*]], %[[BDIM:.*]] : index
+// DIST: %[[ID:.*]] = arith.addi %[[B]], %[[T:.*]] : index
+// DIST: %[[IN2:.*]] = arith.cmpi ult, %[[ID]], %c1000 : index
+// DIST: scf.if %[[IN2]] {
+// DIST: memref.store %cst, %arg1[%[[ID]]]
 func.func @row_sums(%x: memref<32x64xf32>, %y: memref<64xf32>) {
   linalg.generic {indexing_maps = [affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (c)>],
                   iterator_types = ["reduction", "parallel"]}

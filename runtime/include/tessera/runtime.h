@@ -282,6 +282,12 @@ typedef struct tsr_memory_stats_s {
 TSR_API tsr_status_t tsr_session_memory_stats(tsr_session_t session,
                                               size_t index,
                                               tsr_memory_stats_t *out_stats);
+/* The GPU time of the session's `index`-th rank's last run, in ms: from
+ * the first to the last work the compiled program put on the rank's stream
+ * (kernels, GEMMs, collectives), measured with CUDA events; the inputs'
+ * uploads and the outputs' downloads are not in it. -1 on a cpu device,
+ * before a run, or for an index out of range. */
+TSR_API double tsr_session_device_time_ms(tsr_session_t session, size_t index);
 TSR_API void tsr_session_retain(tsr_session_t session);
 TSR_API void tsr_session_release(tsr_session_t session);
 

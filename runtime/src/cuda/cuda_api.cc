@@ -100,6 +100,10 @@ DriverState &driverState() {
     resolve(lib, "cuStreamDestroy_v2", d.cuStreamDestroy, missing);
     resolve(lib, "cuStreamQuery", d.cuStreamQuery, missing);
     resolve(lib, "cuStreamSynchronize", d.cuStreamSynchronize, missing);
+    resolve(lib, "cuEventCreate", d.cuEventCreate, missing);
+    resolve(lib, "cuEventDestroy_v2", d.cuEventDestroy, missing);
+    resolve(lib, "cuEventRecord", d.cuEventRecord, missing);
+    resolve(lib, "cuEventElapsedTime", d.cuEventElapsedTime, missing);
     resolve(lib, "cuMemAlloc_v2", d.cuMemAlloc, missing);
     resolve(lib, "cuMemFree_v2", d.cuMemFree, missing);
     resolve(lib, "cuMemGetInfo_v2", d.cuMemGetInfo, missing);

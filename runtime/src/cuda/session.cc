@@ -155,9 +155,20 @@ Status runOnRank(const SessionSetup &s, const MeshRunArgs &args, Rank &r,
     run.args.push_back(address(r.workspace.get()));
   run.ctx.comms = r.comms.get();
   run.ctx.cuda = &r;
+  const Driver &api = d.api();
+  if (!r.runStart && (api.cuEventCreate(&r.runStart, 0) != CUDA_SUCCESS ||
+                      api.cuEventCreate(&r.runStop, 0) != CUDA_SUCCESS))
+    r.runStart = r.runStop = nullptr; // run untimed
+  bool timed = r.runStart && api.cuEventRecord(r.runStart, d.stream()) == CUDA_SUCCESS;
   runAsRank(s.entry, run.args.data(), run.ctx);
+  timed = timed && api.cuEventRecord(r.runStop, d.stream()) == CUDA_SUCCESS;
   // Wait either way: the run's buffers must be idle before they are reused.
   Status done = d.synchronize("running the module");
+  float ms = 0;
+  r.lastRunMs = timed && done.ok() && api.cuEventElapsedTime(&ms, r.runStart, r.runStop) ==
+                                          CUDA_SUCCESS
+                    ? ms
+                    : -1;
   if (!run.ctx.error.empty())
     return Status::error(run.ctx.code, run.ctx.error);
   if (!done.ok())
@@ -289,6 +300,14 @@ Session::~Session() {
       t.join();
   }
   ranks_.clear();
+}
+
+Rank::~Rank() {
+  if (device && runStart) {
+    device->makeCurrent();
+    device->api().cuEventDestroy(runStart);
+    device->api().cuEventDestroy(runStop);
+  }
 }
 
 RankMemory Session::memory(size_t index) const {

@@ -44,7 +44,11 @@ struct Rank {
   std::vector<Buffer> weights;
   Buffer workspace;
   uint64_t weightBytes = 0;
+  /// Events around the last run's work on the stream, and its GPU time.
+  CUevent runStart = nullptr, runStop = nullptr;
+  double lastRunMs = -1;
   std::unique_ptr<RankComms> comms; // destroyed first
+  ~Rank();
 };
 
 /// The hooks' work on a rank's device.
@@ -86,6 +90,10 @@ public:
              const std::vector<char *> &outputs, bool &holdsOutputs);
   size_t numRanks() const { return ranks_.size(); }
   RankMemory memory(size_t index) const;
+  /// The GPU time of rank `index`'s last run (ms), -1 before one.
+  double lastRunMs(size_t index) const {
+    return index < ranks_.size() ? ranks_[index]->lastRunMs : -1;
+  }
 
 private:
   Session() = default;
