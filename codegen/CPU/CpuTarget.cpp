@@ -81,8 +81,8 @@ int vectorBits(const llvm::TargetMachine &tm) {
 LogicalResult linkUkernels(llvm::Module &module, const llvm::TargetMachine &tm,
                            std::string &error) {
   bool needed = llvm::any_of(module.functions(), [](llvm::Function &f) {
-    return f.isDeclaration() && f.getName().starts_with("tessera_uk_") ||
-                                 f.getName().starts_with("tessera_rt_");
+    return f.isDeclaration() && (f.getName().starts_with("tessera_uk_") ||
+                                 f.getName().starts_with("tessera_rt_"));
   });
   if (!needed)
     return success();
@@ -171,7 +171,7 @@ mlir::tessera::buildSharedObject(llvm::Module &module,
     error = "cannot create temporary files for linking";
     return failure();
   }
-  auto cleanup = llvm::make_scope_exit([&] {
+  llvm::scope_exit cleanup([&] {
     llvm::sys::fs::remove(objPath);
     llvm::sys::fs::remove(soPath);
   });

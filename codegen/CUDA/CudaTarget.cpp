@@ -38,7 +38,7 @@ FailureOr<std::string> mlir::tessera::assembleCubin(const std::string &ptxas,
     error = "cannot create a temporary file for ptxas";
     return failure();
   }
-  auto cleanup = llvm::make_scope_exit([&] {
+  llvm::scope_exit cleanup([&] {
     llvm::sys::fs::remove(in);
     llvm::sys::fs::remove(out);
     llvm::sys::fs::remove(log);
