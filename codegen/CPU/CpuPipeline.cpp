@@ -95,12 +95,16 @@ void mlir::tessera::buildCpuLlvmPhase(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   if (options.ukernels)
     pm.addPass(createMathToUkernelsPass());
+  buildHostToLlvmPhase(pm, options.artifactAbi);
+}
+
+void mlir::tessera::buildHostToLlvmPhase(OpPassManager &pm, bool artifactAbi) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertMathToFuncs());
   pm.addPass(createConvertMathToLibmPass());
-  if (options.artifactAbi) {
+  if (artifactAbi) {
     pm.addPass(createFinalizeMemRefToLLVMConversionPass());
     ConvertFuncToLLVMPassOptions funcOptions;
     funcOptions.useBarePtrCallConv = true;
@@ -108,7 +112,7 @@ void mlir::tessera::buildCpuLlvmPhase(OpPassManager &pm,
   }
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
-  if (options.artifactAbi)
+  if (artifactAbi)
     pm.addPass(createEmitEntryPointPass());
 }
 

@@ -55,6 +55,11 @@ void buildCpuLinalgPhase(OpPassManager &pm,
 /// planned workspace; deallocation; bufferization ops to memref.
 void buildBufferizationPhase(OpPassManager &pm, bool artifactAbi);
 
+/// Host code on buffers to the LLVM dialect: strided metadata, affine, scf,
+/// math (functions, libm); with `artifactAbi` bare-pointer memrefs and the
+/// `tessera_entry` entry point. The end of both targets' `llvm` phase.
+void buildHostToLlvmPhase(OpPassManager &pm, bool artifactAbi);
+
 /// The `llvm` phase: one-shot bufferization (function boundaries included),
 /// buffer deallocation, f32 contractions to the GEMM microkernel (with
 /// `ukernels`), loops for the rest, LLVM dialect.

@@ -153,9 +153,8 @@ struct LowerLaunchesPass
 
     // What is left runs on the host, which must not touch device memory.
     WalkResult result = module.walk([&](Operation *op) {
+      // Stack arrays (the launches' parameters) are host memory.
       if (isa<memref::AllocOp, memref::GetGlobalOp>(op) ||
-          (isa<memref::AllocaOp>(op) &&
-           !cast<memref::AllocaOp>(op).getType().getElementType().isInteger(64)) ||
           (isa<memref::LoadOp, memref::StoreOp>(op) &&
            !op->getOperand(isa<memref::LoadOp>(op) ? 0 : 1)
                 .getDefiningOp<memref::AllocaOp>())) {

@@ -207,9 +207,14 @@ def main():
     for ops, outcome, _ in results:
         for op in ops:
             by_op[op][outcome] += 1
-    how = ("tessera-compile --target=cuda --gpu-arch=%s (compile only)" % args.gpu_arch
-           if args.target == "cuda" and args.compile_only else
-           "tessera-compile --target=%s + tessera-run" % args.target)
+    if args.from_bundle:
+        how = "tessera-run of the artifacts bundled in %s" % args.from_bundle
+    elif args.bundle:
+        how = "tessera-compile --target=%s into the bundle %s (not run)" % (args.target, args.bundle)
+    elif args.target == "cuda" and args.compile_only:
+        how = "tessera-compile --target=cuda --gpu-arch=%s (compile only)" % args.gpu_arch
+    else:
+        how = "tessera-compile --target=%s + tessera-run" % args.target
     print("total: %d tests through %s: pass %d, fail %d, "
           "unsupported %d" % (len(tests), how, counts["pass"], counts["fail"], counts["unsupported"]))
     if args.table:

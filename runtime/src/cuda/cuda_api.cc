@@ -65,14 +65,21 @@ const char *knownErrorName(CUresult r) {
 /// also while cuInit's failure is being described).
 std::atomic<const Driver *> resolvedDriver{nullptr};
 
-struct DriverState {
-  Driver api{};
+/// A library's entry points, resolved once, or why they could not be.
+template <typename Api> struct Loaded {
+  Api api{};
   bool ok = false;
   std::string error;
+  const Api *get(std::string &out) const {
+    if (ok)
+      return &api;
+    out = error;
+    return nullptr;
+  }
 };
 
-DriverState &driverState() {
-  static DriverState state;
+Loaded<Driver> &driverState() {
+  static Loaded<Driver> state;
   static std::once_flag once;
   std::call_once(once, [] {
     std::string e;
@@ -135,27 +142,9 @@ DriverState &driverState() {
   return state;
 }
 
-struct BlasState {
-  BlasLt api{};
-  bool ok = false;
-  std::string error;
-};
-
-struct NcclState {
-  Nccl api{};
-  bool ok = false;
-  std::string error;
-};
 } // namespace
 
-const Driver *driver(std::string &error) {
-  DriverState &s = driverState();
-  if (!s.ok) {
-    error = s.error;
-    return nullptr;
-  }
-  return &s.api;
-}
+const Driver *driver(std::string &error) { return driverState().get(error); }
 
 std::string driverErrorName(CUresult result) {
   const Driver *d = resolvedDriver.load();
@@ -177,7 +166,7 @@ std::string driverError(const char *call, CUresult result) {
 }
 
 const BlasLt *blasLt(std::string &error) {
-  static BlasState state;
+  static Loaded<BlasLt> state;
   static std::once_flag once;
   std::call_once(once, [] {
     std::string e;
@@ -219,11 +208,7 @@ const BlasLt *blasLt(std::string &error) {
     }
     state.ok = true;
   });
-  if (!state.ok) {
-    error = state.error;
-    return nullptr;
-  }
-  return &state.api;
+  return state.get(error);
 }
 
 std::string blasError(const char *call, cublasStatus_t status) {
@@ -241,7 +226,7 @@ std::string blasError(const char *call, cublasStatus_t status) {
 }
 
 const Nccl *nccl(std::string &error) {
-  static NcclState state;
+  static Loaded<Nccl> state;
   static std::once_flag once;
   std::call_once(once, [] {
     std::string e;
@@ -282,11 +267,7 @@ const Nccl *nccl(std::string &error) {
         dlsym(lib, "ncclCommSplit"));
     state.ok = true;
   });
-  if (!state.ok) {
-    error = state.error;
-    return nullptr;
-  }
-  return &state.api;
+  return state.get(error);
 }
 
 } // namespace tessera::runtime::cuda
