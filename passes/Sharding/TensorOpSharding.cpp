@@ -111,6 +111,24 @@ bool isWholeDim(OffsetSizeAndStrideOpInterface op, int64_t d, int64_t full) {
          isConstantIntValue(op.getMixedSizes()[d], full);
 }
 
+/// The sizes of `slice` on the local shard, whose shape is `local` where
+/// the whole op's is `full`: a split dimension (sizes differ) must be taken
+/// whole (`whole(d)`) and becomes its local size.
+FailureOr<SmallVector<OpFoldResult>>
+localSliceSizes(OffsetSizeAndStrideOpInterface slice, RankedTensorType full,
+                RankedTensorType local, llvm::function_ref<bool(int64_t)> whole,
+                IRMapping &partitionMap, OpBuilder &builder, StringRef what) {
+  SmallVector<OpFoldResult> sizes =
+      mapFoldResults(slice.getMixedSizes(), partitionMap);
+  for (int64_t d = 0; d < local.getRank(); ++d)
+    if (local.getDimSize(d) != full.getDimSize(d)) {
+      if (!whole(d))
+        return slice->emitOpError("cannot ") << what << " split dimension " << d;
+      sizes[d] = builder.getIndexAttr(local.getDimSize(d));
+    }
+  return sizes;
+}
+
 /// The part every model here shares: all loops are parallel, and a loop is
 /// split only where `Derived::splittable(op, loop, devices)` allows.
 template <typename Derived, typename Op>
@@ -261,18 +279,16 @@ struct ExtractSliceShardingInterface
         localResultType(op, resultShardings.front(), symbolTable);
     if (!local)
       return op->emitOpError("has no sharding for its result");
-    SmallVector<OpFoldResult> sizes =
-        mapFoldResults(slice.getMixedSizes(), partitionMap);
-    for (int64_t d = 0; d < local.getRank(); ++d)
-      if (local.getDimSize(d) != slice.getResultType().getDimSize(d)) {
-        if (!isWhole(slice, d))
-          return op->emitOpError("cannot slice split dimension ") << d;
-        sizes[d] = builder.getIndexAttr(local.getDimSize(d));
-      }
+    FailureOr<SmallVector<OpFoldResult>> sizes = localSliceSizes(
+        slice, slice.getResultType(), local,
+        [&](int64_t d) { return isWhole(slice, d); }, partitionMap, builder,
+        "slice");
+    if (failed(sizes))
+      return failure();
     mapResult(partitionMap, op,
               tensor::ExtractSliceOp::create(
                   builder, op->getLoc(), local, partitionedOperands.front(),
-                  mapFoldResults(slice.getMixedOffsets(), partitionMap), sizes,
+                  mapFoldResults(slice.getMixedOffsets(), partitionMap), *sizes,
                   mapFoldResults(slice.getMixedStrides(), partitionMap)));
     return success();
   }
@@ -320,19 +336,17 @@ struct InsertSliceShardingInterface
                           OpBuilder &builder) const {
     auto insert = cast<tensor::InsertSliceOp>(op);
     auto local = cast<RankedTensorType>(partitionedOperands[1].getType());
-    SmallVector<OpFoldResult> sizes =
-        mapFoldResults(insert.getMixedSizes(), partitionMap);
-    for (int64_t d = 0; d < local.getRank(); ++d)
-      if (local.getDimSize(d) != insert.getType().getDimSize(d)) {
-        if (!isWhole(insert, d))
-          return op->emitOpError("cannot insert into split dimension ") << d;
-        sizes[d] = builder.getIndexAttr(local.getDimSize(d));
-      }
+    FailureOr<SmallVector<OpFoldResult>> sizes = localSliceSizes(
+        insert, insert.getType(), local,
+        [&](int64_t d) { return isWhole(insert, d); }, partitionMap, builder,
+        "insert into");
+    if (failed(sizes))
+      return failure();
     mapResult(partitionMap, op,
               tensor::InsertSliceOp::create(
                   builder, op->getLoc(), partitionedOperands[0],
                   partitionedOperands[1],
-                  mapFoldResults(insert.getMixedOffsets(), partitionMap), sizes,
+                  mapFoldResults(insert.getMixedOffsets(), partitionMap), *sizes,
                   mapFoldResults(insert.getMixedStrides(), partitionMap)));
     return success();
   }
