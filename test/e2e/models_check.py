@@ -19,7 +19,8 @@ import sys
 
 import numpy as np
 
-from tessera_tools import compile_and_run, compile_model, sample_model, skip_without_cuda
+from tessera_tools import (compile_and_run, compile_model, sample_model, skip_without_cuda,
+                           write_bundle)
 
 MESHES = ([], ["--mesh=dp=2"], ["--mesh=tp=2"], ["--mesh=dp=2,tp=2"])
 
@@ -66,18 +67,14 @@ def main():
         if args.target == "cuda":
             flags = flags + ["--target=cuda", "--gpu-arch=" + archs[0]]
         if args.bundle:
-            dest = os.path.join(args.bundle, "model." + name)
-            os.makedirs(dest, exist_ok=True)
-            err = compile_model(args.compile, model, os.path.join(dest, "m.tsr"), flags)
+            artifact = os.path.join(d, name + ".tsr")
+            err = compile_model(args.compile, model, artifact, flags)
             if err:
                 print("FAIL %s: %s" % (name, err))
                 failed += 1
                 continue
-            for n, a in feeds.items():
-                np.save(os.path.join(dest, "in.%s.npy" % n), a)
-            np.save(os.path.join(dest, "want.y.npy"), ref[0])
-            with open(os.path.join(dest, "ops"), "w") as f:
-                f.write(name)
+            write_bundle(os.path.join(args.bundle, "model." + name), artifact, feeds,
+                         {"y": ref[0]}, name)
             passed += 1
             continue
         err, outs = compile_and_run(args.compile, args.run, model,

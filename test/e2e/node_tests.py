@@ -93,17 +93,12 @@ def check(args, test_dir):
             return ops, ("unsupported" if "unsupported" in msg else "fail"), msg
         if args.bundle:
             # Compiled here, run on a GPU machine (--from-bundle).
-            dest = os.path.join(args.bundle, os.path.basename(os.path.dirname(test_dir)) +
-                                "." + os.path.basename(test_dir))
-            os.makedirs(dest, exist_ok=True)
-            shutil.copy(artifact, os.path.join(dest, "m.tsr"))
-            for f in feeds:
-                name, path = f[len("--input="):].split("=", 1)
-                shutil.copy(path, os.path.join(dest, "in." + name + ".npy"))
-            for name, want in expected:
-                np.save(os.path.join(dest, "want." + name + ".npy"), want)
-            with open(os.path.join(dest, "ops"), "w") as f:
-                f.write(" ".join(ops))
+            from tessera_tools import write_bundle
+            inputs = dict(f[len("--input="):].split("=", 1) for f in feeds)
+            write_bundle(os.path.join(args.bundle, os.path.basename(os.path.dirname(test_dir)) +
+                                      "." + os.path.basename(test_dir)),
+                         artifact, {n: np.load(p) for n, p in inputs.items()},
+                         dict(expected), " ".join(ops))
             return ops, "pass", ""
         if cuda and args.compile_only:
             # Compiles for the CPU: must compile (and assemble) for each arch.
@@ -179,10 +174,10 @@ def main():
     ap.add_argument("--from-bundle", help="run the tests compiled into this "
                     "directory by --bundle (no tessera-compile needed)")
     args = ap.parse_args()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     if not args.compile and not args.from_bundle:
         ap.error("--compile is required (except with --from-bundle)")
     if args.target == "cuda" and not args.compile_only and not args.bundle:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         from tessera_tools import skip_without_cuda
         skip_without_cuda()
     if args.from_bundle:

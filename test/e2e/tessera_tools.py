@@ -37,6 +37,22 @@ def skip_without_cuda():
         sys.exit(SKIP)
 
 
+def write_bundle(dest, artifact, inputs, expected, label):
+    """Stores a compiled test for another machine (node_tests.py
+    --from-bundle runs it): DEST/m.tsr, in.NAME.npy per input, want.NAME.npy
+    per expected output ({name: array} both), and `label` (what the table
+    counts it under) in DEST/ops."""
+    import shutil
+    os.makedirs(dest, exist_ok=True)
+    shutil.copy(artifact, os.path.join(dest, "m.tsr"))
+    for name, a in inputs.items():
+        np.save(os.path.join(dest, "in.%s.npy" % name), a)
+    for name, a in expected.items():
+        np.save(os.path.join(dest, "want.%s.npy" % name), a)
+    with open(os.path.join(dest, "ops"), "w") as f:
+        f.write(label)
+
+
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                       "examples", "models")
 
