@@ -129,6 +129,9 @@ int main(int argc, char **argv) {
     total += mismatches[i];
   }
   printf("concurrent runs: 100, mismatches: %ld\n", total);
+  /* GPU time is measured on cuda devices only. */
+  printf("device time on cpu: %.1f, rank out of range: %.1f\n",
+         tsr_session_device_time_ms(session, 0), tsr_session_device_time_ms(session, 9));
 
   tsr_tensor_release(input);
   tsr_session_release(session);
