@@ -158,7 +158,7 @@ def check_bundled(args, d):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--compile")
-    ap.add_argument("--run", required=True)
+    ap.add_argument("--run")
     ap.add_argument("--data", action="append",
                     help="a suite directory (repeatable); default: the node suite")
     ap.add_argument("--jobs", type=int, default=2)
@@ -177,6 +177,8 @@ def main():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     if not args.compile and not args.from_bundle:
         ap.error("--compile is required (except with --from-bundle)")
+    if not args.run and not args.bundle:
+        ap.error("--run is required (except with --bundle)")
     if args.target == "cuda" and not args.compile_only and not args.bundle:
         from tessera_tools import skip_without_cuda
         skip_without_cuda()
