@@ -29,20 +29,43 @@ void mlir::tessera::buildCudaLinalgPhase(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createOutlineConstantsPass());
 }
 
+namespace {
+/// Kernels: one per linalg op left (KernelPlan.h says how each runs).
+void addKernelPasses(OpPassManager &pm,
+                     const mlir::tessera::CudaPipelineOptions &options) {
+  using namespace mlir::tessera;
+  LowerStridedCopiesPassOptions copies;
+  copies.allCopies = true;
+  pm.addNestedPass<func::FuncOp>(createLowerStridedCopiesPass(copies));
+  FormKernelsPassOptions form;
+  form.vectorWidth = options.vectorWidth;
+  form.cooperativeReductions = options.cooperativeReductions;
+  pm.addNestedPass<func::FuncOp>(createFormKernelsPass(form));
+  pm.addNestedPass<func::FuncOp>(createDistributeLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createSinkConstantsPass());
+}
+} // namespace
+
+void mlir::tessera::buildCudaEmulationLlvmPhase(
+    OpPassManager &pm, const CudaPipelineOptions &options) {
+  buildBufferizationPhase(pm, /*artifactAbi=*/true);
+  pm.addPass(createContractionsToUkernelsPass());
+  addKernelPasses(pm, options);
+  pm.addNestedPass<func::FuncOp>(createEmulateLaunchesPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  pm.addPass(createMathToUkernelsPass());
+  buildHostToLlvmPhase(pm, /*artifactAbi=*/true);
+}
+
 void mlir::tessera::buildCudaLlvmPhase(OpPassManager &pm,
                                        const CudaPipelineOptions &options) {
   buildBufferizationPhase(pm, /*artifactAbi=*/true);
   ContractionsToUkernelsPassOptions gemm;
   gemm.runtimeGemm = true;
   pm.addPass(createContractionsToUkernelsPass(gemm));
-  LowerStridedCopiesPassOptions copies;
-  copies.allCopies = true;
-  pm.addNestedPass<func::FuncOp>(createLowerStridedCopiesPass(copies));
 
-  // Kernels: one per remaining linalg op, a thread per parallel point.
-  pm.addNestedPass<func::FuncOp>(createFormKernelsPass());
-  pm.addNestedPass<func::FuncOp>(createDistributeLoopsPass());
-  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  addKernelPasses(pm, options);
   // Math ops NVVM has no lowering for (integer powers) become functions,
   // which outlining copies into the kernel module.
   pm.addPass(createConvertMathToFuncs());

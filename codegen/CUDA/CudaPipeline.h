@@ -19,6 +19,16 @@ struct CudaPipelineOptions : public PassPipelineOptions<CudaPipelineOptions> {
   Option<std::string> shardingSpec{
       *this, "sharding-spec",
       llvm::cl::desc("Manual sharding annotations (as tessera-cpu-pipeline)")};
+  Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("Points per thread in elementwise kernels "
+                     "(tessera-cuda-form-kernels)"),
+      llvm::cl::init(4)};
+  Option<bool> cooperativeReductions{
+      *this, "cooperative-reductions",
+      llvm::cl::desc("A block of threads per output point of large reductions "
+                     "(tessera-cuda-form-kernels)"),
+      llvm::cl::init(true)};
 };
 
 /// The SM architectures the CUDA target accepts.
@@ -35,6 +45,13 @@ void buildCudaLinalgPhase(OpPassManager &pm, const CudaPipelineOptions &options)
 /// names in `tessera.kernels`); launches become `tessera_rt_launch` calls;
 /// the host code to the LLVM dialect with the artifact entry point.
 void buildCudaLlvmPhase(OpPassManager &pm, const CudaPipelineOptions &options);
+
+/// For testing the kernels without a GPU: the CPU target's `llvm` phase
+/// (its GEMM micro-kernels), except that the linalg ops left become the
+/// CUDA target's kernels, run as loops on the host
+/// (tessera-cuda-emulate-launches).
+void buildCudaEmulationLlvmPhase(OpPassManager &pm,
+                                 const CudaPipelineOptions &options);
 
 /// Registers `tessera-cuda-pipeline` (both phases) with the pass registry.
 void registerCudaPipelines();

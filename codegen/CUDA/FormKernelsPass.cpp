@@ -1,11 +1,13 @@
 //===- FormKernelsPass.cpp - linalg ops on buffers to gpu.launch ----------===//
 //
-// tessera-cuda-form-kernels wraps each linalg op in a launch sized to its
-// parallel iteration space; tessera-cuda-distribute-loops, after
-// convert-linalg-to-parallel-loops, maps that space onto the threads.
+// tessera-cuda-form-kernels wraps each linalg op in a launch shaped by its
+// KernelPlan (a thread per parallel point or per few points, or a block per
+// point of a reduction); tessera-cuda-distribute-loops writes the threads'
+// code.
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/CUDA/KernelPlan.h"
 #include "codegen/CUDA/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -15,15 +17,12 @@
 
 namespace mlir::tessera {
 #define GEN_PASS_DEF_FORMKERNELSPASS
-#define GEN_PASS_DEF_DISTRIBUTELOOPSPASS
 #include "codegen/CUDA/Passes.h.inc"
 } // namespace mlir::tessera
 
 using namespace mlir;
 
 namespace {
-constexpr int64_t kBlockSize = 256;
-
 /// The op as a linalg.generic whose parallel loops come first.
 FailureOr<linalg::GenericOp> parallelFirst(RewriterBase &rewriter,
                                            linalg::LinalgOp op) {
@@ -102,6 +101,8 @@ LogicalResult formSequentialKernel(RewriterBase &rewriter, Operation *op) {
 
 struct FormKernelsPass
     : mlir::tessera::impl::FormKernelsPassBase<FormKernelsPass> {
+  using FormKernelsPassBase::FormKernelsPassBase;
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     SmallVector<linalg::LinalgOp> ops;
@@ -121,18 +122,17 @@ struct FormKernelsPass
         return signalPassFailure();
       }
       linalg::GenericOp op = *generic;
-      int64_t points = 1;
-      for (auto [range, kind] : llvm::zip(op.getStaticLoopRanges(),
-                                          op.getIteratorTypesArray())) {
+      for (int64_t range : op.getStaticLoopRanges())
         if (ShapedType::isDynamic(range)) {
           op.emitError("a kernel over a dynamic shape (give the model's "
                        "input shapes with --input-shape)");
           return signalPassFailure();
         }
-        if (kind == utils::IteratorType::parallel)
-          points *= range;
-      }
-      if (points == 0) {
+      tessera::cuda::KernelPlanOptions options;
+      options.vectorWidth = vectorWidth;
+      options.cooperativeReductions = cooperativeReductions;
+      tessera::cuda::KernelPlan plan = tessera::cuda::planKernel(op, options);
+      if (plan.points == 0) {
         rewriter.eraseOp(op);
         continue;
       }
@@ -141,11 +141,15 @@ struct FormKernelsPass
       auto index = [&](int64_t v) -> Value {
         return arith::ConstantIndexOp::create(rewriter, loc, v);
       };
-      int64_t block = std::min(points, kBlockSize);
       Value one = index(1);
-      auto launch = gpu::LaunchOp::create(rewriter, loc,
-                                          index((points + block - 1) / block),
-                                          one, one, index(block), one, one);
+      auto launch = gpu::LaunchOp::create(rewriter, loc, index(plan.gridSize),
+                                          one, one, index(plan.blockSize), one,
+                                          one);
+      if (plan.kind == tessera::cuda::KernelPlan::Kind::Cooperative)
+        launch->setAttr(tessera::cuda::kCooperativeAttr, rewriter.getUnitAttr());
+      if (plan.vectorWidth > 1)
+        launch->setAttr(tessera::cuda::kVectorWidthAttr,
+                        rewriter.getI64IntegerAttr(plan.vectorWidth));
       rewriter.setInsertionPointToStart(&launch.getBody().front());
       gpu::TerminatorOp::create(rewriter, loc);
       op->moveBefore(launch.getBody().front().getTerminator());
@@ -169,156 +173,4 @@ struct FormKernelsPass
   }
 };
 
-struct DistributeLoopsPass
-    : mlir::tessera::impl::DistributeLoopsPassBase<DistributeLoopsPass> {
-  void runOnOperation() override {
-    SmallVector<gpu::LaunchOp> launches;
-    getOperation().walk([&](gpu::LaunchOp l) { launches.push_back(l); });
-    for (gpu::LaunchOp launch : launches)
-      if (failed(distribute(launch)))
-        return signalPassFailure();
-  }
-
-  /// Clones the constants the launch reads from outside into it, so they
-  /// are not kernel parameters.
-  void sinkConstants(gpu::LaunchOp launch) {
-    Block &body = launch.getBody().front();
-    OpBuilder b = OpBuilder::atBlockBegin(&body);
-    launch.getBody().walk([&](Operation *op) {
-      for (OpOperand &use : op->getOpOperands()) {
-        Operation *def = use.get().getDefiningOp();
-        if (def && isa<arith::ConstantOp>(def) && !launch->isAncestor(def))
-          use.set(b.clone(*def)->getResult(0));
-      }
-    });
-  }
-
-  /// The indices `map` gives for the loop values `ivs`.
-  static SmallVector<Value> indices(OpBuilder &b, Location loc, AffineMap map,
-                                    ValueRange ivs) {
-    SmallVector<Value> out;
-    for (unsigned r = 0; r < map.getNumResults(); ++r)
-      out.push_back(affine::AffineApplyOp::create(b, loc, map.getSubMap({r}), ivs));
-    return out;
-  }
-
-  /// One point of `op`'s parallel space per thread; the reduction loops
-  /// sequential in the thread, the outputs' values carried in registers
-  /// (loaded once, stored once).
-  LogicalResult distribute(gpu::LaunchOp launch) {
-    sinkConstants(launch);
-    Block &body = launch.getBody().front();
-    SmallVector<linalg::GenericOp> generics;
-    for (Operation &op : body)
-      if (auto g = dyn_cast<linalg::GenericOp>(op))
-        generics.push_back(g);
-    OpBuilder b(&getContext());
-    Location loc = launch.getLoc();
-    b.setInsertionPointToStart(&body);
-    Value linear = arith::AddIOp::create(
-        b, loc,
-        arith::MulIOp::create(b, loc, launch.getBlockIds().x, launch.getBlockSize().x),
-        launch.getThreadIds().x);
-    auto index = [&](int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(b, loc, v);
-    };
-    if (generics.empty()) {
-      // Sequential code (tessera-cuda-form-kernels): thread 0 runs it.
-      Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, linear,
-                                          index(0));
-      auto guard = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
-      while (guard->getNextNode() != body.getTerminator())
-        guard->getNextNode()->moveBefore(guard.thenBlock()->getTerminator());
-      return success();
-    }
-    if (generics.size() > 1)
-      return launch.emitError("a kernel of more than one linalg op");
-    linalg::GenericOp op = generics.front();
-    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-    auto iterators = op.getIteratorTypesArray();
-    unsigned numParallel = 0;
-    while (numParallel < iterators.size() &&
-           iterators[numParallel] == utils::IteratorType::parallel)
-      ++numParallel;
-    int64_t total = 1;
-    for (unsigned d = 0; d < numParallel; ++d)
-      total *= ranges[d];
-    b.setInsertionPoint(op);
-    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, linear,
-                                          index(total));
-    auto guard = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
-    b.setInsertionPoint(guard.thenBlock()->getTerminator());
-    // The thread's point, last loop fastest.
-    SmallVector<Value> ivs(numParallel);
-    Value rest = linear;
-    for (int64_t d = static_cast<int64_t>(numParallel) - 1; d >= 0; --d) {
-      ivs[d] = d == 0 ? rest : arith::RemUIOp::create(b, loc, rest, index(ranges[d]));
-      if (d > 0)
-        rest = arith::DivUIOp::create(b, loc, rest, index(ranges[d]));
-    }
-    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-    unsigned numInputs = op.getNumDpsInputs();
-    SmallVector<SmallVector<Value>> outIndices;
-    SmallVector<Value> accs;
-    for (OpOperand &init : op.getDpsInitsMutable()) {
-      AffineMap map = maps[init.getOperandNumber()];
-      // Output maps read only parallel loops (the thread's point).
-      SmallVector<Value> padded(ivs);
-      for (unsigned d = numParallel; d < iterators.size(); ++d)
-        padded.push_back(index(0));
-      outIndices.push_back(indices(b, loc, map, padded));
-      accs.push_back(memref::LoadOp::create(b, loc, init.get(), outIndices.back()));
-    }
-    // The body at one full point `all`, over the carried `current` values.
-    auto emitBody = [&](OpBuilder &nb, ValueRange all,
-                        ValueRange current) -> SmallVector<Value> {
-      IRMapping map;
-      Block *block = op.getBlock();
-      for (unsigned i = 0; i < numInputs; ++i) {
-        Value in = op.getDpsInputOperand(i)->get();
-        Value v = isa<MemRefType>(in.getType())
-                      ? memref::LoadOp::create(nb, loc, in, indices(nb, loc, maps[i], all))
-                            .getResult()
-                      : in;
-        map.map(block->getArgument(i), v);
-      }
-      for (auto [j, v] : llvm::enumerate(current))
-        map.map(block->getArgument(numInputs + j), v);
-      for (Operation &inner : block->without_terminator()) {
-        if (auto idx = dyn_cast<linalg::IndexOp>(inner)) {
-          map.map(idx.getResult(), all[idx.getDim()]);
-          continue;
-        }
-        nb.clone(inner, map);
-      }
-      SmallVector<Value> results;
-      for (Value y : block->getTerminator()->getOperands())
-        results.push_back(map.lookupOrDefault(y));
-      return results;
-    };
-    // Reduction loops, innermost last, carrying the outputs' values.
-    std::function<SmallVector<Value>(OpBuilder &, unsigned, SmallVector<Value>,
-                                     ValueRange)>
-        loopNest = [&](OpBuilder &nb, unsigned d, SmallVector<Value> all,
-                       ValueRange current) -> SmallVector<Value> {
-      if (d == iterators.size())
-        return emitBody(nb, all, current);
-      auto loop = scf::ForOp::create(
-          nb, loc, arith::ConstantIndexOp::create(nb, loc, 0),
-          arith::ConstantIndexOp::create(nb, loc, ranges[d]),
-          arith::ConstantIndexOp::create(nb, loc, 1), current,
-          [&](OpBuilder &lb, Location, Value iv, ValueRange carried) {
-            SmallVector<Value> inner(all);
-            inner.push_back(iv);
-            scf::YieldOp::create(lb, loc, loopNest(lb, d + 1, inner, carried));
-          });
-      return SmallVector<Value>(loop.getResults());
-    };
-    SmallVector<Value> results = loopNest(b, numParallel, ivs, accs);
-    for (auto [j, init] : llvm::enumerate(op.getDpsInits()))
-      memref::StoreOp::create(b, loc, results[j], init, outIndices[j]);
-    op.erase();
-    return success();
-  }
-};
 } // namespace

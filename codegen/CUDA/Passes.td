@@ -26,44 +26,104 @@ def FormKernelsPass : Pass<"tessera-cuda-form-kernels", "func::FuncOp"> {
     that go to the runtime's GEMM are calls. Every remaining `linalg` op
     (elementwise chains already fused into one `linalg.generic` on tensors)
     is generalized, its loops interchanged so that the parallel ones come
-    first, and moved into a `gpu.launch` of one thread per point of its
-    parallel iteration space: blocks of up to 256 threads, as many blocks as
-    needed. Reduction loops stay sequential inside a thread
-    (`tessera-cuda-distribute-loops` writes the body). Top-level
-    `scf.for` and `scf.if` on buffers (scatters) run in a launch of one
-    thread; their buffer results must be their operands updated in place.
+    first, and moved into a `gpu.launch` shaped by how it will run
+    (`tessera-cuda-distribute-loops` writes the threads' code):
+
+    - a reduction over at least 32 points whose outputs each combine with
+      one associative op (`%out + x`, `max(%out, x)`, ...): a block per
+      output point (`tessera.cooperative`), of the reduction's size rounded
+      up to a power of two, 32 to 256 threads;
+    - an op without reduction loops whose last loop's range is a multiple
+      of `vector-width`, with some operand read or written contiguously
+      along it: a thread per `vector-width` points of that loop
+      (`tessera.vector_width`), blocks of up to 256 threads;
+    - anything else: a thread per parallel point, blocks of up to 256.
+
+    Top-level `scf.for` and `scf.if` on buffers (scatters) run in a launch
+    of one thread; their buffer results must be their operands updated in
+    place.
 
     ```mlir
     linalg.generic {iterator_types = ["parallel", "parallel"]}
         ins(%x : memref<64x128xf32>) outs(%y : memref<64x128xf32>) {...}
     // becomes
-    gpu.launch blocks(%bx, %by, %bz) in (%gx = %c32, ...) threads(%tx, ...) in (%c256, ...) {
+    gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, ...) threads(%tx, ...) in (%c256, ...) {
       linalg.generic ... // the same op
       gpu.terminator
-    }
+    } {tessera.vector_width = 4 : i64}
     ```
   }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"4",
+           "Points of the last parallel loop per thread in kernels without "
+           "reductions (a power of two; 1: one point per thread)">,
+    Option<"cooperativeReductions", "cooperative-reductions", "bool",
+           /*default=*/"true",
+           "Run large reductions on a block of threads per output point">,
+  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::arith::ArithDialect"];
 }
 
 def DistributeLoopsPass : Pass<"tessera-cuda-distribute-loops", "func::FuncOp"> {
-  let summary = "Write each launch's linalg.generic as one thread's work";
+  let summary = "Write each launch's linalg.generic as its threads' code";
   let description = [{
     Inside every `gpu.launch` formed by `tessera-cuda-form-kernels`, the
-    `linalg.generic` becomes straight-line code: the global thread index
-    (`blockIdx.x * blockDim.x + threadIdx.x`) is delinearized into the
-    parallel loops' values, last loop fastest (so neighbouring threads touch
-    neighbouring elements); under `scf.if index < points` the thread loads
-    its outputs' values once, runs the reduction loops as `scf.for` carrying
-    them in registers, and stores them once. A launch without a linalg op
-    (sequential code) runs on thread 0.
+    `linalg.generic` becomes straight-line code, as the launch's attributes
+    say:
+
+    - By default a thread per parallel point: the global thread index
+      (`blockIdx.x * blockDim.x + threadIdx.x`) is delinearized into the
+      parallel loops' values, last loop fastest (so neighbouring threads
+      touch neighbouring elements); under `scf.if index < points` the
+      thread loads its outputs' values once, runs the reduction loops as
+      `scf.for` carrying them in registers, and stores them once.
+    - `tessera.vector_width = N`: a thread per N consecutive points of the
+      last loop. Operands read or written contiguously along it move as
+      one `vector.load` / `vector.store` of N elements (aligned: device
+      buffers start at 64-byte boundaries); operands that do not vary along
+      it are loaded once; others element by element. The body runs once
+      per point.
+    - `tessera.cooperative`: a block per parallel point. Thread `t` folds
+      reduction points `t, t + blockDim, ...` into a partial value per
+      output, starting from the combining op's neutral element;
+      `gpu.all_reduce` combines the block's partial values (narrow types
+      widened to 32 bits); thread 0 combines the total with the output's
+      value and stores it.
+
+    A launch without a linalg op (sequential code) runs on thread 0.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::affine::AffineDialect",
-                           "::mlir::memref::MemRefDialect"];
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def SinkConstantsPass : Pass<"tessera-cuda-sink-constants", "func::FuncOp"> {
+  let summary = "Clone the constants a gpu.launch reads into it";
+  let description = [{
+    The canonicalizer hoists the constants it folds (a splat vector a
+    vectorized fill stores, for instance) to the function's entry, out of
+    the launches, which are not isolated from above; `gpu-kernel-outlining`
+    would make those of other than scalar type kernel parameters. Each
+    launch gets its own copy of every constant it reads instead.
+  }];
+}
+
+def EmulateLaunchesPass : Pass<"tessera-cuda-emulate-launches", "func::FuncOp"> {
+  let summary = "Run gpu.launch bodies as loops on the host (testing)";
+  let description = [{
+    For testing the kernel-forming passes without a GPU
+    (`tessera-compile --emulate-cuda-kernels`): each `gpu.launch` becomes
+    `scf.for` loops over its blocks and threads around its body. A
+    `gpu.all_reduce` of the block's x threads becomes a loop that
+    recomputes every thread's value (its code may read memory but not
+    write it) and combines them in thread order. Launches whose threads
+    communicate otherwise (barriers, shuffles, shared memory) are errors.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
 }
 
 def MergeKernelModulesPass

@@ -2,13 +2,14 @@
 // RUN: tessera-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tessera-cuda-form-kernels,tessera-cuda-distribute-loops,canonicalize))' | FileCheck %s --check-prefix=DIST
 // RUN: tessera-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tessera-cuda-form-kernels,tessera-cuda-distribute-loops,canonicalize),gpu-kernel-outlining,tessera-cuda-merge-kernel-modules)' | FileCheck %s --check-prefix=MERGE
 
-// A reduction over the first loop: its parallel loop moves first; one
-// thread per output element (64 of them: one block of 64).
+// A small reduction over the first loop: its parallel loop moves first;
+// one thread per output element (64 of them: one block of 64).
 // FORM-LABEL: func.func @row_sums
 // FORM: %[[C64:.*]] = arith.constant 64 : index
 // FORM: gpu.launch blocks({{.*}}) in ({{.*}} = %{{.*}}, {{.*}}) threads({{.*}}) in ({{.*}} = %[[C64]],
 // FORM: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
 // FORM: gpu.terminator
+// FORM-NOT: tessera.
 // Each thread is loaded once, carried through the reduction
 // loop in a register and stored once (one block: the thread index
 // is the point).
@@ -17,21 +18,27 @@
 // DIST: %[[IN:.*]] = arith.cmpi ult, %[[TX]], %c64 : index
 // DIST: scf.if %[[IN]] {
 // DIST: %[[INIT:.*]] = memref.load %arg1[%[[TX]]]
-// DIST: %[[SUM:.*]] = scf.for %[[K:.*]] = %c0 to %c32 step %c1 iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32) {
+// DIST: %[[SUM:.*]] = scf.for %[[K:.*]] = %c0 to %c16 step %c1 iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32) {
 // DIST: %[[X:.*]] = memref.load %arg0[%[[K]], %[[TX]]]
 // DIST: %[[S:.*]] = arith.addf %[[X]], %[[ACC]]
 // DIST: scf.yield %[[S]]
 // DIST: memref.store %[[SUM]], %arg1[%[[TX]]]
+// DIST-NOT: tessera.
+// A fill and a copy of 1000 elements: a thread per 4 (one block of 250),
+// each a vector store (of the splat) or a vector load and store.
 // DIST-LABEL: func.func @two
-// DIST: %[[B:.*]] = arith.muli %[[BX:.*]], %[[BDIM:.*]] : index
-// DIST: %[[ID:.*]] = arith.addi %[[B]], %[[T:.*]] : index
-// DIST: %[[IN2:.*]] = arith.cmpi ult, %[[ID]], %c1000 : index
+// DIST: %[[SPLAT:.*]] = arith.constant dense<2.000000e+00> : vector<4xf32>
+// DIST: gpu.launch blocks({{.*}}) in {{.*}} threads(%[[T:[^,]*]], %{{.*}}, %{{.*}}) in
+// DIST: %[[IN2:.*]] = arith.cmpi ult, %[[T]], %c250 : index
 // DIST: scf.if %[[IN2]] {
-// DIST: memref.store %cst, %arg1[%[[ID]]]
-func.func @row_sums(%x: memref<32x64xf32>, %y: memref<64xf32>) {
+// DIST: %[[AT:.*]] = arith.muli %[[T]], %c4 : index
+// DIST: vector.store %[[SPLAT]], %arg1[%[[AT]]] {alignment = 16 : i64} : memref<1000xf32>, vector<4xf32>
+// DIST: %[[V:.*]] = vector.load %arg0[%{{.*}}] {alignment = 16 : i64} : memref<1000xf32>, vector<4xf32>
+// DIST: vector.store %[[V]], %arg1
+func.func @row_sums(%x: memref<16x64xf32>, %y: memref<64xf32>) {
   linalg.generic {indexing_maps = [affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (c)>],
                   iterator_types = ["reduction", "parallel"]}
-      ins(%x : memref<32x64xf32>) outs(%y : memref<64xf32>) {
+      ins(%x : memref<16x64xf32>) outs(%y : memref<64xf32>) {
   ^bb0(%a: f32, %acc: f32):
     %s = arith.addf %a, %acc : f32
     linalg.yield %s : f32

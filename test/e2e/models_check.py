@@ -11,7 +11,10 @@ With --target=cuda --compile-only (no GPU needed) every model compiles for
 each --gpu-arch, on one device and on the meshes dp=2, tp=2 and dp=2,tp=2
 (tessera-compile assembles the PTX with ptxas when it is installed). With
 --target=cuda alone (a GPU machine) each model is compiled for the first
---gpu-arch, run on the GPU and compared with ONNX Runtime.
+--gpu-arch, run on the GPU and compared with ONNX Runtime. With
+--target=cuda-emulated (no GPU needed) each model is compiled with
+--emulate-cuda-kernels (the CUDA target's kernels run as loops on the CPU)
+and compared with ONNX Runtime.
 """
 import argparse
 import os
@@ -38,7 +41,7 @@ def main():
     ap.add_argument("--compile", required=True)
     ap.add_argument("--run", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("--target", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--target", default="cpu", choices=["cpu", "cuda", "cuda-emulated"])
     ap.add_argument("--gpu-arch", default="sm_90")
     ap.add_argument("--compile-only", action="store_true")
     ap.add_argument("--bundle", help="compile each model for --target into this "
@@ -66,6 +69,8 @@ def main():
             continue
         if args.target == "cuda":
             flags = flags + ["--target=cuda", "--gpu-arch=" + archs[0]]
+        if args.target == "cuda-emulated":
+            flags = flags + ["--emulate-cuda-kernels"]
         if args.bundle:
             artifact = os.path.join(d, name + ".tsr")
             err = compile_model(args.compile, model, artifact, flags)

@@ -15,7 +15,10 @@ With --target=cuda --compile-only (every run, no GPU needed): each test that
 compiles for the CPU must also compile for every --gpu-arch, its PTX
 assembled by ptxas (tessera-compile fails when ptxas rejects it). With
 --target=cuda alone (a GPU machine): compiled for the first --gpu-arch and
-run on the GPU, outputs compared as above.
+run on the GPU, outputs compared as above. With --target=cuda-emulated (no
+GPU needed): compiled with --emulate-cuda-kernels, so the CUDA target's
+kernels (their thread mapping, vector accesses and block reductions) run
+as loops on the CPU, outputs compared as above.
 """
 import argparse
 import collections
@@ -86,6 +89,8 @@ def check(args, test_dir):
         cuda = args.target == "cuda"
         archs = args.gpu_arch.split(",")
         target = ["--target=cuda", "--gpu-arch=" + archs[0]] if cuda and not args.compile_only else []
+        if args.target == "cuda-emulated":
+            target = ["--emulate-cuda-kernels"]
         c = subprocess.run([args.compile, model_path, "-o", artifact, "--quiet"] + binds + target,
                            capture_output=True, text=True)
         if c.returncode != 0:
@@ -164,7 +169,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--filter", default="")
     ap.add_argument("--table", action="store_true", help="print the table by op")
-    ap.add_argument("--target", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--target", default="cpu", choices=["cpu", "cuda", "cuda-emulated"])
     ap.add_argument("--gpu-arch", default="sm_90",
                     help="comma-separated; with --compile-only every one is compiled")
     ap.add_argument("--compile-only", action="store_true",
@@ -210,6 +215,8 @@ def main():
         how = "tessera-compile --target=%s into the bundle %s (not run)" % (args.target, args.bundle)
     elif args.target == "cuda" and args.compile_only:
         how = "tessera-compile --target=cuda --gpu-arch=%s (compile only)" % args.gpu_arch
+    elif args.target == "cuda-emulated":
+        how = "tessera-compile --emulate-cuda-kernels + tessera-run"
     else:
         how = "tessera-compile --target=%s + tessera-run" % args.target
     print("total: %d tests through %s: pass %d, fail %d, "

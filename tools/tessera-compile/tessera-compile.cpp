@@ -41,6 +41,7 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -65,6 +66,22 @@ llvm::cl::opt<std::string> gpuArch(
     "gpu-arch", llvm::cl::desc("With --target=cuda: the GPU to generate PTX for "
                                "(sm_80, sm_86, sm_89, sm_90, sm_90a)"),
     llvm::cl::init("sm_90"));
+llvm::cl::opt<int64_t> gpuVectorWidth(
+    "gpu-vector-width",
+    llvm::cl::desc("With --target=cuda: elements per thread in elementwise "
+                   "kernels, moved as one vector load or store (1, 2, 4, 8 or "
+                   "16; default 4)"),
+    llvm::cl::init(4));
+llvm::cl::opt<bool> gpuCooperativeReductions(
+    "gpu-cooperative-reductions",
+    llvm::cl::desc("With --target=cuda: a block of threads per output point of "
+                   "reductions over 32 or more points (default true)"),
+    llvm::cl::init(true));
+llvm::cl::opt<bool> emulateCudaKernels(
+    "emulate-cuda-kernels",
+    llvm::cl::desc("With --target=cpu: form the CUDA target's kernels and run "
+                   "them as loops on the CPU (tests the kernels without a GPU)"),
+    llvm::cl::Hidden);
 llvm::cl::opt<std::string>
     cpu("cpu", llvm::cl::desc("LLVM CPU name to compile host code for, or native "
                               "(default: native for --target=cpu, x86-64-v2 for "
@@ -178,6 +195,13 @@ int main(int argc, char **argv) {
                 " is not supported (sm_80, sm_86, sm_89, sm_90, sm_90a)");
   if (!cuda && gpuArch.getNumOccurrences())
     return fail("--gpu-arch needs --target=cuda");
+  if (cuda && emulateCudaKernels)
+    return fail("--emulate-cuda-kernels runs the kernels on the CPU: use it "
+                "with --target=cpu");
+  if (gpuVectorWidth < 1 || gpuVectorWidth > 16 ||
+      !llvm::isPowerOf2_64(gpuVectorWidth))
+    return fail("--gpu-vector-width=" + std::to_string(gpuVectorWidth) +
+                " is not 1, 2, 4, 8 or 16");
   if (emit == Emit::Ptx && !cuda)
     return fail("--emit=ptx needs --target=cuda");
   if (emit == Emit::Ptx && compileTo != Phase::Artifact)
@@ -475,10 +499,14 @@ int main(int argc, char **argv) {
   cpuOptions.ukernels = true;
   ts::CudaPipelineOptions cudaOptions;
   cudaOptions.gpuArch = gpuArch;
+  cudaOptions.vectorWidth = gpuVectorWidth;
+  cudaOptions.cooperativeReductions = gpuCooperativeReductions;
   if (!runPhase(
           [&](OpPassManager &pm) {
             if (cuda)
               ts::buildCudaLlvmPhase(pm, cudaOptions);
+            else if (emulateCudaKernels)
+              ts::buildCudaEmulationLlvmPhase(pm, cudaOptions);
             else
               ts::buildCpuLlvmPhase(pm, cpuOptions);
           },
