@@ -249,7 +249,8 @@ def main():
         err = compile_model(args.compile, path, artifact, flags)
         if not err and args.bundle:
             write_bundle(os.path.join(args.bundle, "kernel.%02d" % i), artifact, feeds,
-                         {"y": np.asarray(ref).astype(out_dtype)}, name)
+                         {"y": np.asarray(ref).astype(out_dtype)},
+                         "kernel:" + name.replace(" ", "_"), (rtol, atol))
             print("ok   %s: bundled" % name)
             passed += 1
             continue

@@ -119,7 +119,7 @@ def check(args, test_dir):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_and_compare(args, artifact, feeds, expected, tmp):
+def run_and_compare(args, artifact, feeds, expected, tmp, rtol=1e-3, atol=1e-5):
     """Runs the artifact; ("pass", "") or ("fail", why)."""
     outdir = os.path.join(tmp, "out")
     os.makedirs(outdir, exist_ok=True)
@@ -138,7 +138,7 @@ def run_and_compare(args, artifact, feeds, expected, tmp):
             ok = np.array_equal(got.astype(np.bool_), want.astype(np.bool_))
         else:
             ok = np.allclose(got.astype(np.float64), want.astype(np.float64),
-                             rtol=1e-3, atol=1e-5, equal_nan=True)
+                             rtol=rtol, atol=atol, equal_nan=True)
         if not ok:
             err = np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))
             return "fail", "output %s differs (max abs error %.3g)" % (name, err)
@@ -153,9 +153,15 @@ def check_bundled(args, d):
              for f in sorted(os.listdir(d)) if f.startswith("in.")]
     expected = [(f[5:-4], np.load(os.path.join(d, f)))
                 for f in sorted(os.listdir(d)) if f.startswith("want.")]
+    tolerance = {}
+    if os.path.exists(os.path.join(d, "tolerance")):
+        with open(os.path.join(d, "tolerance")) as f:
+            rtol, atol = map(float, f.read().split())
+        tolerance = {"rtol": rtol, "atol": atol}
     tmp = tempfile.mkdtemp(prefix="tessera-node-")
     try:
-        return ops, *run_and_compare(args, os.path.join(d, "m.tsr"), feeds, expected, tmp)
+        return ops, *run_and_compare(args, os.path.join(d, "m.tsr"), feeds, expected, tmp,
+                                     **tolerance)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -37,11 +37,12 @@ def skip_without_cuda():
         sys.exit(SKIP)
 
 
-def write_bundle(dest, artifact, inputs, expected, label):
+def write_bundle(dest, artifact, inputs, expected, label, tolerance=None):
     """Stores a compiled test for another machine (node_tests.py
     --from-bundle runs it): DEST/m.tsr, in.NAME.npy per input, want.NAME.npy
-    per expected output ({name: array} both), and `label` (what the table
-    counts it under) in DEST/ops."""
+    per expected output ({name: array} both), `label` (what the table
+    counts it under) in DEST/ops, and `tolerance` ((rtol, atol); default
+    node_tests.py's) in DEST/tolerance."""
     import shutil
     os.makedirs(dest, exist_ok=True)
     shutil.copy(artifact, os.path.join(dest, "m.tsr"))
@@ -51,6 +52,9 @@ def write_bundle(dest, artifact, inputs, expected, label):
         np.save(os.path.join(dest, "want.%s.npy" % name), a)
     with open(os.path.join(dest, "ops"), "w") as f:
         f.write(label)
+    if tolerance is not None:
+        with open(os.path.join(dest, "tolerance"), "w") as f:
+            f.write("%r %r\n" % tuple(tolerance))
 
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
