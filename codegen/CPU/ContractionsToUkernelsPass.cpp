@@ -8,7 +8,10 @@
 //                             b, b_b0, b_b1, b_b2, b_k, b_n,
 //                             c, c_b0, c_b1, c_b2, c_m, c_n)
 //
-// with addresses and element strides as index values.
+// with addresses and element strides as index values. With runtime-gemm,
+// calls of the runtime's GEMM (`tessera_rt_gemm(dtype, ..., bias, flags)`,
+// codegen/CPU/ukernels/Collectives.cpp), which also takes over the zero
+// fill before the contraction and a bias add after it (GemmEpilogue).
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +22,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #define DEBUG_TYPE "tessera-cpu-contractions-to-ukernels"
 
@@ -153,8 +157,223 @@ bool blasLayout(linalg::LinalgOp op, const ContractionLoops &loops) {
   return true;
 }
 
+/// `tessera_rt_gemm`'s flags (runtime/src/gemm_hook.h).
+constexpr int64_t kGemmOverwrite = 1, kGemmBias = 2;
+
+/// The nearest op before or after `op` in its block that may touch memory.
+Operation *memoryNeighbour(Operation *op, bool before) {
+  for (Operation *p = before ? op->getPrevNode() : op->getNextNode(); p;
+       p = before ? p->getPrevNode() : p->getNextNode())
+    if (!isMemoryEffectFree(p))
+      return p;
+  return nullptr;
+}
+
+/// Whether `v` is a memref with static strides whose dimension `pos` has
+/// unit stride.
+bool unitStride(Value v, unsigned pos) {
+  auto type = cast<MemRefType>(v.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(type.getStridesAndOffset(strides, offset)) &&
+         pos < strides.size() && strides[pos] == 1;
+}
+
+/// Whether `v` is defined before `op` in its block, or by a pure op there
+/// (a view of the workspace) that can move before `op`.
+bool availableAt(Value v, Operation *op) {
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return v.getParentBlock() == op->getBlock() ||
+           v.getParentRegion()->isProperAncestor(op->getParentRegion());
+  if (def->getBlock() != op->getBlock())
+    return false;
+  if (def->isBeforeInBlock(op))
+    return true;
+  return isMemoryEffectFree(def) && def->getNumRegions() == 0 &&
+         llvm::all_of(def->getOperands(),
+                      [&](Value operand) { return availableAt(operand, op); });
+}
+
+/// The bytes of `v`: its root buffer (a function argument) and the byte
+/// range of a `memref.view` of it at a constant shift (the memory plan's
+/// views of the workspace), or the whole root.
+struct Bytes {
+  Value root;
+  int64_t begin = 0, end = std::numeric_limits<int64_t>::max();
+};
+std::optional<Bytes> bytesOf(Value v) {
+  if (isa<BlockArgument>(v))
+    return Bytes{v};
+  auto view = v.getDefiningOp<memref::ViewOp>();
+  auto type = cast<MemRefType>(v.getType());
+  APInt shift;
+  if (!view || !isa<BlockArgument>(view.getSource()) || !type.hasStaticShape() ||
+      !view.getSizes().empty() ||
+      !matchPattern(view.getByteShift(), m_ConstantInt(&shift)))
+    return std::nullopt;
+  int64_t begin = shift.getSExtValue();
+  int64_t bytes = type.getNumElements() *
+                  llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+  return Bytes{view.getSource(), begin, begin + bytes};
+}
+
+/// Whether `x` and `y` may share memory.
+bool mayOverlap(Value x, Value y) {
+  std::optional<Bytes> a = bytesOf(x), b = bytesOf(y);
+  if (!a || !b)
+    return true;
+  if (a->root != b->root)
+    return false;
+  return a->begin < b->end && b->begin < a->end;
+}
+
+/// Moves what `v` needs before `op` (availableAt(v, op) holds).
+void makeAvailableAt(Value v, Operation *op) {
+  Operation *def = v.getDefiningOp();
+  if (!def || def->isBeforeInBlock(op))
+    return;
+  for (Value operand : def->getOperands())
+    makeAvailableAt(operand, op);
+  def->moveBefore(op);
+}
+
+/// Whether `op` is the last to read `buffer` before it is filled again (the
+/// memory plan gives buffers with the same bytes and type one view, reused
+/// by later ops for another value).
+bool readsLast(Operation *op, Value buffer) {
+  for (Operation *next = op->getNextNode(); next; next = next->getNextNode()) {
+    bool uses = llvm::any_of(buffer.getUsers(), [&](Operation *user) {
+      return next->isAncestor(user);
+    });
+    if (!uses)
+      continue;
+    auto fill = dyn_cast<linalg::FillOp>(next);
+    return fill && fill.getOutputs()[0] == buffer;
+  }
+  return true;
+}
+
+/// What the runtime's GEMM takes over from the ops around a contraction
+/// into C:
+///  - the zero fill of C just before it: the GEMM overwrites C instead;
+///  - then, in the elementwise op just after it that reads C and is C's
+///    last reader, `C + bias[n]` (bias a contiguous vector over C's
+///    columns): cuBLASLt's bias epilogue adds it, and the op reads C;
+///  - then, when the op is left a copy of C to its output D: the GEMM
+///    writes D and the op goes.
+struct GemmEpilogue {
+  int64_t flags = 0;
+  Value bias;
+  linalg::FillOp fill;
+  arith::AddFOp biasAdd;
+  /// The consumer's block argument for C.
+  Value cArg;
+  linalg::GenericOp copy;
+  Value output;
+};
+
+GemmEpilogue matchEpilogue(linalg::LinalgOp op, const ContractionLoops &loops) {
+  GemmEpilogue e;
+  Value c = op->getOperand(2);
+  auto fill = dyn_cast_or_null<linalg::FillOp>(memoryNeighbour(op, true));
+  if (!fill || fill.getOutputs()[0] != c ||
+      !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+    return e;
+  e.fill = fill;
+  e.flags |= kGemmOverwrite;
+
+  // C is an intermediate buffer read last by the next op.
+  auto consumer = dyn_cast_or_null<linalg::GenericOp>(memoryNeighbour(op, false));
+  unsigned nPos = op.getIndexingMapsArray()[2].getNumResults() - 1;
+  if (!c.getDefiningOp() || !consumer || !consumer.hasPureBufferSemantics() ||
+      consumer.getNumParallelLoops() != consumer.getNumLoops() ||
+      !unitStride(c, nPos))
+    return e;
+  if (!readsLast(consumer, c))
+    return e;
+  OpOperand *cIn = nullptr;
+  for (OpOperand *input : consumer.getDpsInputOperands()) {
+    if (input->get() != c)
+      continue;
+    if (cIn)
+      return e;
+    cIn = input;
+  }
+  if (!cIn || llvm::is_contained(consumer.getDpsInits(), c))
+    return e;
+  BlockArgument cArg = consumer.getMatchingBlockArgument(cIn);
+  if (!cArg.hasOneUse())
+    return e;
+  auto add = dyn_cast<arith::AddFOp>(*cArg.getUsers().begin());
+  if (!add)
+    return e;
+  auto bArg = dyn_cast<BlockArgument>(add.getLhs() == cArg ? add.getRhs()
+                                                           : add.getLhs());
+  if (!bArg || bArg.getOwner() != consumer.getBlock() ||
+      bArg.getArgNumber() >= consumer.getNumDpsInputs() || bArg == cArg)
+    return e;
+  OpOperand *bIn = consumer.getDpsInputOperand(bArg.getArgNumber());
+  auto bType = dyn_cast<MemRefType>(bIn->get().getType());
+  AffineMap cMap = consumer.getMatchingIndexingMap(cIn);
+  AffineMap bMap = consumer.getMatchingIndexingMap(bIn);
+  if (!bType || bType.getRank() != 1 || !unitStride(bIn->get(), 0) ||
+      bType.getElementType() != cast<MemRefType>(c.getType()).getElementType() ||
+      !cMap.isProjectedPermutation() || bMap.getNumResults() != 1 ||
+      bMap.getResult(0) != cMap.getResult(nPos))
+    return e;
+  e.flags |= kGemmBias;
+  e.bias = bIn->get();
+  e.biasAdd = add;
+  e.cArg = cArg;
+
+  // Left a copy of C to its output (the same map, n contiguous too)?
+  Block *body = consumer.getBlock();
+  if (body->getOperations().size() == 2 && consumer.getNumDpsInits() == 1 &&
+      body->getTerminator()->getOperand(0) == add.getResult()) {
+    OpOperand *out = consumer.getDpsInitOperand(0);
+    auto outType = cast<MemRefType>(out->get().getType());
+    if (consumer.getMatchingIndexingMap(out) == cMap &&
+        outType.getShape() == cast<MemRefType>(c.getType()).getShape() &&
+        unitStride(out->get(), nPos) && availableAt(out->get(), op) &&
+        // The memory plan gave D bytes free only after the GEMM: the
+        // GEMM may write them only if it does not read them.
+        !mayOverlap(out->get(), op->getOperand(0)) &&
+        !mayOverlap(out->get(), op->getOperand(1)) &&
+        !mayOverlap(out->get(), e.bias)) {
+      e.copy = consumer;
+      e.output = out->get();
+    }
+  }
+  return e;
+}
+
+/// Applies `e` around `op`: erases what the GEMM takes over; returns the
+/// GEMM's output buffer.
+Value applyEpilogue(linalg::LinalgOp op, GemmEpilogue &e) {
+  if (e.fill)
+    e.fill->erase();
+  if (e.copy) {
+    makeAvailableAt(e.output, op);
+    e.copy->erase();
+    return e.output;
+  }
+  if (e.biasAdd) {
+    // The consumer now reads C with the bias added.
+    e.biasAdd.replaceAllUsesWith(e.cArg);
+    e.biasAdd->erase();
+  }
+  return op->getOperand(2);
+}
+
 void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
              func::FuncOp callee, bool runtimeGemm) {
+  GemmEpilogue epilogue;
+  Value output = op->getOperand(2);
+  if (runtimeGemm) {
+    epilogue = matchEpilogue(op, loops);
+    output = applyEpilogue(op, epilogue);
+  }
   OpBuilder b(op);
   Location loc = op.getLoc();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -174,14 +393,19 @@ void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
   args.push_back(index(ranges[loops.n]));
   args.push_back(index(ranges[loops.k]));
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  auto addOperand = [&](unsigned i, ArrayRef<unsigned> inner) {
-    Value buffer = op->getOperand(i);
-    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buffer);
+  // The element address of `buffer`'s first element.
+  auto address = [&](Value buffer,
+                     memref::ExtractStridedMetadataOp meta) -> Value {
     Value base =
         memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
     Value byteOffset = arith::MulIOp::create(b, loc, meta.getOffset(),
                                              index(elementBytes));
-    args.push_back(arith::AddIOp::create(b, loc, base, byteOffset));
+    return arith::AddIOp::create(b, loc, base, byteOffset);
+  };
+  auto addOperand = [&](unsigned i, ArrayRef<unsigned> inner) {
+    Value buffer = i == 2 ? output : op->getOperand(i);
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buffer);
+    args.push_back(address(buffer, meta));
     auto strideOf = [&](unsigned d) -> Value {
       std::optional<unsigned> pos = positionOf(maps[i], d);
       return pos ? meta.getStrides()[*pos] : index(0);
@@ -195,6 +419,14 @@ void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
   addOperand(0, {loops.m, loops.k});
   addOperand(1, {loops.k, loops.n});
   addOperand(2, {loops.m, loops.n});
+  if (runtimeGemm) {
+    Value bias = index(0);
+    if (epilogue.bias)
+      bias = address(epilogue.bias, memref::ExtractStridedMetadataOp::create(
+                                        b, loc, epilogue.bias));
+    args.push_back(bias);
+    args.push_back(index(epilogue.flags));
+  }
   func::CallOp::create(b, loc, callee, args);
   op->erase();
 }
@@ -213,7 +445,8 @@ struct ContractionsToUkernelsPass
     });
     if (matches.empty())
       return;
-    SmallVector<Type> args((runtimeGemm ? 7 : 6) + 3 * (kMaxBatch + 3),
+    SmallVector<Type> args(runtimeGemm ? 9 + 3 * (kMaxBatch + 3)
+                                       : 6 + 3 * (kMaxBatch + 3),
                            IndexType::get(module.getContext()));
     func::FuncOp callee = mlir::tessera::lookupOrDeclareFunc(
         module, runtimeGemm ? kRuntimeGemm : kSgemm, args, {});

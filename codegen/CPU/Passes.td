@@ -100,10 +100,16 @@ def ContractionsToUkernelsPass
   }];
   let options = [
     Option<"runtimeGemm", "runtime-gemm", "bool", "false",
-           "Call the runtime's GEMM instead (`tessera_rt_gemm(dtype, ...)`, "
-           "cuBLASLt for `target cuda`): f32, f16 and bf16 contractions "
-           "whose operands each have a unit stride along one of their two "
-           "matrix dimensions; the others stay loops">
+           "Call the runtime's GEMM instead (`tessera_rt_gemm(dtype, ..., "
+           "bias, flags)`, cuBLASLt for `target cuda`): f32, f16 and bf16 "
+           "contractions whose operands each have a unit stride along one "
+           "of their two matrix dimensions; the others stay loops. The GEMM "
+           "takes over the zero fill of its output just before it (flag 1, "
+           "overwrite), then a bias add over the output's columns in the "
+           "elementwise op just after it, when that op is the output's last "
+           "reader (flag 2, cuBLASLt's bias epilogue), and that op itself "
+           "when only a copy is left (the GEMM writes the copy's "
+           "destination, when it shares no bytes with the GEMM's operands)">
   ];
   let statistics = [
     Statistic<"numCalls", "contractions", "Contractions given to the microkernel">

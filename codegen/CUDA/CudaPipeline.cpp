@@ -50,7 +50,9 @@ void addKernelPasses(OpPassManager &pm,
 void mlir::tessera::buildCudaEmulationLlvmPhase(
     OpPassManager &pm, const CudaPipelineOptions &options) {
   buildBufferizationPhase(pm, /*artifactAbi=*/true);
-  pm.addPass(createContractionsToUkernelsPass());
+  ContractionsToUkernelsPassOptions gemm;
+  gemm.runtimeGemm = true;
+  pm.addPass(createContractionsToUkernelsPass(gemm));
   addKernelPasses(pm, options);
   pm.addNestedPass<func::FuncOp>(createEmulateLaunchesPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());

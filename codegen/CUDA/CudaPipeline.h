@@ -46,10 +46,11 @@ void buildCudaLinalgPhase(OpPassManager &pm, const CudaPipelineOptions &options)
 /// the host code to the LLVM dialect with the artifact entry point.
 void buildCudaLlvmPhase(OpPassManager &pm, const CudaPipelineOptions &options);
 
-/// For testing the kernels without a GPU: the CPU target's `llvm` phase
-/// (its GEMM micro-kernels), except that the linalg ops left become the
-/// CUDA target's kernels, run as loops on the host
-/// (tessera-cuda-emulate-launches).
+/// For testing the kernels without a GPU: the `llvm` phase of the CUDA
+/// target up to its kernels (the runtime's GEMM calls included, which a
+/// CPU session runs with reference loops), the kernels then run as loops on
+/// the host (tessera-cuda-emulate-launches) and the host code as the CPU
+/// target's. Used after buildCudaLinalgPhase.
 void buildCudaEmulationLlvmPhase(OpPassManager &pm,
                                  const CudaPipelineOptions &options);
 

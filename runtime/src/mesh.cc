@@ -4,6 +4,7 @@
 
 #include "comm/comm.h"
 #include "cuda/session.h"
+#include "gemm_hook.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -150,16 +151,16 @@ void hookLaunch(int64_t kernel, int64_t gridX, int64_t gridY, int64_t gridZ,
     ctx->fail(s.message, s.code);
 }
 
-void hookGemm(int64_t dtype, int64_t b0, int64_t b1, int64_t b2, int64_t m,
+void hookGemmEx(int64_t dtype, int64_t b0, int64_t b1, int64_t b2, int64_t m,
               int64_t n, int64_t k, intptr_t a, int64_t ab0, int64_t ab1,
               int64_t ab2, int64_t am, int64_t ak, intptr_t b, int64_t bb0,
               int64_t bb1, int64_t bb2, int64_t bk, int64_t bn, intptr_t c,
-              int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn) {
+              int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn,
+              intptr_t bias, int64_t flags) {
   RankContext *ctx = current;
-  cuda::Rank *rank = cudaRank(ctx, "gemm");
-  if (!rank)
+  if (!ctx || !ctx->error.empty())
     return;
-  cuda::GemmCall call;
+  GemmCall call;
   call.dtype = dtype;
   call.batch[0] = b0, call.batch[1] = b1, call.batch[2] = b2;
   call.m = m, call.n = n, call.k = k;
@@ -172,13 +173,32 @@ void hookGemm(int64_t dtype, int64_t b0, int64_t b1, int64_t b2, int64_t m,
   call.c = static_cast<uint64_t>(c);
   call.cBatch[0] = cb0, call.cBatch[1] = cb1, call.cBatch[2] = cb2;
   call.cm = cm, call.cn = cn;
-  cuda::Status s = cuda::gemmOnRank(*rank, call);
+  call.bias = static_cast<uint64_t>(bias);
+  call.flags = flags;
+  if (!ctx->cuda) {
+    // Code compiled with --emulate-cuda-kernels: the reference loops.
+    std::string error;
+    if (!referenceGemm(call, error))
+      ctx->fail(error, TSR_INTERNAL);
+    return;
+  }
+  cuda::Status s = cuda::gemmOnRank(*ctx->cuda, call);
   if (!s.ok())
     ctx->fail(s.message, s.code);
 }
 
+/// The `gemm` of artifacts compiled before `gemmEx`.
+void hookGemm(int64_t dtype, int64_t b0, int64_t b1, int64_t b2, int64_t m,
+              int64_t n, int64_t k, intptr_t a, int64_t ab0, int64_t ab1,
+              int64_t ab2, int64_t am, int64_t ak, intptr_t b, int64_t bb0,
+              int64_t bb1, int64_t bb2, int64_t bk, int64_t bn, intptr_t c,
+              int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn) {
+  hookGemmEx(dtype, b0, b1, b2, m, n, k, a, ab0, ab1, ab2, am, ak, b, bb0, bb1,
+             bb2, bk, bn, c, cb0, cb1, cb2, cm, cn, 0, 0);
+}
+
 const Hooks kHooks = {hookAllReduce, hookAllGather, hookProcessLinearIndex,
-                      hookLaunch, hookGemm};
+                      hookLaunch,    hookGemm,      hookGemmEx};
 
 bool localShapeOf(const artifact::TensorSpec &t, const sharding::Mesh &mesh,
                   sharding::Split &split, std::vector<int64_t> &local,

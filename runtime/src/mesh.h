@@ -51,6 +51,10 @@ struct Hooks {
                intptr_t, int64_t, int64_t, int64_t, int64_t, int64_t, intptr_t,
                int64_t, int64_t, int64_t, int64_t, int64_t, intptr_t, int64_t,
                int64_t, int64_t, int64_t, int64_t);
+  void (*gemmEx)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                 intptr_t, int64_t, int64_t, int64_t, int64_t, int64_t, intptr_t,
+                 int64_t, int64_t, int64_t, int64_t, int64_t, intptr_t, int64_t,
+                 int64_t, int64_t, int64_t, int64_t, intptr_t, int64_t);
 };
 const Hooks &runtimeHooks();
 

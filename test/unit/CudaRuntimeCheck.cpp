@@ -23,6 +23,7 @@
 #include "CudaTestArtifact.h"
 #include "comm/nccl.h"
 #include "cuda/session.h"
+#include "gemm_hook.h"
 #include "mesh.h"
 #include "tessera/runtime.h"
 
@@ -31,6 +32,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -162,6 +164,8 @@ struct GemmCase {
   tsr_dtype_t dtype;
   int64_t batch[3], m, n, k;
   bool aRow, bRow, cRow, broadcastA = false, accumulateC = false;
+  /// kGemmOverwrite / kGemmBias (gemm_hook.h), through the `gemmEx` hook.
+  int64_t flags = 0;
 };
 
 std::string checkGemm(cuda::Rank &rank, const GemmCase &gc) {
@@ -209,28 +213,47 @@ std::string checkGemm(cuda::Rank &rank, const GemmCase &gc) {
       }
     }
   };
-  std::vector<char> ha, hb, hc;
+  std::vector<double> bias(gc.n);
+  for (int64_t j = 0; j < gc.n; ++j)
+    bias[j] = static_cast<double>(j % 7) - 3.0;
+  std::vector<char> ha, hb, hc, hbias;
   encode(A, ha);
   encode(B, hb);
   encode(C, hc);
+  encode(bias, hbias);
   std::vector<double> want = C;
+  // C matrices written so far: the first product into each overwrites it
+  // and adds the bias.
+  std::set<int64_t> written;
   for (int64_t i0 = 0; i0 < gc.batch[0]; ++i0)
     for (int64_t i1 = 0; i1 < gc.batch[1]; ++i1)
-      for (int64_t i2 = 0; i2 < gc.batch[2]; ++i2)
+      for (int64_t i2 = 0; i2 < gc.batch[2]; ++i2) {
+        int64_t cBase = i0 * cb[0] + i1 * cb[1] + i2 * cb[2];
+        bool first = written.insert(cBase).second;
         for (int64_t i = 0; i < gc.m; ++i)
           for (int64_t j = 0; j < gc.n; ++j) {
             double acc = 0;
             for (int64_t l = 0; l < gc.k; ++l)
               acc += A[i0 * ab[0] + i1 * ab[1] + i2 * ab[2] + i * am + l * ak] *
                      B[i0 * bb[0] + i1 * bb[1] + i2 * bb[2] + l * bk + j * bn];
-            want[i0 * cb[0] + i1 * cb[1] + i2 * cb[2] + i * cm + j * cn] += acc;
+            double &out = want[cBase + i * cm + j * cn];
+            if (first && (gc.flags & kGemmOverwrite))
+              out = 0;
+            if (first && (gc.flags & kGemmBias))
+              acc += bias[j];
+            out += acc;
           }
-  Buffer da, db, dc;
+      }
+  Buffer da, db, dc, dbias;
   Status s = Buffer::make(d, ha.size(), "A", da);
   if (s.ok())
     s = Buffer::make(d, hb.size(), "B", db);
   if (s.ok())
     s = Buffer::make(d, hc.size(), "C", dc);
+  if (s.ok())
+    s = Buffer::make(d, hbias.size(), "bias", dbias);
+  if (s.ok())
+    s = d.upload(dbias.get(), hbias.data(), hbias.size());
   if (s.ok())
     s = d.upload(da.get(), ha.data(), ha.size());
   if (s.ok())
@@ -245,18 +268,26 @@ std::string checkGemm(cuda::Rank &rank, const GemmCase &gc) {
   struct Call {
     const GemmCase &gc;
     int64_t *ab, *bb, *cb, am, ak, bk, bn, cm, cn;
-    intptr_t a, b, c;
+    intptr_t a, b, c, bias;
   } call{gc, ab, bb, cb, am, ak, bk, bn, cm, cn,
          static_cast<intptr_t>(da.get()), static_cast<intptr_t>(db.get()),
-         static_cast<intptr_t>(dc.get())};
+         static_cast<intptr_t>(dc.get()), static_cast<intptr_t>(dbias.get())};
   static Call *pending;
   pending = &call;
   EntryFn entry = [](void **) {
     Call &c = *pending;
-    runtimeHooks().gemm(c.gc.dtype, c.gc.batch[0], c.gc.batch[1], c.gc.batch[2],
-                        c.gc.m, c.gc.n, c.gc.k, c.a, c.ab[0], c.ab[1], c.ab[2],
-                        c.am, c.ak, c.b, c.bb[0], c.bb[1], c.bb[2], c.bk, c.bn,
-                        c.c, c.cb[0], c.cb[1], c.cb[2], c.cm, c.cn);
+    if (!c.gc.flags) // as older artifacts call it
+      runtimeHooks().gemm(c.gc.dtype, c.gc.batch[0], c.gc.batch[1],
+                          c.gc.batch[2], c.gc.m, c.gc.n, c.gc.k, c.a, c.ab[0],
+                          c.ab[1], c.ab[2], c.am, c.ak, c.b, c.bb[0], c.bb[1],
+                          c.bb[2], c.bk, c.bn, c.c, c.cb[0], c.cb[1], c.cb[2],
+                          c.cm, c.cn);
+    else
+      runtimeHooks().gemmEx(
+          c.gc.dtype, c.gc.batch[0], c.gc.batch[1], c.gc.batch[2], c.gc.m,
+          c.gc.n, c.gc.k, c.a, c.ab[0], c.ab[1], c.ab[2], c.am, c.ak, c.b,
+          c.bb[0], c.bb[1], c.bb[2], c.bk, c.bn, c.c, c.cb[0], c.cb[1],
+          c.cb[2], c.cm, c.cn, c.gc.flags & kGemmBias ? c.bias : 0, c.gc.flags);
   };
   runAsRank(entry, nullptr, ctx);
   if (!ctx.error.empty())
@@ -544,6 +575,16 @@ int main(int argc, char **argv) {
       {"f32 vector", TSR_DTYPE_F32, {1, 1, 1}, 1, 64, 32, true, true, true},
       {"f64", TSR_DTYPE_F64, {1, 1, 2}, 20, 30, 40, true, false, true},
       {"f16", TSR_DTYPE_F16, {1, 1, 2}, 64, 64, 64, true, true, true},
+      {"f32 overwrite", TSR_DTYPE_F32, {1, 1, 1}, 33, 17, 65, true, true, true,
+       false, false, kGemmOverwrite},
+      {"f32 overwrite accumulated batch", TSR_DTYPE_F32, {1, 2, 3}, 8, 8, 8, true,
+       true, true, false, true, kGemmOverwrite},
+      {"f32 bias epilogue", TSR_DTYPE_F32, {1, 1, 1}, 64, 48, 32, true, false, true,
+       false, false, kGemmOverwrite | kGemmBias},
+      {"f32 bias epilogue strided batch", TSR_DTYPE_F32, {1, 1, 3}, 16, 24, 40,
+       true, true, true, false, false, kGemmOverwrite | kGemmBias},
+      {"f16 bias epilogue", TSR_DTYPE_F16, {1, 1, 1}, 64, 64, 64, true, true, true,
+       false, false, kGemmOverwrite | kGemmBias},
   };
   for (const GemmCase &gc : gemms)
     report("gemm " + gc.name, checkGemm(rank, gc));

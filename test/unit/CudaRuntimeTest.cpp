@@ -11,6 +11,7 @@
 #include "CudaTestArtifact.h"
 #include "comm/nccl.h"
 #include "cuda/gemm.h"
+#include "gemm_hook.h"
 #include "mesh.h"
 #include "tessera/runtime.h"
 
@@ -102,22 +103,149 @@ TEST(CudaArtifact, LoadsWithoutAGpuAndRefusesACpuDevice) {
   unlink(path.c_str());
 }
 
-TEST(CudaHooks, LaunchAndGemmOnACpuRankRecordAnError) {
+TEST(CudaHooks, GemmRunsOnACpuRankAndLaunchRecordsAnError) {
   void *lib = dlopen(TESSERA_CUDA_TEST_HOST, RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(lib, nullptr) << dlerror();
   runtime::installCollectiveHooks(lib);
   auto entry = reinterpret_cast<runtime::EntryFn>(dlsym(lib, "tessera_entry"));
   ASSERT_NE(entry, nullptr);
-  float x[32] = {0}, w[32] = {0}, y[16] = {0};
+  float x[32], w[32], y[16] = {0};
+  for (int i = 0; i < 32; ++i)
+    x[i] = float(i % 5) - 2.0f, w[i] = float(i % 3) - 1.0f;
   void *buffers[] = {x, w, y};
   runtime::RankContext ctx;
   runtime::runAsRank(entry, buffers, ctx);
-  // The gemm comes first; the launch after it is skipped.
+  // The gemm (the older `gemm` hook) runs with the reference loops; the
+  // launch after it needs a GPU.
   EXPECT_EQ(ctx.code, TSR_FAILED_PRECONDITION);
-  EXPECT_EQ(ctx.error, "gemm: the artifact's host code is for target cuda and "
-                       "this rank runs on a cpu device");
-  EXPECT_EQ(y[0], 0.0f);
+  EXPECT_EQ(ctx.error, "launch: the artifact's host code is for target cuda "
+                       "and this rank runs on a cpu device");
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) {
+      float want = 0;
+      for (int k = 0; k < 8; ++k)
+        want += x[i * 8 + k] * w[k * 4 + j];
+      EXPECT_EQ(y[i * 4 + j], want) << i << "," << j;
+    }
   dlclose(lib);
+}
+
+//===----------------------------------------------------------------------===//
+// The gemm hook's CPU reference (runtime/src/gemm_hook.h)
+//===----------------------------------------------------------------------===//
+
+TEST(ReferenceGemm, OverwritesAddsTheBiasOnceAndAccumulates) {
+  // Two batches of C[2,3] = A[2,2] * B[2,3] (+ bias): batch 0 and 1 write
+  // distinct C matrices; then a zero C batch stride accumulates both
+  // products into one C, overwritten by the first and biased once.
+  float a[8] = {1, 2, 3, 4, 5, 6, 7, 8}, b[12], bias[3] = {10, 20, 30};
+  for (int i = 0; i < 12; ++i)
+    b[i] = float(i) - 5;
+  auto call = [&](float *c, int64_t cBatch, int64_t flags) {
+    runtime::GemmCall g;
+    g.dtype = TSR_DTYPE_F32;
+    g.batch[2] = 2;
+    g.m = 2, g.n = 3, g.k = 2;
+    g.a = uint64_t(a), g.aBatch[2] = 4, g.am = 2, g.ak = 1;
+    g.b = uint64_t(b), g.bBatch[2] = 6, g.bk = 3, g.bn = 1;
+    g.c = uint64_t(c), g.cBatch[2] = cBatch, g.cm = 3, g.cn = 1;
+    g.bias = flags & runtime::kGemmBias ? uint64_t(bias) : 0;
+    g.flags = flags;
+    std::string error;
+    EXPECT_TRUE(runtime::referenceGemm(g, error)) << error;
+  };
+  auto product = [&](int batch, int i, int j) {
+    return a[batch * 4 + i * 2] * b[batch * 6 + j] +
+           a[batch * 4 + i * 2 + 1] * b[batch * 6 + 3 + j];
+  };
+  float c[12];
+  std::fill(c, c + 12, 100.0f);
+  call(c, 6, runtime::kGemmOverwrite | runtime::kGemmBias);
+  for (int batch = 0; batch < 2; ++batch)
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 3; ++j)
+        EXPECT_EQ(c[batch * 6 + i * 3 + j], product(batch, i, j) + bias[j]);
+  std::fill(c, c + 12, 100.0f);
+  call(c, 6, 0); // accumulates onto C
+  EXPECT_EQ(c[4], 100.0f + product(0, 1, 1));
+  std::fill(c, c + 12, 100.0f);
+  call(c, 0, runtime::kGemmOverwrite | runtime::kGemmBias);
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      EXPECT_EQ(c[i * 3 + j], product(0, i, j) + product(1, i, j) + bias[j]);
+}
+
+TEST(ReferenceGemm, HalfAndBfloat16RoundToNearestEven) {
+  // C[1,1] = A[1,1] * B[1,1] in f16 and bf16, against results rounded by
+  // hand: exact values stay, others round to nearest, ties to even.
+  struct Case {
+    tsr_dtype_t dtype;
+    uint16_t one, in, out;
+  } cases[] = {
+      {TSR_DTYPE_F16, 0x3c01, 0x3c01, 0x3c02},  // 1 + 2^-9 + 2^-20: down
+      {TSR_DTYPE_F16, 0x3e00, 0x3c01, 0x3e02},  // 1.5 + 1.5 ulp: tie, even
+      {TSR_DTYPE_F16, 0x3800, 0x0001, 0x0000},  // 2^-25: tie to 0
+      {TSR_DTYPE_F16, 0x3800, 0x0003, 0x0002},  // 1.5 * 2^-24: tie to 2
+      {TSR_DTYPE_F16, 0x4000, 0x7bff, 0x7c00},  // overflow: inf
+      {TSR_DTYPE_BF16, 0x3f81, 0x3f81, 0x3f82}, // 1 + 2^-6 + 2^-14: down
+      {TSR_DTYPE_BF16, 0x3fc0, 0x3f81, 0x3fc2}, // tie, even
+      {TSR_DTYPE_F16, 0x3c00, 0x3555, 0x3555},  // 1/3 stays
+      {TSR_DTYPE_F16, 0x3c00, 0x0001, 0x0001},  // the smallest subnormal
+      {TSR_DTYPE_F16, 0x3c00, 0x7bff, 0x7bff},  // the largest finite
+      {TSR_DTYPE_F16, 0x3c00, 0xfc00, 0xfc00},  // -inf
+      {TSR_DTYPE_BF16, 0x3f80, 0x3eab, 0x3eab}, // 1/3 in bf16
+      {TSR_DTYPE_BF16, 0x3f80, 0xc2f7, 0xc2f7},
+  };
+  for (const Case &tc : cases) {
+    uint16_t a = tc.one, b = tc.in, c = 0xffff;
+    runtime::GemmCall g;
+    g.dtype = tc.dtype;
+    g.m = g.n = g.k = 1;
+    g.a = uint64_t(&a), g.am = 1, g.ak = 1;
+    g.b = uint64_t(&b), g.bk = 1, g.bn = 1;
+    g.c = uint64_t(&c), g.cm = 1, g.cn = 1;
+    g.flags = runtime::kGemmOverwrite;
+    std::string error;
+    ASSERT_TRUE(runtime::referenceGemm(g, error)) << error;
+    EXPECT_EQ(c, tc.out) << std::hex << tc.in;
+  }
+  // Every finite f16 survives the round trip through float (a sum of one
+  // product by 1.0 and an overwritten C).
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff))
+      continue; // nan
+    uint16_t a = 0x3c00, b = uint16_t(h), c = 0;
+    runtime::GemmCall g;
+    g.dtype = TSR_DTYPE_F16;
+    g.m = g.n = g.k = 1;
+    g.a = uint64_t(&a), g.am = 1, g.ak = 1;
+    g.b = uint64_t(&b), g.bk = 1, g.bn = 1;
+    g.c = uint64_t(&c), g.cm = 1, g.cn = 1;
+    g.flags = runtime::kGemmOverwrite;
+    std::string error;
+    ASSERT_TRUE(runtime::referenceGemm(g, error));
+    if (h == 0x8000)
+      EXPECT_TRUE(c == 0x8000 || c == 0) << std::hex << h; // 0 + -0
+    else
+      ASSERT_EQ(c, h) << std::hex << h;
+  }
+}
+
+TEST(ReferenceGemm, RejectsWhatItCannotRun) {
+  float x = 1;
+  runtime::GemmCall g;
+  g.m = g.n = g.k = 1;
+  g.a = g.b = g.c = uint64_t(&x);
+  g.am = g.ak = g.bk = g.bn = g.cm = g.cn = 1;
+  std::string error;
+  g.dtype = TSR_DTYPE_I32;
+  EXPECT_FALSE(runtime::referenceGemm(g, error));
+  EXPECT_EQ(error, "gemm of element type " + std::to_string(TSR_DTYPE_I32) +
+                       " (f32, f16, bf16 or f64 only)");
+  g.dtype = TSR_DTYPE_F32;
+  g.flags = runtime::kGemmBias;
+  EXPECT_FALSE(runtime::referenceGemm(g, error));
+  EXPECT_EQ(error, "gemm: a bias without the overwrite flag");
 }
 
 //===----------------------------------------------------------------------===//

@@ -409,7 +409,7 @@ int main(int argc, char **argv) {
   progress(2, steps, "lowering to linalg");
   if (!runPhase(
           [&](OpPassManager &pm) {
-            if (cuda) {
+            if (cuda || emulateCudaKernels) {
               ts::CudaPipelineOptions cudaOptions;
               cudaOptions.parallel = strategies;
               cudaOptions.shardingSpec = shardingSpec;

@@ -8,8 +8,9 @@
 // report.
 //
 // A `target cuda` artifact's host code also launches its kernels and runs
-// its GEMMs through the table (`launch`, `gemm`); those fields are null for
-// a CPU session. The table only grows at its end, so older artifacts keep
+// its GEMMs through the table (`launch`, `gemmEx`); a CPU session runs
+// GEMMs with reference loops (code compiled with --emulate-cuda-kernels)
+// and has no `launch`. The table only grows at its end, so older artifacts keep
 // working with newer runtimes.
 //
 //===----------------------------------------------------------------------===//
@@ -39,6 +40,16 @@ struct TesseraRtHooks {
                int64_t ab2, int64_t am, int64_t ak, intptr_t b, int64_t bb0,
                int64_t bb1, int64_t bb2, int64_t bk, int64_t bn, intptr_t c,
                int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn);
+  /// As `gemm`, plus `flags` (runtime/src/gemm_hook.h): 1, C is overwritten
+  /// (beta = 0); 2, `bias` (a contiguous vector over n, C's element type)
+  /// is added. What the compiler calls now; `gemm` stays for older
+  /// artifacts.
+  void (*gemmEx)(int64_t dtype, int64_t b0, int64_t b1, int64_t b2, int64_t m,
+                 int64_t n, int64_t k, intptr_t a, int64_t ab0, int64_t ab1,
+                 int64_t ab2, int64_t am, int64_t ak, intptr_t b, int64_t bb0,
+                 int64_t bb1, int64_t bb2, int64_t bk, int64_t bn, intptr_t c,
+                 int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn,
+                 intptr_t bias, int64_t flags);
 };
 
 __attribute__((visibility("default"))) const TesseraRtHooks *tessera_rt_hooks = nullptr;
@@ -75,9 +86,11 @@ tessera_rt_gemm(int64_t dtype, int64_t b0, int64_t b1, int64_t b2, int64_t m,
                 int64_t n, int64_t k, intptr_t a, int64_t ab0, int64_t ab1,
                 int64_t ab2, int64_t am, int64_t ak, intptr_t b, int64_t bb0,
                 int64_t bb1, int64_t bb2, int64_t bk, int64_t bn, intptr_t c,
-                int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn) {
-  if (tessera_rt_hooks && tessera_rt_hooks->gemm)
-    tessera_rt_hooks->gemm(dtype, b0, b1, b2, m, n, k, a, ab0, ab1, ab2, am, ak,
-                           b, bb0, bb1, bb2, bk, bn, c, cb0, cb1, cb2, cm, cn);
+                int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn,
+                intptr_t bias, int64_t flags) {
+  if (tessera_rt_hooks && tessera_rt_hooks->gemmEx)
+    tessera_rt_hooks->gemmEx(dtype, b0, b1, b2, m, n, k, a, ab0, ab1, ab2, am,
+                             ak, b, bb0, bb1, bb2, bk, bn, c, cb0, cb1, cb2, cm,
+                             cn, bias, flags);
 }
 }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <set>
 #include <vector>
 
 namespace tessera::runtime::cuda {
@@ -211,7 +212,8 @@ Status gemmState(Device &device, GemmState *&out) {
 }
 
 Status makePlan(Device &device, GemmState &g, const LtShape &s, int dataType,
-                int computeType, const uint64_t align[3], Plan &p) {
+                int computeType, const uint64_t align[3], uint64_t bias,
+                Plan &p) {
   const BlasLt &api = *g.api;
   int scaleType = computeType == CUBLAS_COMPUTE_64F ? CUDA_R_64F : CUDA_R_32F;
   p.f64 = scaleType == CUDA_R_64F;
@@ -224,6 +226,15 @@ Status makePlan(Device &device, GemmState &g, const LtShape &s, int dataType,
                                      sizeof(opX));
   api.cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &opY,
                                      sizeof(opY));
+  if (bias) {
+    // A vector over D's rows (C's columns: D = C^T), added to every
+    // column; broadcast over the strided batch (its batch stride is 0).
+    uint32_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+    api.cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE,
+                                       &epilogue, sizeof(epilogue));
+    api.cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                       &bias, sizeof(bias));
+  }
   struct {
     const LtOperand *o;
     int64_t stride;
@@ -304,6 +315,13 @@ Status gemm(Device &device, const GemmCall &call) {
     if (allowTf32())
       computeType = CUBLAS_COMPUTE_32F_FAST_TF32;
   }
+  bool bias = call.flags & kGemmBias;
+  if (bias && (!s.swapped || !(call.flags & kGemmOverwrite) ||
+               s.loops[0] * s.loops[1] * s.loops[2] > 1))
+    return Status::error(TSR_INTERNAL,
+                         device.name() + ": gemm: a bias needs a row-major C "
+                                         "that is overwritten, and no batch "
+                                         "loops");
   uint64_t es = s.elementSize;
   const int64_t *xb = s.swapped ? call.bBatch : call.aBatch;
   const int64_t *yb = s.swapped ? call.aBatch : call.bBatch;
@@ -321,7 +339,7 @@ Status gemm(Device &device, const GemmCall &call) {
       s.x.ld,       s.y.transpose, s.y.rows,      s.y.cols,     s.y.ld,
       s.d.rows,     s.d.cols,      s.d.ld,        s.batchCount, s.xStride,
       s.yStride,    s.dStride,     int64_t(align[0]), int64_t(align[1]),
-      int64_t(align[2])};
+      int64_t(align[2]), bias ? int64_t(alignment({call.bias})) : 0};
 
   std::lock_guard<std::mutex> lock(device.gemmMutex());
   Status st = device.makeCurrent();
@@ -333,7 +351,7 @@ Status gemm(Device &device, const GemmCall &call) {
   auto it = g->plans.find(key);
   if (it == g->plans.end()) {
     Plan p;
-    st = makePlan(device, *g, s, dataType, computeType, align, p);
+    st = makePlan(device, *g, s, dataType, computeType, align, call.bias, p);
     if (!st.ok()) {
       if (p.x)
         g->api->cublasLtMatrixLayoutDestroy(p.x);
@@ -348,17 +366,28 @@ Status gemm(Device &device, const GemmCall &call) {
     it = g->plans.emplace(std::move(key), p).first;
   }
   const Plan &p = it->second;
-  float one = 1.0f;
-  double oneF64 = 1.0;
+  if (bias)
+    g->api->cublasLtMatmulDescSetAttribute(
+        p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &call.bias, sizeof(call.bias));
+  float one = 1.0f, zero = 0.0f;
+  double oneF64 = 1.0, zeroF64 = 0.0;
   const void *alpha = p.f64 ? static_cast<const void *>(&oneF64) : &one;
+  // Overwritten: beta = 0 for the first product into each D (a zero batch
+  // stride of C accumulates several into one).
+  std::set<uint64_t> written;
   for (int64_t i0 = 0; i0 < s.loops[0]; ++i0)
     for (int64_t i1 = 0; i1 < s.loops[1]; ++i1)
       for (int64_t i2 = 0; i2 < s.loops[2]; ++i2) {
         uint64_t x, y, d;
         ltAddresses(call, s, i0, i1, i2, x, y, d);
+        bool overwrite =
+            (call.flags & kGemmOverwrite) && written.insert(d).second;
+        const void *beta =
+            !overwrite ? alpha
+                       : p.f64 ? static_cast<const void *>(&zeroF64) : &zero;
         cublasStatus_t r = g->api->cublasLtMatmul(
             g->handle, p.desc, alpha, reinterpret_cast<const void *>(x), p.x,
-            reinterpret_cast<const void *>(y), p.y, alpha,
+            reinterpret_cast<const void *>(y), p.y, beta,
             reinterpret_cast<const void *>(d), p.d, reinterpret_cast<void *>(d),
             p.d, &p.algo, reinterpret_cast<void *>(g->workspace.get()),
             kWorkspaceBytes, device.stream());

@@ -1,7 +1,8 @@
 //===- gemm.h - The gemm hook on cuBLASLt -----------------------*- C++ -*-===//
 //
 // Compiled code calls `gemm` for C[b0,b1,b2][m,n] += A[..][m,k] * B[..][k,n]
-// with element strides; each matrix is row- or column-major (one of its
+// with element strides (gemm_hook.h; beta = 0 with kGemmOverwrite, cuBLASLt's
+// bias epilogue with kGemmBias); each matrix is row- or column-major (one of its
 // two inner strides is 1) and a batch stride may be 0 (broadcast). This
 // maps the call onto cublasLtMatmul, which is column-major: C is D (when
 // column-major) or D^T (when row-major: then D^T = B^T A^T), A and B become
@@ -18,24 +19,15 @@
 #define TESSERA_RUNTIME_CUDA_GEMM_H
 
 #include "cuda/device.h"
+#include "gemm_hook.h"
 
 #include <cstdint>
 #include <string>
 
 namespace tessera::runtime::cuda {
 
-/// The hook's arguments (codegen/CPU/ukernels/Collectives.cpp).
-struct GemmCall {
-  int64_t dtype = 0; // tsr_dtype_t
-  int64_t batch[3] = {1, 1, 1};
-  int64_t m = 0, n = 0, k = 0;
-  uint64_t a = 0;
-  int64_t aBatch[3] = {0, 0, 0}, am = 0, ak = 0;
-  uint64_t b = 0;
-  int64_t bBatch[3] = {0, 0, 0}, bk = 0, bn = 0;
-  uint64_t c = 0;
-  int64_t cBatch[3] = {0, 0, 0}, cm = 0, cn = 0;
-};
+/// The hook's arguments (gemm_hook.h).
+using runtime::GemmCall;
 
 /// A column-major matrix as cuBLASLt stores it, and whether the product
 /// uses it transposed.

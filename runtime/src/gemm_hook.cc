@@ -1,0 +1,168 @@
+//===- gemm_hook.cc - The gemm hook's CPU reference ----------------------===//
+
+#include "gemm_hook.h"
+
+#include "tessera/runtime.h"
+
+#include <cstring>
+#include <set>
+#include <vector>
+
+namespace tessera::runtime {
+
+namespace {
+float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f,
+           mant = h & 0x3ff, bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000 | (mant << 13); // inf, nan
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign;
+  } else { // subnormal: normalize
+    int shift = 0;
+    while (!(mant & 0x400)) {
+      mant <<= 1;
+      ++shift;
+    }
+    bits = sign | (uint32_t(113 - shift) << 23) | ((mant & 0x3ff) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t floatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint16_t sign = (x >> 16) & 0x8000;
+  uint32_t abs = x & 0x7fffffff;
+  if (abs >= 0x7f800000) // inf, nan
+    return sign | 0x7c00 | (abs > 0x7f800000 ? 0x200 : 0);
+  if (abs >= 0x477ff000) // rounds to beyond the largest half
+    return sign | 0x7c00;
+  if (abs < 0x38800000) { // a subnormal half (or zero)
+    float a;
+    std::memcpy(&a, &abs, 4);
+    // Multiples of 2^-24, rounded to nearest even by the float addition.
+    float scaled = a + 0.5f;
+    uint32_t s;
+    std::memcpy(&s, &scaled, 4);
+    return sign | uint16_t(s - 0x3f000000);
+  }
+  // Normal: round the 13 dropped bits to nearest even.
+  uint32_t rounded = abs + 0xfff + ((abs >> 13) & 1);
+  return sign | uint16_t((rounded - 0x38000000) >> 13);
+}
+
+float bf16ToFloat(uint16_t h) {
+  uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t floatToBf16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7fffffff) > 0x7f800000)
+    return uint16_t((x >> 16) | 0x40); // quiet nan
+  return uint16_t((x + 0x7fff + ((x >> 16) & 1)) >> 16);
+}
+
+template <typename Acc> struct Element {
+  tsr_dtype_t dtype;
+  Acc load(uint64_t address) const {
+    const void *p = reinterpret_cast<const void *>(address);
+    switch (dtype) {
+    case TSR_DTYPE_F16:
+      return Acc(halfToFloat(*static_cast<const uint16_t *>(p)));
+    case TSR_DTYPE_BF16:
+      return Acc(bf16ToFloat(*static_cast<const uint16_t *>(p)));
+    case TSR_DTYPE_F64:
+      return Acc(*static_cast<const double *>(p));
+    default:
+      return Acc(*static_cast<const float *>(p));
+    }
+  }
+  void store(uint64_t address, Acc v) const {
+    void *p = reinterpret_cast<void *>(address);
+    switch (dtype) {
+    case TSR_DTYPE_F16:
+      *static_cast<uint16_t *>(p) = floatToHalf(float(v));
+      break;
+    case TSR_DTYPE_BF16:
+      *static_cast<uint16_t *>(p) = floatToBf16(float(v));
+      break;
+    case TSR_DTYPE_F64:
+      *static_cast<double *>(p) = double(v);
+      break;
+    default:
+      *static_cast<float *>(p) = float(v);
+    }
+  }
+};
+
+template <typename Acc>
+void run(const GemmCall &call, tsr_dtype_t dtype, int64_t size) {
+  Element<Acc> e{dtype};
+  auto at = [&](uint64_t base, int64_t elements) {
+    return base + static_cast<uint64_t>(elements * size);
+  };
+  // C matrices already written by this call (a zero batch stride of C
+  // accumulates several products into one).
+  std::set<uint64_t> written;
+  for (int64_t i0 = 0; i0 < call.batch[0]; ++i0)
+    for (int64_t i1 = 0; i1 < call.batch[1]; ++i1)
+      for (int64_t i2 = 0; i2 < call.batch[2]; ++i2) {
+        uint64_t a = at(call.a, i0 * call.aBatch[0] + i1 * call.aBatch[1] +
+                                    i2 * call.aBatch[2]);
+        uint64_t b = at(call.b, i0 * call.bBatch[0] + i1 * call.bBatch[1] +
+                                    i2 * call.bBatch[2]);
+        uint64_t c = at(call.c, i0 * call.cBatch[0] + i1 * call.cBatch[1] +
+                                    i2 * call.cBatch[2]);
+        bool first = written.insert(c).second;
+        bool overwrite = first && (call.flags & kGemmOverwrite);
+        bool bias = first && (call.flags & kGemmBias);
+        for (int64_t m = 0; m < call.m; ++m)
+          for (int64_t n = 0; n < call.n; ++n) {
+            Acc sum = 0;
+            for (int64_t k = 0; k < call.k; ++k)
+              sum += e.load(at(a, m * call.am + k * call.ak)) *
+                     e.load(at(b, k * call.bk + n * call.bn));
+            uint64_t out = at(c, m * call.cm + n * call.cn);
+            if (!overwrite)
+              sum += e.load(out);
+            if (bias)
+              sum += e.load(at(call.bias, n));
+            e.store(out, sum);
+          }
+      }
+}
+} // namespace
+
+bool referenceGemm(const GemmCall &call, std::string &error) {
+  if ((call.flags & kGemmBias) && !(call.flags & kGemmOverwrite)) {
+    error = "gemm: a bias without the overwrite flag";
+    return false;
+  }
+  switch (static_cast<tsr_dtype_t>(call.dtype)) {
+  case TSR_DTYPE_F32:
+    run<float>(call, TSR_DTYPE_F32, 4);
+    return true;
+  case TSR_DTYPE_F16:
+  case TSR_DTYPE_BF16:
+    run<float>(call, static_cast<tsr_dtype_t>(call.dtype), 2);
+    return true;
+  case TSR_DTYPE_F64:
+    run<double>(call, TSR_DTYPE_F64, 8);
+    return true;
+  default:
+    error = "gemm of element type " + std::to_string(call.dtype) +
+            " (f32, f16, bf16 or f64 only)";
+    return false;
+  }
+}
+
+} // namespace tessera::runtime
