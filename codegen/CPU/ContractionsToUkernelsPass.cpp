@@ -158,7 +158,7 @@ bool blasLayout(linalg::LinalgOp op, const ContractionLoops &loops) {
 }
 
 /// `tessera_rt_gemm`'s flags (runtime/src/gemm_hook.h).
-constexpr int64_t kGemmOverwrite = 1, kGemmBias = 2;
+constexpr int64_t kGemmOverwrite = 1, kGemmBias = 2, kGemmRelu = 4;
 
 /// The nearest op before or after `op` in its block that may touch memory.
 Operation *memoryNeighbour(Operation *op, bool before) {
@@ -260,8 +260,8 @@ bool readsLast(Operation *op, Value buffer) {
 ///  - then, in the elementwise op just after it that reads C and is C's
 ///    last reader, `C + bias[n]` (bias a contiguous vector over C's
 ///    columns): cuBLASLt's bias epilogue adds it, and the op reads C;
-///  - then, when the op is left a copy of C to its output D: the GEMM
-///    writes D and the op goes.
+///  - then, when the op is left a copy of C (or of its ReLU) to its output
+///    D: the GEMM writes D (with cuBLASLt's ReLU epilogue) and the op goes.
 struct GemmEpilogue {
   int64_t flags = 0;
   Value bias;
@@ -303,47 +303,59 @@ GemmEpilogue matchEpilogue(linalg::LinalgOp op, const ContractionLoops &loops) {
   if (!cIn || llvm::is_contained(consumer.getDpsInits(), c))
     return e;
   BlockArgument cArg = consumer.getMatchingBlockArgument(cIn);
-  if (!cArg.hasOneUse())
-    return e;
-  auto add = dyn_cast<arith::AddFOp>(*cArg.getUsers().begin());
-  if (!add)
-    return e;
-  auto bArg = dyn_cast<BlockArgument>(add.getLhs() == cArg ? add.getRhs()
-                                                           : add.getLhs());
-  if (!bArg || bArg.getOwner() != consumer.getBlock() ||
-      bArg.getArgNumber() >= consumer.getNumDpsInputs() || bArg == cArg)
-    return e;
-  OpOperand *bIn = consumer.getDpsInputOperand(bArg.getArgNumber());
-  auto bType = dyn_cast<MemRefType>(bIn->get().getType());
   AffineMap cMap = consumer.getMatchingIndexingMap(cIn);
-  AffineMap bMap = consumer.getMatchingIndexingMap(bIn);
-  if (!bType || bType.getRank() != 1 || !unitStride(bIn->get(), 0) ||
-      bType.getElementType() != cast<MemRefType>(c.getType()).getElementType() ||
-      !cMap.isProjectedPermutation() || bMap.getNumResults() != 1 ||
-      bMap.getResult(0) != cMap.getResult(nPos))
+  if (!cArg.hasOneUse() || !cMap.isProjectedPermutation())
     return e;
-  e.flags |= kGemmBias;
-  e.bias = bIn->get();
-  e.biasAdd = add;
   e.cArg = cArg;
-
-  // Left a copy of C to its output (the same map, n contiguous too)?
-  Block *body = consumer.getBlock();
-  if (body->getOperations().size() == 2 && consumer.getNumDpsInits() == 1 &&
-      body->getTerminator()->getOperand(0) == add.getResult()) {
-    OpOperand *out = consumer.getDpsInitOperand(0);
-    auto outType = cast<MemRefType>(out->get().getType());
-    if (consumer.getMatchingIndexingMap(out) == cMap &&
-        outType.getShape() == cast<MemRefType>(c.getType()).getShape() &&
-        unitStride(out->get(), nPos) && availableAt(out->get(), op) &&
-        // The memory plan gave D bytes free only after the GEMM: the
-        // GEMM may write them only if it does not read them.
-        !mayOverlap(out->get(), op->getOperand(0)) &&
-        !mayOverlap(out->get(), op->getOperand(1)) &&
-        !mayOverlap(out->get(), e.bias)) {
-      e.copy = consumer;
-      e.output = out->get();
+  // The value C's element becomes in the op: C, or C + bias.
+  Value value = cArg;
+  if (auto add = dyn_cast<arith::AddFOp>(*cArg.getUsers().begin())) {
+    auto bArg = dyn_cast<BlockArgument>(add.getLhs() == cArg ? add.getRhs()
+                                                             : add.getLhs());
+    if (bArg && bArg.getOwner() == consumer.getBlock() &&
+        bArg.getArgNumber() < consumer.getNumDpsInputs() && bArg != cArg) {
+      OpOperand *bIn = consumer.getDpsInputOperand(bArg.getArgNumber());
+      auto bType = dyn_cast<MemRefType>(bIn->get().getType());
+      AffineMap bMap = consumer.getMatchingIndexingMap(bIn);
+      if (bType && bType.getRank() == 1 && unitStride(bIn->get(), 0) &&
+          bType.getElementType() ==
+              cast<MemRefType>(c.getType()).getElementType() &&
+          bMap.getNumResults() == 1 && bMap.getResult(0) == cMap.getResult(nPos)) {
+        e.flags |= kGemmBias;
+        e.bias = bIn->get();
+        e.biasAdd = add;
+        value = add.getResult();
+      }
     }
+  }
+
+  // Left a copy of that value, or of its ReLU, to the op's output (the same
+  // map, n contiguous too)? Then the GEMM writes the output.
+  Block *body = consumer.getBlock();
+  Value yielded = body->getTerminator()->getOperand(0);
+  int64_t relu = 0;
+  if (auto max = yielded.getDefiningOp<arith::MaximumFOp>();
+      max && max->getBlock() == body && value.hasOneUse() &&
+      ((max.getLhs() == value && matchPattern(max.getRhs(), m_AnyZeroFloat())) ||
+       (max.getRhs() == value && matchPattern(max.getLhs(), m_AnyZeroFloat()))))
+    relu = kGemmRelu, yielded = value;
+  size_t bodyOps = 1 + (e.biasAdd ? 1 : 0) + (relu ? 1 : 0);
+  if (yielded != value || body->getOperations().size() != bodyOps ||
+      consumer.getNumDpsInits() != 1)
+    return e;
+  OpOperand *out = consumer.getDpsInitOperand(0);
+  auto outType = cast<MemRefType>(out->get().getType());
+  if (consumer.getMatchingIndexingMap(out) == cMap &&
+      outType.getShape() == cast<MemRefType>(c.getType()).getShape() &&
+      unitStride(out->get(), nPos) && availableAt(out->get(), op) &&
+      // The memory plan gave the output bytes free only after the GEMM:
+      // the GEMM may write them only if it does not read them.
+      !mayOverlap(out->get(), op->getOperand(0)) &&
+      !mayOverlap(out->get(), op->getOperand(1)) &&
+      (!e.bias || !mayOverlap(out->get(), e.bias))) {
+    e.copy = consumer;
+    e.output = out->get();
+    e.flags |= relu;
   }
   return e;
 }

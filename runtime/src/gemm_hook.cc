@@ -105,7 +105,8 @@ template <typename Acc> struct Element {
 };
 
 template <typename Acc>
-void run(const GemmCall &call, tsr_dtype_t dtype, int64_t size) {
+bool run(const GemmCall &call, tsr_dtype_t dtype, int64_t size,
+         std::string &error) {
   Element<Acc> e{dtype};
   auto at = [&](uint64_t base, int64_t elements) {
     return base + static_cast<uint64_t>(elements * size);
@@ -124,7 +125,12 @@ void run(const GemmCall &call, tsr_dtype_t dtype, int64_t size) {
                                     i2 * call.cBatch[2]);
         bool first = written.insert(c).second;
         bool overwrite = first && (call.flags & kGemmOverwrite);
-        bool bias = first && (call.flags & kGemmBias);
+        bool bias = call.flags & kGemmBias, relu = call.flags & kGemmRelu;
+        if (!first && (bias || relu)) {
+          error = "gemm: a bias or ReLU on a C that several products "
+                  "accumulate into";
+          return false;
+        }
         for (int64_t m = 0; m < call.m; ++m)
           for (int64_t n = 0; n < call.n; ++n) {
             Acc sum = 0;
@@ -136,28 +142,28 @@ void run(const GemmCall &call, tsr_dtype_t dtype, int64_t size) {
               sum += e.load(out);
             if (bias)
               sum += e.load(at(call.bias, n));
+            if (relu && sum < Acc(0))
+              sum = 0;
             e.store(out, sum);
           }
       }
+  return true;
 }
 } // namespace
 
 bool referenceGemm(const GemmCall &call, std::string &error) {
-  if ((call.flags & kGemmBias) && !(call.flags & kGemmOverwrite)) {
-    error = "gemm: a bias without the overwrite flag";
+  if ((call.flags & (kGemmBias | kGemmRelu)) && !(call.flags & kGemmOverwrite)) {
+    error = "gemm: a bias or ReLU without the overwrite flag";
     return false;
   }
   switch (static_cast<tsr_dtype_t>(call.dtype)) {
   case TSR_DTYPE_F32:
-    run<float>(call, TSR_DTYPE_F32, 4);
-    return true;
+    return run<float>(call, TSR_DTYPE_F32, 4, error);
   case TSR_DTYPE_F16:
   case TSR_DTYPE_BF16:
-    run<float>(call, static_cast<tsr_dtype_t>(call.dtype), 2);
-    return true;
+    return run<float>(call, static_cast<tsr_dtype_t>(call.dtype), 2, error);
   case TSR_DTYPE_F64:
-    run<double>(call, TSR_DTYPE_F64, 8);
-    return true;
+    return run<double>(call, TSR_DTYPE_F64, 8, error);
   default:
     error = "gemm of element type " + std::to_string(call.dtype) +
             " (f32, f16, bf16 or f64 only)";

@@ -3,8 +3,8 @@
 // Compiled code (the CUDA target's, and tessera-compile
 // --emulate-cuda-kernels) calls the runtime's `gemm` hook for
 //
-//   C[b0,b1,b2][m,n] = (overwrite ? 0 : C) + A[..][m,k] * B[..][k,n]
-//                      (+ bias[n] when given)
+//   C[b0,b1,b2][m,n] = relu?((overwrite ? 0 : C) + A[..][m,k] * B[..][k,n]
+//                            (+ bias[n] when given))
 //
 // with element strides (codegen/CPU/ukernels/Collectives.cpp). On a CUDA
 // device it runs cuBLASLt (cuda/gemm.h); on a CPU device the reference
@@ -27,6 +27,8 @@ enum GemmFlags : int64_t {
   /// bias[n] (contiguous, of C's element type) is added once to each C
   /// matrix.
   kGemmBias = 2,
+  /// max(x, 0) of each result, after the bias.
+  kGemmRelu = 4,
 };
 
 /// The hook's arguments.
@@ -45,8 +47,9 @@ struct GemmCall {
 };
 
 /// Runs `call` on host memory: f32, f16 and bf16 accumulate in f32, f64 in
-/// f64. False with `error` for another element type or a bias without the
-/// overwrite flag.
+/// f64. False with `error` for another element type, a bias or ReLU
+/// without the overwrite flag, or one with a C that several products
+/// accumulate into (a zero batch stride).
 bool referenceGemm(const GemmCall &call, std::string &error);
 
 } // namespace tessera::runtime

@@ -10,17 +10,16 @@
 #id = affine_map<(i, j) -> (i, j)>
 #col = affine_map<(i, j) -> (j)>
 
-// The zero fill goes (overwrite); the bias add in the next op goes into
-// the epilogue, which then only applies the ReLU to C.
+// The zero fill goes (overwrite); the bias add and the ReLU in the next op
+// go into the epilogue (flags 1 + 2 + 4), and the GEMM writes the op's
+// output, the function's argument %arg4.
 // CHECK-LABEL: func.func @bias_relu
 // CHECK-NOT: linalg.fill
+// CHECK: memref.extract_aligned_pointer_as_index %arg4
 // CHECK: memref.extract_aligned_pointer_as_index %arg2
 // CHECK: %[[BIAS:.*]] = arith.addi %{{.*}}, %{{.*}} : index
-// CHECK: call @tessera_rt_gemm({{.*}}, %[[BIAS]], %c3) :
-// CHECK: linalg.generic
-// CHECK: ^bb0(%[[C:.*]]: f32, %{{.*}}: f32, %{{.*}}: f32):
-// CHECK-NEXT: %[[R:.*]] = arith.maximumf %[[C]], %cst
-// CHECK-NEXT: linalg.yield %[[R]]
+// CHECK: call @tessera_rt_gemm({{.*}}, %[[BIAS]], %c7) :
+// CHECK-NOT: linalg.generic
 func.func @bias_relu(%a: memref<8x16xf32>, %b: memref<16x32xf32>, %bias: memref<32xf32>,
                      %ws: memref<4096xi8>, %y: memref<8x32xf32>) {
   %zero = arith.constant 0.0 : f32
@@ -40,6 +39,42 @@ func.func @bias_relu(%a: memref<8x16xf32>, %b: memref<16x32xf32>, %bias: memref<
     %t = arith.addf %v, %bv : f32
     %r = arith.maximumf %t, %zero : f32
     linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+#mm_a = affine_map<(m, n, k) -> (m, k)>
+#mm_b = affine_map<(m, n, k) -> (k, n)>
+#mm_c = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(i, j) -> (i, j)>
+#col = affine_map<(i, j) -> (j)>
+
+// More work after the bias (half of it, then a residual add): the bias goes
+// into the epilogue, the op stays and reads the biased C.
+// CHECK-LABEL: func.func @bias_then_more
+// CHECK: call @tessera_rt_gemm({{.*}}, %c3) :
+// CHECK: linalg.generic
+// CHECK: ^bb0(%[[C:.*]]: f32, %{{.*}}: f32, %[[R:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[H:.*]] = arith.mulf %[[C]], %cst
+// CHECK-NEXT: %[[S:.*]] = arith.addf %[[H]], %[[R]]
+// CHECK-NEXT: linalg.yield %[[S]]
+func.func @bias_then_more(%a: memref<8x16xf32>, %b: memref<16x32xf32>, %bias: memref<32xf32>,
+                          %res: memref<8x32xf32>, %ws: memref<4096xi8>, %y: memref<8x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %c0 = arith.constant 0 : index
+  %c = memref.view %ws[%c0][] : memref<4096xi8> to memref<8x32xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<8x32xf32>)
+  linalg.matmul ins(%a, %b : memref<8x16xf32>, memref<16x32xf32>) outs(%c : memref<8x32xf32>)
+  linalg.generic {indexing_maps = [#id, #col, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %bias, %res : memref<8x32xf32>, memref<32xf32>, memref<8x32xf32>) outs(%y : memref<8x32xf32>) {
+  ^bb0(%v: f32, %bv: f32, %r: f32, %o: f32):
+    %t = arith.addf %v, %bv : f32
+    %h = arith.mulf %t, %half : f32
+    %s = arith.addf %h, %r : f32
+    linalg.yield %s : f32
   }
   return
 }

@@ -152,6 +152,26 @@ def concat_case():
                       np.concatenate([a, b], 1).astype(np.float64))
 
 
+def gemm_case(batch, m, k, n, then, dtype=np.float32):
+    """x @ W + bias (W, bias weights), then `then` (Relu, a scale, or
+    nothing): the runtime's GEMM takes over the bias (and the ReLU, or the
+    copy to the output) as its epilogue."""
+    x = rand(tuple(batch) + (m, k), dtype, -1, 1)
+    w, b = rand((k, n), dtype, -1, 1), rand((n,), dtype, -1, 1)
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["mm"]),
+             helper.make_node("Add", ["mm", "b"], ["t" if then else "y"])]
+    ref = x.astype(np.float64) @ w.astype(np.float64) + b.astype(np.float64)
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
+    if then == "Relu":
+        nodes.append(helper.make_node("Relu", ["t"], ["y"]))
+        ref = np.maximum(ref, 0)
+    elif then == "scale":
+        inits.append(numpy_helper.from_array(np.array(0.5, dtype), "half"))
+        nodes.append(helper.make_node("Mul", ["t", "half"], ["y"]))
+        ref = ref * 0.5
+    return graph_case(nodes, {"x": x}, inits, ref, dtype)
+
+
 def logsumexp(w, axes):
     m = w.max(axes, keepdims=True)
     return np.log(np.exp(w - m).sum(axes)) + m.squeeze(axes)
@@ -195,6 +215,14 @@ CASES = [
     ("Sub int64", int64_case(), 0, 0, [VLOAD, VSTORE]),
     ("Tanh over 1002 (not a multiple of 4)", odd_width_case(), 1e-5, 1e-6, []),
     ("Concat widths 6 and 10", concat_case(), 0, 0, []),
+    # The runtime's GEMM with its epilogues (no kernel left, or one).
+    ("MatMul + bias + Relu (bias and ReLU epilogue)", gemm_case([], 16, 32, 48, "Relu"),
+     1e-5, 1e-5, []),
+    ("MatMul + bias, then a scale (bias epilogue)", gemm_case([], 16, 32, 48, "scale"),
+     1e-5, 1e-5, [VLOAD, VSTORE]),
+    ("batched MatMul + bias (bias over the batch)", gemm_case([3], 8, 24, 40, None),
+     1e-5, 1e-5, []),
+    ("MatMul f16 + bias", gemm_case([], 32, 64, 32, None, np.float16), 1e-2, 1e-2, []),
 ]
 
 

@@ -27,6 +27,7 @@
 #include "mesh.h"
 #include "tessera/runtime.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -242,6 +243,8 @@ std::string checkGemm(cuda::Rank &rank, const GemmCase &gc) {
             if (first && (gc.flags & kGemmBias))
               acc += bias[j];
             out += acc;
+            if (gc.flags & kGemmRelu)
+              out = std::max(out, 0.0);
           }
       }
   Buffer da, db, dc, dbias;
@@ -585,6 +588,10 @@ int main(int argc, char **argv) {
        true, true, true, false, false, kGemmOverwrite | kGemmBias},
       {"f16 bias epilogue", TSR_DTYPE_F16, {1, 1, 1}, 64, 64, 64, true, true, true,
        false, false, kGemmOverwrite | kGemmBias},
+      {"f32 bias and ReLU epilogue", TSR_DTYPE_F32, {1, 1, 2}, 40, 24, 56, true,
+       true, true, false, false, kGemmOverwrite | kGemmBias | kGemmRelu},
+      {"f32 ReLU epilogue", TSR_DTYPE_F32, {1, 1, 1}, 17, 33, 9, true, false, true,
+       false, false, kGemmOverwrite | kGemmRelu},
   };
   for (const GemmCase &gc : gemms)
     report("gemm " + gc.name, checkGemm(rank, gc));

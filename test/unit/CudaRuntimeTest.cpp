@@ -134,10 +134,10 @@ TEST(CudaHooks, GemmRunsOnACpuRankAndLaunchRecordsAnError) {
 // The gemm hook's CPU reference (runtime/src/gemm_hook.h)
 //===----------------------------------------------------------------------===//
 
-TEST(ReferenceGemm, OverwritesAddsTheBiasOnceAndAccumulates) {
-  // Two batches of C[2,3] = A[2,2] * B[2,3] (+ bias): batch 0 and 1 write
-  // distinct C matrices; then a zero C batch stride accumulates both
-  // products into one C, overwritten by the first and biased once.
+TEST(ReferenceGemm, OverwritesAddsTheBiasAppliesTheReluAndAccumulates) {
+  // Two batches of C[2,3] = A[2,2] * B[2,3] (+ bias, ReLU): batch 0 and 1
+  // write distinct C matrices; then a zero C batch stride accumulates both
+  // products into one C, overwritten by the first.
   float a[8] = {1, 2, 3, 4, 5, 6, 7, 8}, b[12], bias[3] = {10, 20, 30};
   for (int i = 0; i < 12; ++i)
     b[i] = float(i) - 5;
@@ -160,6 +160,13 @@ TEST(ReferenceGemm, OverwritesAddsTheBiasOnceAndAccumulates) {
   };
   float c[12];
   std::fill(c, c + 12, 100.0f);
+  call(c, 6, runtime::kGemmOverwrite | runtime::kGemmBias | runtime::kGemmRelu);
+  for (int batch = 0; batch < 2; ++batch)
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 3; ++j)
+        EXPECT_EQ(c[batch * 6 + i * 3 + j],
+                  std::max(product(batch, i, j) + bias[j], 0.0f));
+  std::fill(c, c + 12, 100.0f);
   call(c, 6, runtime::kGemmOverwrite | runtime::kGemmBias);
   for (int batch = 0; batch < 2; ++batch)
     for (int i = 0; i < 2; ++i)
@@ -169,10 +176,10 @@ TEST(ReferenceGemm, OverwritesAddsTheBiasOnceAndAccumulates) {
   call(c, 6, 0); // accumulates onto C
   EXPECT_EQ(c[4], 100.0f + product(0, 1, 1));
   std::fill(c, c + 12, 100.0f);
-  call(c, 0, runtime::kGemmOverwrite | runtime::kGemmBias);
+  call(c, 0, runtime::kGemmOverwrite);
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 3; ++j)
-      EXPECT_EQ(c[i * 3 + j], product(0, i, j) + product(1, i, j) + bias[j]);
+      EXPECT_EQ(c[i * 3 + j], product(0, i, j) + product(1, i, j));
 }
 
 TEST(ReferenceGemm, HalfAndBfloat16RoundToNearestEven) {
@@ -245,7 +252,12 @@ TEST(ReferenceGemm, RejectsWhatItCannotRun) {
   g.dtype = TSR_DTYPE_F32;
   g.flags = runtime::kGemmBias;
   EXPECT_FALSE(runtime::referenceGemm(g, error));
-  EXPECT_EQ(error, "gemm: a bias without the overwrite flag");
+  EXPECT_EQ(error, "gemm: a bias or ReLU without the overwrite flag");
+  g.flags = runtime::kGemmOverwrite | runtime::kGemmRelu;
+  g.batch[2] = 2; // both products into the one C
+  EXPECT_FALSE(runtime::referenceGemm(g, error));
+  EXPECT_EQ(error, "gemm: a bias or ReLU on a C that several products "
+                   "accumulate into");
 }
 
 //===----------------------------------------------------------------------===//

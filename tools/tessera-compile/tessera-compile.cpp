@@ -548,11 +548,13 @@ int main(int argc, char **argv) {
     std::string ptxas = ts::findPtxas();
     if (ptxas.empty()) {
       progress(4, steps, llvm::Twine(manifest.kernels.size()) +
-                             " kernels as PTX (no ptxas found: the driver "
-                             "compiles them when the artifact loads)");
+                             (manifest.kernels.size() == 1 ? " kernel" : " kernels") +
+                             " as PTX (no ptxas found: the driver compiles "
+                             "them when the artifact loads)");
     } else {
       progress(4, steps, "assembling " + llvm::Twine(manifest.kernels.size()) +
-                             " kernels for " + gpuArch + " with " + ptxas);
+                             (manifest.kernels.size() == 1 ? " kernel" : " kernels") +
+                             " for " + gpuArch + " with " + ptxas);
       std::string error;
       FailureOr<std::string> binary = ts::assembleCubin(ptxas, ptx, gpuArch, error);
       if (failed(binary))

@@ -42,7 +42,7 @@ struct TesseraRtHooks {
                int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn);
   /// As `gemm`, plus `flags` (runtime/src/gemm_hook.h): 1, C is overwritten
   /// (beta = 0); 2, `bias` (a contiguous vector over n, C's element type)
-  /// is added. What the compiler calls now; `gemm` stays for older
+  /// is added; 4, then the ReLU. What the compiler calls now; `gemm` stays for older
   /// artifacts.
   void (*gemmEx)(int64_t dtype, int64_t b0, int64_t b1, int64_t b2, int64_t m,
                  int64_t n, int64_t k, intptr_t a, int64_t ab0, int64_t ab1,

@@ -213,7 +213,7 @@ Status gemmState(Device &device, GemmState *&out) {
 
 Status makePlan(Device &device, GemmState &g, const LtShape &s, int dataType,
                 int computeType, const uint64_t align[3], uint64_t bias,
-                Plan &p) {
+                bool relu, Plan &p) {
   const BlasLt &api = *g.api;
   int scaleType = computeType == CUBLAS_COMPUTE_64F ? CUDA_R_64F : CUDA_R_32F;
   p.f64 = scaleType == CUDA_R_64F;
@@ -226,15 +226,19 @@ Status makePlan(Device &device, GemmState &g, const LtShape &s, int dataType,
                                      sizeof(opX));
   api.cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &opY,
                                      sizeof(opY));
-  if (bias) {
-    // A vector over D's rows (C's columns: D = C^T), added to every
-    // column; broadcast over the strided batch (its batch stride is 0).
-    uint32_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+  if (bias || relu) {
+    // The bias: a vector over D's rows (C's columns: D = C^T), added to
+    // every column, broadcast over the strided batch (its batch stride is
+    // 0); then the ReLU.
+    uint32_t epilogue = !bias ? CUBLASLT_EPILOGUE_RELU
+                        : relu ? CUBLASLT_EPILOGUE_RELU_BIAS
+                               : CUBLASLT_EPILOGUE_BIAS;
     api.cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE,
                                        &epilogue, sizeof(epilogue));
+  }
+  if (bias)
     api.cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                        &bias, sizeof(bias));
-  }
   struct {
     const LtOperand *o;
     int64_t stride;
@@ -315,13 +319,13 @@ Status gemm(Device &device, const GemmCall &call) {
     if (allowTf32())
       computeType = CUBLAS_COMPUTE_32F_FAST_TF32;
   }
-  bool bias = call.flags & kGemmBias;
-  if (bias && (!s.swapped || !(call.flags & kGemmOverwrite) ||
-               s.loops[0] * s.loops[1] * s.loops[2] > 1))
+  bool bias = call.flags & kGemmBias, relu = call.flags & kGemmRelu;
+  if ((bias && !s.swapped) ||
+      ((bias || relu) && !(call.flags & kGemmOverwrite)))
     return Status::error(TSR_INTERNAL,
-                         device.name() + ": gemm: a bias needs a row-major C "
-                                         "that is overwritten, and no batch "
-                                         "loops");
+                         device.name() + ": gemm: a bias needs a row-major C, "
+                                         "and a bias or ReLU an overwritten "
+                                         "one");
   uint64_t es = s.elementSize;
   const int64_t *xb = s.swapped ? call.bBatch : call.aBatch;
   const int64_t *yb = s.swapped ? call.aBatch : call.bBatch;
@@ -339,7 +343,7 @@ Status gemm(Device &device, const GemmCall &call) {
       s.x.ld,       s.y.transpose, s.y.rows,      s.y.cols,     s.y.ld,
       s.d.rows,     s.d.cols,      s.d.ld,        s.batchCount, s.xStride,
       s.yStride,    s.dStride,     int64_t(align[0]), int64_t(align[1]),
-      int64_t(align[2]), bias ? int64_t(alignment({call.bias})) : 0};
+      int64_t(align[2]), bias ? int64_t(alignment({call.bias})) : 0, relu};
 
   std::lock_guard<std::mutex> lock(device.gemmMutex());
   Status st = device.makeCurrent();
@@ -351,7 +355,8 @@ Status gemm(Device &device, const GemmCall &call) {
   auto it = g->plans.find(key);
   if (it == g->plans.end()) {
     Plan p;
-    st = makePlan(device, *g, s, dataType, computeType, align, call.bias, p);
+    st = makePlan(device, *g, s, dataType, computeType, align,
+                  bias ? call.bias : 0, relu, p);
     if (!st.ok()) {
       if (p.x)
         g->api->cublasLtMatrixLayoutDestroy(p.x);
@@ -380,8 +385,13 @@ Status gemm(Device &device, const GemmCall &call) {
       for (int64_t i2 = 0; i2 < s.loops[2]; ++i2) {
         uint64_t x, y, d;
         ltAddresses(call, s, i0, i1, i2, x, y, d);
-        bool overwrite =
-            (call.flags & kGemmOverwrite) && written.insert(d).second;
+        bool first = written.insert(d).second;
+        if (!first && (bias || relu))
+          return Status::error(TSR_INTERNAL,
+                               device.name() + ": gemm: a bias or ReLU on a C "
+                                               "that several products "
+                                               "accumulate into");
+        bool overwrite = first && (call.flags & kGemmOverwrite);
         const void *beta =
             !overwrite ? alpha
                        : p.f64 ? static_cast<const void *>(&zeroF64) : &zero;
