@@ -231,27 +231,10 @@ int main(int argc, char **argv) {
   if (failed(tsr_runtime_create(&options, &runtime), rc) ||
       failed(tsr_module_load_file(runtime, artifactPath.c_str(), &module), rc))
     return cleanup();
-  if (deviceName.empty())
-    deviceName = std::string(tsr_module_target(module)) == "cuda" ? "cuda:0"
-                                                                  : "cpu:0";
-  if (failed(tsr_device_create(runtime, deviceName.c_str(), &device), rc))
-    return cleanup();
-
-  // The device count (and under MPI the job's rank count) is checked
-  // before any work.
-  tsr_session_options_t sessionOptions;
-  tsr_session_options_initialize(&sessionOptions);
-  sessionOptions.num_devices = static_cast<int32_t>(devices);
-  sessionOptions.comm = comm;
-  sessionOptions.collective_timeout_ms = static_cast<int32_t>(timeoutMs);
-  sameOnEveryRank = true;
-  if (failed(tsr_session_create(module, device, &sessionOptions, &session), rc))
-    return cleanup();
-  sameOnEveryRank = false;
-
-  size_t numInputs = tsr_module_num_inputs(module);
-  size_t numOutputs = tsr_module_num_outputs(module);
+  // What the artifact holds needs no device (a cuda artifact's too).
   if (info) {
+    size_t numInputs = tsr_module_num_inputs(module);
+    size_t numOutputs = tsr_module_num_outputs(module);
     if (processRank != 0)
       return cleanup();
     std::printf("%s: target %s, %zu inputs, %zu outputs, %zu bytes of weights\n",
@@ -279,6 +262,26 @@ int main(int argc, char **argv) {
     }
     return cleanup();
   }
+  if (deviceName.empty())
+    deviceName = std::string(tsr_module_target(module)) == "cuda" ? "cuda:0"
+                                                                  : "cpu:0";
+  if (failed(tsr_device_create(runtime, deviceName.c_str(), &device), rc))
+    return cleanup();
+
+  // The device count (and under MPI the job's rank count) is checked
+  // before any work.
+  tsr_session_options_t sessionOptions;
+  tsr_session_options_initialize(&sessionOptions);
+  sessionOptions.num_devices = static_cast<int32_t>(devices);
+  sessionOptions.comm = comm;
+  sessionOptions.collective_timeout_ms = static_cast<int32_t>(timeoutMs);
+  sameOnEveryRank = true;
+  if (failed(tsr_session_create(module, device, &sessionOptions, &session), rc))
+    return cleanup();
+  sameOnEveryRank = false;
+
+  size_t numInputs = tsr_module_num_inputs(module);
+  size_t numOutputs = tsr_module_num_outputs(module);
 
   for (size_t i = 0; i < numInputs; ++i) {
     tsr_tensor_info_t ti;
