@@ -11,7 +11,9 @@ Two steps, as the compiler and the GPU may be on different machines:
         (median), and the same ONNX graph run node by node with PyTorch
         eager ops on the GPU (median, after warm-up), checks that the
         outputs agree, and prints the ratios. Also a device-to-device copy
-        through PyTorch for the device's copy bandwidth.
+        through PyTorch for the device's copy bandwidth. Cases with other
+        kernel shapes (VARIANTS: NAME/scalar, the kernels without block
+        reductions and vector accesses) are timed next to the default.
 
 The PyTorch side is an eager interpreter of the ONNX graph (one torch op
 per ONNX node, the way a PyTorch model of the same layers runs), so both
@@ -37,6 +39,13 @@ CASES = [
     ("matmul_4096", None, None, {"a": (4096, 4096), "b": (4096, 4096)}),
     ("elementwise", None, None, {"x": (64 * 1024 * 1024,)}),
 ]
+
+
+# Other kernel shapes of a case (tessera-compile flags), each timed next to
+# the default: "scalar" is a thread per point and per reduction row, no
+# vector accesses (the kernels before block reductions and vector kernels).
+SCALAR = ["--gpu-vector-width=1", "--gpu-cooperative-reductions=false"]
+VARIANTS = {"gpt2_block": {"scalar": SCALAR}, "elementwise": {"scalar": SCALAR}}
 
 
 def write_special(name, path):
@@ -91,6 +100,14 @@ def prepare(args):
                        check=True)
         print("compiled %s for %s in %.1f s" % (name, args.gpu_arch, time.time() - t))
         manifest.append({"name": name, "inputs": {n: list(s) for n, s in inputs.items()}})
+        # The same model with other kernel shapes, measured in the same run.
+        for variant, flags in VARIANTS.get(name, {}).items():
+            subprocess.run([compiler, model, "-o",
+                            os.path.join(args.dir, "%s.%s.tsr" % (name, variant)),
+                            "--target=cuda", "--gpu-arch=" + args.gpu_arch, "--quiet"] +
+                           shapes + flags, check=True)
+            manifest.append({"name": name, "variant": variant,
+                             "inputs": {n: list(s) for n, s in inputs.items()}})
         os.remove(model)
     with open(os.path.join(args.dir, "cases.json"), "w") as f:
         json.dump(manifest, f)
@@ -186,11 +203,13 @@ def run(args):
         cases = json.load(f)
     print("end to end: inputs from the host, outputs back (tessera-run's latency);")
     print("device: the GPU time of the computation alone (CUDA events on the stream)")
-    print("%-14s %10s %10s %7s   %10s %10s %7s %11s" % (
+    print("%-18s %10s %10s %7s   %10s %10s %7s %11s" % (
         "model", "Tessera", "PyTorch", "ratio", "Tessera", "PyTorch", "ratio", "max |diff|"))
-    print("%-14s %29s   %29s" % ("", "end to end, ms", "device, ms"))
+    print("%-18s %29s   %29s" % ("", "end to end, ms", "device, ms"))
     for case in cases:
         name = case["name"]
+        variant = case.get("variant")
+        label = name + ("/" + variant if variant else "")
         for n, gen, flags, _ in CASES:
             if n == name:
                 write_model(n, gen, flags, os.path.join(args.dir, name + ".onnx"))
@@ -202,13 +221,14 @@ def run(args):
             np.save(os.path.join(args.dir, "%s.%s.npy" % (name, n)), a)
         out = os.path.join(args.dir, "out-" + name)
         os.makedirs(out, exist_ok=True)
-        cmd = [args.tessera_run, os.path.join(args.dir, name + ".tsr"), "--output-dir", out,
+        artifact = name + ("." + variant if variant else "") + ".tsr"
+        cmd = [args.tessera_run, os.path.join(args.dir, artifact), "--output-dir", out,
                "--repeat", str(args.repeat)] + \
               ["--input=%s=%s" % (n, os.path.join(args.dir, "%s.%s.npy" % (name, n)))
                for n in case["inputs"]]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
-            print("%-14s tessera-run failed: %s" % (name, r.stderr.strip()))
+            print("%-18s tessera-run failed: %s" % (label, r.stderr.strip()))
             continue
         line = [l for l in r.stdout.splitlines() if l.startswith("latency")][0]
         tessera_ms = float(line.split("median ")[1].split(" ms")[0])
@@ -241,13 +261,14 @@ def run(args):
         got = np.load(os.path.join(out, "y.npy"))
         diff = float(np.max(np.abs(got - want[0].numpy())))
         torch_ms, torch_dev = median(times), median(dev_times)
-        print("%-14s %10.3f %10.3f %7.2f   %10.3f %10.3f %7.2f %11.3g" % (
-            name, tessera_ms, torch_ms, tessera_ms / torch_ms,
+        print("%-18s %10.3f %10.3f %7.2f   %10.3f %10.3f %7.2f %11.3g" % (
+            label, tessera_ms, torch_ms, tessera_ms / torch_ms,
             tessera_dev, torch_dev, tessera_dev / torch_dev, diff))
         if name == "elementwise":
             n = feeds_np["x"].size
-            print("  elementwise: Tessera %.0f GB/s (read+write), %.0f%% of the copy bandwidth"
-                  % (2 * n * 4 / tessera_dev / 1e6, 100 * 2 * n * 4 / tessera_dev / 1e6 / copy_gbs))
+            print("  %s: Tessera %.0f GB/s (read+write), %.0f%% of the copy bandwidth"
+                  % (label, 2 * n * 4 / tessera_dev / 1e6,
+                     100 * 2 * n * 4 / tessera_dev / 1e6 / copy_gbs))
         if name == "matmul_4096":
             flops = 2 * 4096 ** 3
             print("  matmul f32: Tessera %.1f TFLOP/s, PyTorch (cuBLAS) %.1f TFLOP/s"
