@@ -182,6 +182,22 @@ TEST(ReferenceGemm, OverwritesAddsTheBiasAppliesTheReluAndAccumulates) {
       EXPECT_EQ(c[i * 3 + j], product(0, i, j) + product(1, i, j));
 }
 
+/// a * b through the reference gemm (a 1x1x1 product overwriting C) in a
+/// 16-bit type.
+uint16_t product16(tsr_dtype_t dtype, uint16_t a, uint16_t b) {
+  uint16_t c = 0xffff;
+  runtime::GemmCall g;
+  g.dtype = dtype;
+  g.m = g.n = g.k = 1;
+  g.a = uint64_t(&a), g.am = 1, g.ak = 1;
+  g.b = uint64_t(&b), g.bk = 1, g.bn = 1;
+  g.c = uint64_t(&c), g.cm = 1, g.cn = 1;
+  g.flags = runtime::kGemmOverwrite;
+  std::string error;
+  EXPECT_TRUE(runtime::referenceGemm(g, error)) << error;
+  return c;
+}
+
 TEST(ReferenceGemm, HalfAndBfloat16RoundToNearestEven) {
   // C[1,1] = A[1,1] * B[1,1] in f16 and bf16, against results rounded by
   // hand: exact values stay, others round to nearest, ties to even.
@@ -203,34 +219,14 @@ TEST(ReferenceGemm, HalfAndBfloat16RoundToNearestEven) {
       {TSR_DTYPE_BF16, 0x3f80, 0x3eab, 0x3eab}, // 1/3 in bf16
       {TSR_DTYPE_BF16, 0x3f80, 0xc2f7, 0xc2f7},
   };
-  for (const Case &tc : cases) {
-    uint16_t a = tc.one, b = tc.in, c = 0xffff;
-    runtime::GemmCall g;
-    g.dtype = tc.dtype;
-    g.m = g.n = g.k = 1;
-    g.a = uint64_t(&a), g.am = 1, g.ak = 1;
-    g.b = uint64_t(&b), g.bk = 1, g.bn = 1;
-    g.c = uint64_t(&c), g.cm = 1, g.cn = 1;
-    g.flags = runtime::kGemmOverwrite;
-    std::string error;
-    ASSERT_TRUE(runtime::referenceGemm(g, error)) << error;
-    EXPECT_EQ(c, tc.out) << std::hex << tc.in;
-  }
+  for (const Case &tc : cases)
+    EXPECT_EQ(product16(tc.dtype, tc.one, tc.in), tc.out) << std::hex << tc.in;
   // Every finite f16 survives the round trip through float (a sum of one
   // product by 1.0 and an overwritten C).
   for (uint32_t h = 0; h < 0x10000; ++h) {
     if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff))
       continue; // nan
-    uint16_t a = 0x3c00, b = uint16_t(h), c = 0;
-    runtime::GemmCall g;
-    g.dtype = TSR_DTYPE_F16;
-    g.m = g.n = g.k = 1;
-    g.a = uint64_t(&a), g.am = 1, g.ak = 1;
-    g.b = uint64_t(&b), g.bk = 1, g.bn = 1;
-    g.c = uint64_t(&c), g.cm = 1, g.cn = 1;
-    g.flags = runtime::kGemmOverwrite;
-    std::string error;
-    ASSERT_TRUE(runtime::referenceGemm(g, error));
+    uint16_t c = product16(TSR_DTYPE_F16, 0x3c00, uint16_t(h));
     if (h == 0x8000)
       EXPECT_TRUE(c == 0x8000 || c == 0) << std::hex << h; // 0 + -0
     else
