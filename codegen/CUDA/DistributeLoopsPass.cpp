@@ -80,6 +80,16 @@ private:
     return ivs;
   }
 
+  /// Output `init`'s value at `at`: the constant it was filled with
+  /// (tessera.init_values), or loaded.
+  Value initialValue(OpBuilder &nb, OpOperand &init, ValueRange at) {
+    unsigned j = init.getOperandNumber() - op.getNumDpsInputs();
+    if (auto values = launch->getAttrOfType<ArrayAttr>(tcuda::kInitValuesAttr))
+      if (auto value = dyn_cast<TypedAttr>(values[j]))
+        return arith::ConstantOp::create(nb, loc, value);
+    return memref::LoadOp::create(nb, loc, init.get(), at);
+  }
+
   /// The op's body at `point`; returns the yielded values.
   SmallVector<Value> emitBody(OpBuilder &nb, const Point &point);
 
@@ -135,7 +145,7 @@ LogicalResult Distributor::perPointWithLoops(Value linear) {
   for (OpOperand &init : op.getDpsInitsMutable()) {
     // Output maps read only parallel loops (the thread's point).
     outIndices.push_back(indices(b, maps[init.getOperandNumber()], ivs));
-    accs.push_back(memref::LoadOp::create(b, loc, init.get(), outIndices.back()));
+    accs.push_back(initialValue(b, init, outIndices.back()));
   }
   // Reduction loops, innermost last, carrying the outputs' values.
   std::function<SmallVector<Value>(OpBuilder &, unsigned, SmallVector<Value>,
@@ -321,7 +331,7 @@ LogicalResult Distributor::cooperative() {
   for (auto [j, combiner] : llvm::enumerate(*combiners)) {
     OpOperand *init = op.getDpsInitOperand(j);
     SmallVector<Value> at = indices(b, maps[init->getOperandNumber()], ivs);
-    Value old = memref::LoadOp::create(b, loc, init->get(), at);
+    Value old = initialValue(b, *init, at);
     BlockArgument out = op.getMatchingBlockArgument(init);
     IRMapping map;
     for (Value operand : combiner->getOperands())
@@ -382,6 +392,7 @@ struct DistributeLoopsPass
       return failure();
     launch->removeAttr(tcuda::kCooperativeAttr);
     launch->removeAttr(tcuda::kVectorWidthAttr);
+    launch->removeAttr(tcuda::kInitValuesAttr);
     op.erase();
     return success();
   }

@@ -99,6 +99,52 @@ LogicalResult formSequentialKernel(RewriterBase &rewriter, Operation *op) {
   return success();
 }
 
+/// The fills of a reduction's outputs just before it, when each writes a
+/// constant to a whole output that the reduction writes every element of
+/// and reads only as its accumulator: the kernel starts from the constant
+/// instead (tessera.init_values; UnitAttr for an output it loads), and the
+/// fills (in `fills`) can go.
+ArrayAttr initFills(linalg::LinalgOp op, SmallVectorImpl<Operation *> &fills) {
+  if (op.getNumReductionLoops() == 0)
+    return {};
+  SmallVector<Attribute> values(op.getNumDpsInits(), UnitAttr::get(op.getContext()));
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    if (isMemoryEffectFree(prev))
+      continue;
+    auto fill = dyn_cast<linalg::FillOp>(prev);
+    if (!fill)
+      break;
+    Value buffer = fill.getOutputs()[0];
+    Attribute value;
+    OpOperand *init = nullptr;
+    for (OpOperand &o : op.getDpsInitsMutable())
+      if (o.get() == buffer)
+        init = &o;
+    if (!init || !matchPattern(fill.getInputs()[0], m_Constant(&value)) ||
+        llvm::is_contained(op.getDpsInputs(), buffer))
+      break;
+    // Every element of the output is written once: its map reads every
+    // parallel loop once and the output has their shape.
+    AffineMap map = op.getMatchingIndexingMap(init);
+    auto type = cast<MemRefType>(buffer.getType());
+    if (!map.isProjectedPermutation() ||
+        map.getNumResults() != op.getNumParallelLoops() || !type.hasStaticShape())
+      break;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    bool whole = true;
+    for (auto [r, e] : llvm::enumerate(map.getResults()))
+      whole &= ranges[cast<AffineDimExpr>(e).getPosition()] == type.getDimSize(r);
+    unsigned j = init->getOperandNumber() - op.getNumDpsInputs();
+    if (!whole || !isa<UnitAttr>(values[j]))
+      break;
+    values[j] = value;
+    fills.push_back(fill);
+  }
+  if (fills.empty())
+    return {};
+  return ArrayAttr::get(op.getContext(), values);
+}
+
 struct FormKernelsPass
     : mlir::tessera::impl::FormKernelsPassBase<FormKernelsPass> {
   using FormKernelsPassBase::FormKernelsPassBase;
@@ -110,8 +156,28 @@ struct FormKernelsPass
       if (!op->getParentOfType<gpu::LaunchOp>())
         ops.push_back(op);
     });
+    // Fills of reductions' outputs become the kernels' initial values.
+    DenseMap<Operation *, ArrayAttr> initValues;
+    DenseSet<Operation *> folded;
+    for (linalg::LinalgOp op : ops) {
+      SmallVector<Operation *> fills;
+      if (op.hasPureBufferSemantics())
+        if (ArrayAttr values = initFills(op, fills)) {
+          initValues[op] = values;
+          folded.insert(fills.begin(), fills.end());
+        }
+    }
+    SmallVector<linalg::LinalgOp> kept;
+    for (linalg::LinalgOp op : ops) {
+      if (folded.contains(op))
+        op->erase();
+      else
+        kept.push_back(op);
+    }
+    ops = std::move(kept);
     IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp named : ops) {
+      ArrayAttr init = initValues.lookup(named);
       if (!named.hasPureBufferSemantics()) {
         named.emitError("a linalg op on tensors is left after bufferization");
         return signalPassFailure();
@@ -150,6 +216,8 @@ struct FormKernelsPass
       if (plan.vectorWidth > 1)
         launch->setAttr(tessera::cuda::kVectorWidthAttr,
                         rewriter.getI64IntegerAttr(plan.vectorWidth));
+      if (init)
+        launch->setAttr(tessera::cuda::kInitValuesAttr, init);
       rewriter.setInsertionPointToStart(&launch.getBody().front());
       gpu::TerminatorOp::create(rewriter, loc);
       op->moveBefore(launch.getBody().front().getTerminator());

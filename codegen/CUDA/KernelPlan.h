@@ -23,6 +23,11 @@ constexpr llvm::StringLiteral kCooperativeAttr = "tessera.cooperative";
 /// thread handles (absent: one).
 constexpr llvm::StringLiteral kVectorWidthAttr = "tessera.vector_width";
 
+/// The launch attribute giving a reduction's outputs' initial values (the
+/// constants they were filled with just before), one per output, UnitAttr
+/// where the kernel loads the output's value.
+constexpr llvm::StringLiteral kInitValuesAttr = "tessera.init_values";
+
 /// Launch shapes the planner may choose from.
 struct KernelPlanOptions {
   /// Consecutive points of the last parallel loop per thread in kernels

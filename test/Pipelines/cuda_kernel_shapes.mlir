@@ -162,3 +162,60 @@ func.func @six(%x: memref<8x6xf32>, %y: memref<8x6xf32>) {
   linalg.copy ins(%x : memref<8x6xf32>) outs(%y : memref<8x6xf32>)
   return
 }
+
+// -----
+
+// A reduction's output filled just before: the kernel starts from the
+// constant (no fill kernel, no load of the output), for a block per row
+// and for a thread per row alike. A fill of a buffer the reduction also
+// reads stays.
+// FORM-LABEL: func.func @filled
+// FORM: gpu.launch
+// FORM: } {tessera.cooperative, tessera.init_values = [0xFF800000 : f32]}
+// FORM: gpu.launch
+// FORM: linalg.generic {{.*}} ins(%{{.*}} : f32) outs(%arg1
+// FORM: } {tessera.vector_width = 4 : i64}
+// FORM: gpu.launch
+// FORM: } {tessera.cooperative}
+// FORM: gpu.launch
+// FORM: } {tessera.init_values = [0.000000e+00 : f32]}
+// FORM-NOT: gpu.launch
+// Thread 0 stores max(-inf, total): the total itself.
+// DIST-LABEL: func.func @filled
+// DIST: %[[NINF:.*]] = arith.constant 0xFF800000 : f32
+// DIST: scf.for {{.*}} iter_args(%{{.*}} = %[[NINF]])
+// DIST: %[[TOTAL:.*]] = gpu.all_reduce maximumf
+// DIST: scf.if
+// DIST-NEXT: memref.store %[[TOTAL]], %arg1
+func.func @filled(%x: memref<8x768xf32>, %y: memref<8xf32>, %s: memref<8x16xf32>, %t: memref<8xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%ninf : f32) outs(%y : memref<8xf32>)
+  linalg.generic {indexing_maps = [affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<8x768xf32>) outs(%y : memref<8xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %m = arith.maximumf %acc, %a : f32
+    linalg.yield %m : f32
+  }
+  // The fill of %y, which the reduction also reads, stays.
+  linalg.fill ins(%zero : f32) outs(%y : memref<8xf32>)
+  linalg.generic {indexing_maps = [affine_map<(r, c) -> (r)>, affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%y, %x : memref<8xf32>, memref<8x768xf32>) outs(%y : memref<8xf32>) {
+  ^bb0(%b: f32, %a: f32, %acc: f32):
+    %p = arith.addf %a, %b : f32
+    %m = arith.addf %acc, %p : f32
+    linalg.yield %m : f32
+  }
+  // A small reduction (a thread per row) from a filled output.
+  linalg.fill ins(%zero : f32) outs(%t : memref<8xf32>)
+  linalg.generic {indexing_maps = [affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%s : memref<8x16xf32>) outs(%t : memref<8xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %m = arith.addf %acc, %a : f32
+    linalg.yield %m : f32
+  }
+  return
+}
