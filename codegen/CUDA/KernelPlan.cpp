@@ -99,10 +99,11 @@ bool mlir::tessera::cuda::isContiguousInLastLoop(linalg::GenericOp op,
   if (!type || numParallel == 0)
     return false;
   Type element = type.getElementType();
-  // Booleans are bytes in memory but bits in a vector: not vectorized.
+  // Booleans are bytes in memory but bits in a vector: not vectorized;
+  // nor are types of other than 1, 2, 4 or 8 bytes.
   if (!element.isIntOrFloat() || element.isIndex() ||
       element.getIntOrFloatBitWidth() < 8 ||
-      element.getIntOrFloatBitWidth() % 8 != 0 ||
+      !llvm::isPowerOf2_64(element.getIntOrFloatBitWidth()) ||
       vectorWidth * element.getIntOrFloatBitWidth() / 8 > kBufferAlignment)
     return false;
   AffineMap map = op.getMatchingIndexingMap(&operand);
