@@ -13,8 +13,8 @@ each --gpu-arch, on one device and on the meshes dp=2, tp=2 and dp=2,tp=2
 --target=cuda alone (a GPU machine) each model is compiled for the first
 --gpu-arch, run on the GPU and compared with ONNX Runtime. With
 --target=cuda-emulated (no GPU needed) each model is compiled with
---emulate-cuda-kernels (the CUDA target's kernels run as loops on the CPU)
-and compared with ONNX Runtime.
+--emulate-cuda-kernels (the CUDA target's kernels run as loops on the CPU),
+on one device and on the meshes above, and compared with ONNX Runtime.
 """
 import argparse
 import os
@@ -82,18 +82,24 @@ def main():
                          {"y": ref[0]}, name)
             passed += 1
             continue
-        err, outs = compile_and_run(args.compile, args.run, model,
-                                    os.path.join(d, name + ".tsr"), feeds, d, flags)
-        if err:
-            print("FAIL %s: %s" % (name, err))
-            failed += 1
-            continue
-        got = outs["y"]
-        err = float(np.max(np.abs(got - ref[0])))
-        ok = got.shape == ref[0].shape and np.allclose(got, ref[0], rtol=1e-3, atol=1e-5)
-        print("%s %s: max abs error vs ONNX Runtime %.3g" % ("ok  " if ok else "FAIL", name, err))
-        passed += ok
-        failed += not ok
+        # Emulated, also partitioned: the CUDA pipeline's kernels and GEMM
+        # epilogues around the collectives.
+        meshes = MESHES if args.target == "cuda-emulated" else ([],)
+        for mesh in meshes:
+            what = " ".join([name] + mesh)
+            err, outs = compile_and_run(args.compile, args.run, model,
+                                        os.path.join(d, name + ".tsr"), feeds, d, flags + mesh)
+            if err:
+                print("FAIL %s: %s" % (what, err))
+                failed += 1
+                continue
+            got = outs["y"]
+            err = float(np.max(np.abs(got - ref[0])))
+            ok = got.shape == ref[0].shape and np.allclose(got, ref[0], rtol=1e-3, atol=1e-5)
+            print("%s %s: max abs error vs ONNX Runtime %.3g" % ("ok  " if ok else "FAIL", what,
+                                                                  err))
+            passed += ok
+            failed += not ok
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
