@@ -23,10 +23,15 @@ using namespace mlir;
 using mlir::tessera::lookupOrDeclareFunc;
 
 namespace {
-/// The runtime's element type codes (tsr_dtype_t): f32 1, f64 4, i64 5, i32 6.
+/// The runtime's element type codes (tsr_dtype_t): f32 1, f16 2, bf16 3,
+/// f64 4, i64 5, i32 6.
 std::optional<int64_t> dtypeCode(Type t) {
   if (t.isF32())
     return 1;
+  if (t.isF16())
+    return 2;
+  if (t.isBF16())
+    return 3;
   if (t.isF64())
     return 4;
   if (t.isInteger(64))

@@ -67,6 +67,10 @@ std::optional<ElementKind> elementKind(int64_t dtype) {
     return ElementKind::I64;
   case artifact::DType::I32:
     return ElementKind::I32;
+  case artifact::DType::F16:
+    return ElementKind::F16;
+  case artifact::DType::BF16:
+    return ElementKind::BF16;
   default:
     return std::nullopt;
   }

@@ -7,7 +7,8 @@ device (tp splits the column/row pairs' weights).
 
 The four sample models: the MLP, the GPT-2 and BERT style blocks (tp
 splits attention by heads and the MLP by columns/rows) and the small
-ResNet (dp; it has no column/row pair, so tp leaves it replicated).
+ResNet (dp; it has no column/row pair, so tp leaves it replicated). And an
+f16 MLP, whose tp partial sums are all-reduced in f16 (against NumPy).
 
     parallel_check.py --compile tessera-compile --run tessera-run --work DIR
 """
@@ -32,6 +33,40 @@ CASES = [
 ]
 
 
+def f16_mlp(work, rng):
+    """An f16 MLP (64 -> 128 -> 32, ReLU between): tp splits the first
+    layer's columns and the second's rows, whose partial sums the ranks
+    all-reduce in f16. Reference: NumPy in float64 on the same f16 values.
+    Returns what sample_model does."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    d = os.path.join(work, "mlp_f16")
+    os.makedirs(d, exist_ok=True)
+    w1 = (rng.standard_normal((64, 128)) / 8).astype(np.float16)
+    b1 = (rng.standard_normal(128) / 8).astype(np.float16)
+    w2 = (rng.standard_normal((128, 32)) / 8).astype(np.float16)
+    b2 = (rng.standard_normal(32) / 8).astype(np.float16)
+    x = rng.standard_normal((8, 64)).astype(np.float16)
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h0"]),
+             helper.make_node("Add", ["h0", "b1"], ["h1"]),
+             helper.make_node("Relu", ["h1"], ["h"]),
+             helper.make_node("MatMul", ["h", "w2"], ["y0"]),
+             helper.make_node("Add", ["y0", "b2"], ["y"])]
+    g = helper.make_graph(nodes, "mlp_f16",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT16, [8, 64])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT16, [8, 32])],
+                          [numpy_helper.from_array(a, n)
+                           for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2"))])
+    model = os.path.join(d, "mlp_f16.onnx")
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, model)
+    f = lambda a: a.astype(np.float64)
+    h = np.maximum(f(x) @ f(w1) + f(b1), 0).astype(np.float16)
+    ref = f(h) @ f(w2) + f(b2)
+    return d, model, {"x": x}, [], [ref]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--compile", required=True)
@@ -41,9 +76,14 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     rng = np.random.default_rng(7)
     passed = failed = 0
-    for name, gen, shapes, meshes in CASES:
-        d, model, feeds, flags, ref = sample_model(args.work, name, gen, shapes, rng)
+    for name, gen, shapes, meshes in CASES + [("mlp_f16", None, None, ["tp=2", "dp=2,tp=2"])]:
+        if gen:
+            d, model, feeds, flags, ref = sample_model(args.work, name, gen, shapes, rng)
+        else:
+            d, model, feeds, flags, ref = f16_mlp(args.work, rng)
         ref = ref[0]
+        # f16 results: a few of its ulps apart (partial sums rounded).
+        rtol, atol = (1e-4, 1e-6) if gen else (1e-2, 1e-2)
         err, outs = compile_and_run(args.compile, args.run, model,
                                     os.path.join(d, "single.tsr"), feeds,
                                     os.path.join(d, "single"), flags)
@@ -51,7 +91,7 @@ def main():
             print("FAIL %s on one device: %s" % (name, err))
             failed += 1
             continue
-        one = outs["y"]
+        one = outs["y"].astype(np.float64)
         for mesh in meshes:
             artifact = os.path.join(d, "mesh-%s.tsr" % mesh.replace(",", "-"))
             err = compile_model(args.compile, model, artifact, flags + ["--mesh=" + mesh])
@@ -67,14 +107,15 @@ def main():
                 print("FAIL %s --mesh=%s: %s" % (name, mesh, err))
                 failed += 1
                 continue
-            got = outs["y"]
-            ok = (got.shape == one.shape and np.allclose(got, one, rtol=1e-4, atol=1e-6)
-                  and np.allclose(got, ref, rtol=1e-3, atol=1e-5))
-            print("%s %s --mesh=%s: max abs difference from one device %.3g, from ONNX "
-                  "Runtime %.3g; %s" % ("ok  " if ok else "FAIL", name, mesh,
-                                        float(np.max(np.abs(got - one))),
-                                        float(np.max(np.abs(got - ref))),
-                                        per_device[0] if per_device else ""))
+            got = outs["y"].astype(np.float64)
+            ok = (got.shape == one.shape and np.allclose(got, one, rtol=rtol, atol=atol)
+                  and np.allclose(got, ref, rtol=max(rtol, 1e-3), atol=max(atol, 1e-5)))
+            print("%s %s --mesh=%s: max abs difference from one device %.3g, from %s "
+                  "%.3g; %s" % ("ok  " if ok else "FAIL", name, mesh,
+                                float(np.max(np.abs(got - one))),
+                                "ONNX Runtime" if gen else "NumPy",
+                                float(np.max(np.abs(got - ref))),
+                                per_device[0] if per_device else ""))
             passed += ok
             failed += not ok
     print("%d passed, %d failed" % (passed, failed))

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "comm/comm.h"
+#include "half.h"
 
 #include <gtest/gtest.h>
 
@@ -39,6 +40,24 @@ TEST(LocalComm, AllReduceSumsInRankOrder) {
     ASSERT_EQ(c.allReduce(m.data(), 2, ElementKind::I64, ReduceKind::Max), "");
     EXPECT_EQ(m[0], 3);
     EXPECT_EQ(m[1], 0);
+  });
+}
+
+TEST(LocalComm, SixteenBitFloatsReduceInFloatRoundedPerRank) {
+  // f16: 1 + 2^-10 four times is 4 + 2^-8 exactly (every partial sum is a
+  // half), and -1.5 - 0.5 + 0.5 + 1.5 is 0; bf16: the max over the ranks,
+  // and a sum of ones.
+  onRanks(4, [](Communicator &c) {
+    std::vector<uint16_t> h = {0x3c01, floatToHalf(float(c.rank()) - 1.5f)};
+    ASSERT_EQ(c.allReduce(h.data(), 2, ElementKind::F16, ReduceKind::Sum), "");
+    EXPECT_EQ(halfToFloat(h[0]), 4.0f + 1.0f / 256);
+    EXPECT_EQ(halfToFloat(h[1]), 0.0f); // -1.5 - 0.5 + 0.5 + 1.5
+    const float values[] = {-1.0f, 0.5f, 2.5f, 3.0f};
+    std::vector<uint16_t> b = {floatToBf16(values[c.rank()]), floatToBf16(1.0f)};
+    ASSERT_EQ(c.allReduce(b.data(), 1, ElementKind::BF16, ReduceKind::Max), "");
+    EXPECT_EQ(bf16ToFloat(b[0]), 3.0f);
+    ASSERT_EQ(c.allReduce(b.data() + 1, 1, ElementKind::BF16, ReduceKind::Sum), "");
+    EXPECT_EQ(bf16ToFloat(b[1]), 4.0f);
   });
 }
 

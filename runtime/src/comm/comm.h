@@ -25,7 +25,7 @@ namespace tessera::runtime {
 
 enum class ReduceKind { Sum, Prod, Max, Min };
 /// Element types collectives reduce (the artifact's dtype codes).
-enum class ElementKind { F32, F64, I32, I64 };
+enum class ElementKind { F32, F64, I32, I64, F16, BF16 };
 
 /// Size in bytes of one element of `kind`.
 size_t elementSize(ElementKind kind);

@@ -12,10 +12,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include "half.h"
+
 #include <condition_variable>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <vector>
 
 namespace tessera::runtime {
 
@@ -27,6 +30,9 @@ size_t elementSize(ElementKind kind) {
   case ElementKind::F64:
   case ElementKind::I64:
     return 8;
+  case ElementKind::F16:
+  case ElementKind::BF16:
+    return 2;
   }
   return 0;
 }
@@ -56,6 +62,22 @@ template <typename T> void reduceTyped(T *acc, const T *x, size_t n, ReduceKind 
 
 void reduceInto(void *acc, const void *x, size_t count, ElementKind kind,
                 ReduceKind op) {
+  if (kind == ElementKind::F16 || kind == ElementKind::BF16) {
+    // In float, rounded back after each rank's contribution (as NCCL
+    // reduces 16-bit buffers).
+    bool half = kind == ElementKind::F16;
+    std::vector<float> a(count), b(count);
+    auto *acc16 = static_cast<uint16_t *>(acc);
+    auto *x16 = static_cast<const uint16_t *>(x);
+    for (size_t i = 0; i < count; ++i) {
+      a[i] = half ? halfToFloat(acc16[i]) : bf16ToFloat(acc16[i]);
+      b[i] = half ? halfToFloat(x16[i]) : bf16ToFloat(x16[i]);
+    }
+    reduceTyped(a.data(), b.data(), count, op);
+    for (size_t i = 0; i < count; ++i)
+      acc16[i] = half ? floatToHalf(a[i]) : floatToBf16(a[i]);
+    return;
+  }
   switch (kind) {
   case ElementKind::F32:
     return reduceTyped(static_cast<float *>(acc), static_cast<const float *>(x), count, op);
@@ -65,6 +87,9 @@ void reduceInto(void *acc, const void *x, size_t count, ElementKind kind,
     return reduceTyped(static_cast<int32_t *>(acc), static_cast<const int32_t *>(x), count, op);
   case ElementKind::I64:
     return reduceTyped(static_cast<int64_t *>(acc), static_cast<const int64_t *>(x), count, op);
+  case ElementKind::F16:
+  case ElementKind::BF16:
+    break; // above
   }
 }
 

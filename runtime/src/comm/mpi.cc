@@ -27,6 +27,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "comm/comm.h"
+#include "half.h"
 
 #ifdef TESSERA_HAVE_MPI
 #define OMPI_SKIP_MPICXX 1
@@ -147,6 +148,9 @@ MPI_Datatype mpiType(ElementKind kind) {
     return MPI_INT32_T;
   case ElementKind::I64:
     return MPI_INT64_T;
+  case ElementKind::F16:
+  case ElementKind::BF16:
+    return MPI_FLOAT; // MPI has no 16-bit floats: staged as float
   }
   return MPI_DATATYPE_NULL;
 }
@@ -174,6 +178,36 @@ struct Staging {
     if (from && bytes)
       std::memcpy(b.get(), from, bytes);
     return b;
+  }
+  /// `count` elements of `kind` from `from` (if given), as MPI reduces
+  /// them: f16 and bf16 widened to float.
+  static std::unique_ptr<char[]> make(size_t count, ElementKind kind,
+                                      const void *from = nullptr) {
+    if (!isSixteenBit(kind))
+      return make(count * elementSize(kind), from);
+    std::unique_ptr<char[]> b = make(count * sizeof(float));
+    if (from) {
+      auto *in = static_cast<const uint16_t *>(from);
+      auto *out = reinterpret_cast<float *>(b.get());
+      for (size_t i = 0; i < count; ++i)
+        out[i] = kind == ElementKind::F16 ? halfToFloat(in[i]) : bf16ToFloat(in[i]);
+    }
+    return b;
+  }
+  /// Back from a staged buffer of `count` elements.
+  static void copyOut(void *to, const char *staged, size_t count,
+                      ElementKind kind) {
+    if (!isSixteenBit(kind)) {
+      std::memcpy(to, staged, count * elementSize(kind));
+      return;
+    }
+    auto *in = reinterpret_cast<const float *>(staged);
+    auto *out = static_cast<uint16_t *>(to);
+    for (size_t i = 0; i < count; ++i)
+      out[i] = kind == ElementKind::F16 ? floatToHalf(in[i]) : floatToBf16(in[i]);
+  }
+  static bool isSixteenBit(ElementKind kind) {
+    return kind == ElementKind::F16 || kind == ElementKind::BF16;
   }
 };
 
@@ -222,15 +256,14 @@ public:
 
   std::string allReduce(void *buffer, size_t count, ElementKind kind,
                         ReduceKind op) override {
-    size_t bytes = count * elementSize(kind);
     Staging s;
-    s.recv = Staging::make(bytes, buffer);
+    s.recv = Staging::make(count, kind, buffer);
     std::string e = run("MPI_Iallreduce", count, s, [&](MPI_Request *r) {
       return MPI_Iallreduce(MPI_IN_PLACE, s.recv.get(), static_cast<int>(count),
                             mpiType(kind), mpiOp(op), comm_, r);
     });
     if (e.empty())
-      std::memcpy(buffer, s.recv.get(), bytes);
+      Staging::copyOut(buffer, s.recv.get(), count, kind);
     return e;
   }
 
@@ -250,10 +283,9 @@ public:
 
   std::string reduceScatter(const void *send, void *recv, size_t count,
                             ElementKind kind, ReduceKind op) override {
-    size_t bytes = count * elementSize(kind);
     Staging s;
-    s.send = Staging::make(bytes * size_, send);
-    s.recv = Staging::make(bytes);
+    s.send = Staging::make(count * size_, kind, send);
+    s.recv = Staging::make(count, kind);
     std::string e =
         run("MPI_Ireduce_scatter_block", count, s, [&](MPI_Request *r) {
           return MPI_Ireduce_scatter_block(s.send.get(), s.recv.get(),
@@ -261,7 +293,7 @@ public:
                                            mpiType(kind), mpiOp(op), comm_, r);
         });
     if (e.empty())
-      std::memcpy(recv, s.recv.get(), bytes);
+      Staging::copyOut(recv, s.recv.get(), count, kind);
     return e;
   }
 

@@ -53,6 +53,10 @@ int ncclType(ElementKind kind) {
     return ncclInt32;
   case ElementKind::I64:
     return ncclInt64;
+  case ElementKind::F16:
+    return ncclFloat16;
+  case ElementKind::BF16:
+    return ncclBfloat16;
   }
   return ncclInt8;
 }

@@ -204,8 +204,8 @@ constexpr int kNcclUniqueIdBytes = 128;
 struct ncclUniqueId {
   char internal[kNcclUniqueIdBytes];
 };
-constexpr int ncclInt8 = 0, ncclInt32 = 2, ncclInt64 = 4, ncclFloat32 = 7,
-              ncclFloat64 = 8;
+constexpr int ncclInt8 = 0, ncclInt32 = 2, ncclInt64 = 4, ncclFloat16 = 6,
+              ncclFloat32 = 7, ncclFloat64 = 8, ncclBfloat16 = 9;
 constexpr int ncclSum = 0, ncclProd = 1, ncclMax = 2, ncclMin = 3;
 
 /// ncclConfig_t as of NCCL 2.18 (the fields through splitShare). NCCL reads
