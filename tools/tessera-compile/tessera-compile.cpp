@@ -55,80 +55,85 @@ namespace {
 enum class Phase { Import, Linalg, Llvm, Artifact };
 enum class Emit { Artifact, Mlir, Llvm, Ptx };
 
+/// tessera-compile's own options: --help lists these. The MLIR and LLVM
+/// options registered beside them stay usable (--mlir-print-ir-after-all,
+/// --mlir-timing, ...) but are not listed.
+llvm::cl::OptionCategory category("tessera-compile options");
+
 llvm::cl::opt<std::string> inputFile(llvm::cl::Positional,
-                                     llvm::cl::desc("<model.onnx>"),
+                                     llvm::cl::cat(category), llvm::cl::desc("<model.onnx>"),
                                      llvm::cl::Required);
-llvm::cl::opt<std::string> outputFile("o", llvm::cl::desc("Output file"),
+llvm::cl::opt<std::string> outputFile("o", llvm::cl::cat(category), llvm::cl::desc("Output file"),
                                       llvm::cl::value_desc("file"));
-llvm::cl::opt<std::string> target("target", llvm::cl::desc("cpu (default) or cuda"),
+llvm::cl::opt<std::string> target("target", llvm::cl::cat(category), llvm::cl::desc("cpu (default) or cuda"),
                                   llvm::cl::init("cpu"));
 llvm::cl::opt<std::string> gpuArch(
-    "gpu-arch", llvm::cl::desc("With --target=cuda: the GPU to generate PTX for "
+    "gpu-arch", llvm::cl::cat(category), llvm::cl::desc("With --target=cuda: the GPU to generate PTX for "
                                "(sm_80, sm_86, sm_89, sm_90, sm_90a)"),
     llvm::cl::init("sm_90"));
 llvm::cl::opt<int64_t> gpuVectorWidth(
     "gpu-vector-width",
-    llvm::cl::desc("With --target=cuda: elements per thread in elementwise "
+    llvm::cl::cat(category), llvm::cl::desc("With --target=cuda: elements per thread in elementwise "
                    "kernels, moved as one vector load or store (1, 2, 4, 8 or "
                    "16; default 4)"),
     llvm::cl::init(4));
 llvm::cl::opt<bool> gpuCooperativeReductions(
     "gpu-cooperative-reductions",
-    llvm::cl::desc("With --target=cuda: a block of threads per output point of "
+    llvm::cl::cat(category), llvm::cl::desc("With --target=cuda: a block of threads per output point of "
                    "reductions over 32 or more points (default true)"),
     llvm::cl::init(true));
 llvm::cl::opt<bool> emulateCudaKernels(
     "emulate-cuda-kernels",
-    llvm::cl::desc("With --target=cpu: form the CUDA target's kernels and run "
+    llvm::cl::cat(category), llvm::cl::desc("With --target=cpu: form the CUDA target's kernels and run "
                    "them as loops on the CPU (tests the kernels without a GPU)"),
     llvm::cl::Hidden);
 llvm::cl::opt<std::string>
-    cpu("cpu", llvm::cl::desc("LLVM CPU name to compile host code for, or native "
+    cpu("cpu", llvm::cl::cat(category), llvm::cl::desc("LLVM CPU name to compile host code for, or native "
                               "(default: native for --target=cpu, x86-64-v2 for "
                               "--target=cuda, whose host code runs elsewhere)"),
         llvm::cl::init(""));
 llvm::cl::list<std::string>
     inputShapes("input-shape",
-                llvm::cl::desc("Fix an input's shape: NAME:2x128 (repeatable)"));
+                llvm::cl::cat(category), llvm::cl::desc("Fix an input's shape: NAME:2x128 (repeatable)"));
 llvm::cl::list<std::string> bindInputs(
     "bind-input",
-    llvm::cl::desc("Make an input a constant from an ONNX TensorProto file: "
+    llvm::cl::cat(category), llvm::cl::desc("Make an input a constant from an ONNX TensorProto file: "
                    "NAME=FILE.pb (repeatable)"));
 llvm::cl::opt<Phase> compileTo(
-    "compile-to", llvm::cl::desc("Stop after a phase and write its IR"),
+    "compile-to", llvm::cl::cat(category), llvm::cl::desc("Stop after a phase and write its IR"),
     llvm::cl::values(clEnumValN(Phase::Import, "import", "the tessera dialect"),
                      clEnumValN(Phase::Linalg, "linalg", "linalg on tensors"),
                      clEnumValN(Phase::Llvm, "llvm", "the LLVM dialect")),
     llvm::cl::init(Phase::Artifact));
 llvm::cl::opt<Emit> emit(
-    "emit", llvm::cl::desc("Write this form instead of an artifact"),
+    "emit", llvm::cl::cat(category), llvm::cl::desc("Write this form instead of an artifact"),
     llvm::cl::values(clEnumValN(Emit::Mlir, "mlir", "MLIR after the last phase"),
                      clEnumValN(Emit::Llvm, "llvm", "optimised LLVM IR"),
                      clEnumValN(Emit::Ptx, "ptx", "the kernels' PTX (--target=cuda)")),
     llvm::cl::init(Emit::Artifact));
-llvm::cl::opt<bool> quiet("quiet", llvm::cl::desc("No progress lines"));
+llvm::cl::opt<bool> quiet("quiet", llvm::cl::cat(category), llvm::cl::desc("No progress lines"));
 llvm::cl::opt<std::string>
-    meshSpec("mesh", llvm::cl::desc("Device mesh, named axes: dp=2, tp=4, dp=2,tp=2"),
+    meshSpec("mesh", llvm::cl::cat(category), llvm::cl::desc("Device mesh, named axes: dp=2, tp=4, dp=2,tp=2"),
              llvm::cl::value_desc("AXIS=N,..."));
 llvm::cl::opt<std::string> parallel(
     "parallel",
-    llvm::cl::desc("Sharding strategies: dp (batch split), tp (tensor "
+    llvm::cl::cat(category), llvm::cl::desc("Sharding strategies: dp (batch split), tp (tensor "
                    "parallel), dp,tp (default: those named by the mesh axes)"));
 llvm::cl::opt<std::string> shardingSpec(
     "sharding-spec", llvm::cl::value_desc("FILE"),
-    llvm::cl::desc("Manual sharding annotations by ONNX tensor name (see "
+    llvm::cl::cat(category), llvm::cl::desc("Manual sharding annotations by ONNX tensor name (see "
                    "docs/parallelism.md); without --parallel, the only plan"));
 llvm::cl::opt<std::string> explainFormat(
     "explain", llvm::cl::ValueOptional, llvm::cl::value_desc("text|json"),
-    llvm::cl::desc("Print the sharding plan to stdout: each node's split, every "
+    llvm::cl::cat(category), llvm::cl::desc("Print the sharding plan to stdout: each node's split, every "
                    "collective with its bytes, the memory per device (needs --mesh)"));
 llvm::cl::list<std::string>
     passPlugins("load-pass-plugin",
-                llvm::cl::desc("Load a pass plugin (a shared library) "
+                llvm::cl::cat(category), llvm::cl::desc("Load a pass plugin (a shared library) "
                                "(repeatable)"));
 llvm::cl::list<std::string> pluginPipelines(
     "pass-plugin-pipeline",
-    llvm::cl::desc("Run a textual pass pipeline after a phase: "
+    llvm::cl::cat(category), llvm::cl::desc("Run a textual pass pipeline after a phase: "
                    "PHASE:PIPELINE, PHASE being import or linalg, e.g. "
                    "import:func.func(my-pass) (repeatable)"));
 
@@ -184,6 +189,7 @@ int main(int argc, char **argv) {
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   registerDefaultTimingManagerCLOptions();
+  llvm::cl::HideUnrelatedOptions(category);
   llvm::cl::ParseCommandLineOptions(argc, argv,
                                     "Tessera compiler: ONNX model to artifact\n");
 
