@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/CPU/Passes.h"
+#include "codegen/Common/BufferBytes.h"
 #include "codegen/Common/RuntimeCalls.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -32,6 +33,8 @@ namespace mlir::tessera {
 } // namespace mlir::tessera
 
 using namespace mlir;
+using mlir::tessera::mayShareBytes;
+using mlir::tessera::memoryNeighbour;
 
 namespace {
 constexpr llvm::StringLiteral kSgemm = "tessera_uk_sgemm_f32";
@@ -160,15 +163,6 @@ bool blasLayout(linalg::LinalgOp op, const ContractionLoops &loops) {
 /// `tessera_rt_gemm`'s flags (runtime/src/gemm_hook.h).
 constexpr int64_t kGemmOverwrite = 1, kGemmBias = 2, kGemmRelu = 4;
 
-/// The nearest op before or after `op` in its block that may touch memory.
-Operation *memoryNeighbour(Operation *op, bool before) {
-  for (Operation *p = before ? op->getPrevNode() : op->getNextNode(); p;
-       p = before ? p->getPrevNode() : p->getNextNode())
-    if (!isMemoryEffectFree(p))
-      return p;
-  return nullptr;
-}
-
 /// Whether `v` is a memref with static strides whose dimension `pos` has
 /// unit stride.
 bool unitStride(Value v, unsigned pos) {
@@ -193,39 +187,6 @@ bool availableAt(Value v, Operation *op) {
   return isMemoryEffectFree(def) && def->getNumRegions() == 0 &&
          llvm::all_of(def->getOperands(),
                       [&](Value operand) { return availableAt(operand, op); });
-}
-
-/// The bytes of `v`: its root buffer (a function argument) and the byte
-/// range of a `memref.view` of it at a constant shift (the memory plan's
-/// views of the workspace), or the whole root.
-struct Bytes {
-  Value root;
-  int64_t begin = 0, end = std::numeric_limits<int64_t>::max();
-};
-std::optional<Bytes> bytesOf(Value v) {
-  if (isa<BlockArgument>(v))
-    return Bytes{v};
-  auto view = v.getDefiningOp<memref::ViewOp>();
-  auto type = cast<MemRefType>(v.getType());
-  APInt shift;
-  if (!view || !isa<BlockArgument>(view.getSource()) || !type.hasStaticShape() ||
-      !view.getSizes().empty() ||
-      !matchPattern(view.getByteShift(), m_ConstantInt(&shift)))
-    return std::nullopt;
-  int64_t begin = shift.getSExtValue();
-  int64_t bytes = type.getNumElements() *
-                  llvm::divideCeil(type.getElementTypeBitWidth(), 8);
-  return Bytes{view.getSource(), begin, begin + bytes};
-}
-
-/// Whether `x` and `y` may share memory.
-bool mayOverlap(Value x, Value y) {
-  std::optional<Bytes> a = bytesOf(x), b = bytesOf(y);
-  if (!a || !b)
-    return true;
-  if (a->root != b->root)
-    return false;
-  return a->begin < b->end && b->begin < a->end;
 }
 
 /// Moves what `v` needs before `op` (availableAt(v, op) holds).
@@ -350,9 +311,9 @@ GemmEpilogue matchEpilogue(linalg::LinalgOp op, const ContractionLoops &loops) {
       unitStride(out->get(), nPos) && availableAt(out->get(), op) &&
       // The memory plan gave the output bytes free only after the GEMM:
       // the GEMM may write them only if it does not read them.
-      !mayOverlap(out->get(), op->getOperand(0)) &&
-      !mayOverlap(out->get(), op->getOperand(1)) &&
-      (!e.bias || !mayOverlap(out->get(), e.bias))) {
+      !mayShareBytes(out->get(), op->getOperand(0)) &&
+      !mayShareBytes(out->get(), op->getOperand(1)) &&
+      (!e.bias || !mayShareBytes(out->get(), e.bias))) {
     e.copy = consumer;
     e.output = out->get();
     e.flags |= relu;

@@ -36,8 +36,10 @@ struct Point {
 
 class Distributor {
 public:
-  Distributor(gpu::LaunchOp launch, linalg::GenericOp op)
-      : launch(launch), op(op), loc(launch.getLoc()), b(launch.getContext()),
+  Distributor(gpu::LaunchOp launch, linalg::GenericOp op,
+              linalg::GenericOp epilogue)
+      : launch(launch), op(op), epilogue(epilogue), loc(launch.getLoc()),
+        b(launch.getContext()),
         maps(op.getIndexingMapsArray()), ranges(op.getStaticLoopRanges()) {
     auto iterators = op.getIteratorTypesArray();
     while (numParallel < iterators.size() &&
@@ -90,6 +92,37 @@ private:
     return memref::LoadOp::create(nb, loc, init.get(), at);
   }
 
+  /// Where `value` is stored into the reduction's output at `at`: the
+  /// epilogue at the same element of its destination (the same linear
+  /// index: the epilogue reads the output through reshapes only).
+  void emitEpilogue(OpBuilder &nb, Value value, ValueRange at) {
+    if (!epilogue)
+      return;
+    auto outType = cast<MemRefType>(op.getDpsInits()[0].getType());
+    Value linear = index(nb, 0);
+    for (auto [d, i] : llvm::enumerate(at))
+      linear = arith::AddIOp::create(
+          nb, loc, arith::MulIOp::create(nb, loc, linear, index(nb, outType.getDimSize(d))),
+          i);
+    Value dest = epilogue.getDpsInits()[0];
+    SmallVector<Value> destAt =
+        delinearize(nb, linear, cast<MemRefType>(dest.getType()).getShape());
+    IRMapping map;
+    Block *body = epilogue.getBlock();
+    for (OpOperand *in : epilogue.getDpsInputOperands())
+      map.map(epilogue.getMatchingBlockArgument(in),
+              isa<MemRefType>(in->get().getType()) ? value : in->get());
+    for (Operation &inner : body->without_terminator()) {
+      if (auto idx = dyn_cast<linalg::IndexOp>(inner)) {
+        map.map(idx.getResult(), destAt[idx.getDim()]);
+        continue;
+      }
+      nb.clone(inner, map);
+    }
+    Value result = map.lookupOrDefault(body->getTerminator()->getOperand(0));
+    memref::StoreOp::create(nb, loc, result, dest, destAt);
+  }
+
   /// The op's body at `point`; returns the yielded values.
   SmallVector<Value> emitBody(OpBuilder &nb, const Point &point);
 
@@ -98,6 +131,8 @@ private:
 
   gpu::LaunchOp launch;
   linalg::GenericOp op;
+  /// The reduction's epilogue (tessera.epilogue), or null.
+  linalg::GenericOp epilogue;
   Location loc;
   OpBuilder b;
   SmallVector<AffineMap> maps;
@@ -166,6 +201,8 @@ LogicalResult Distributor::perPointWithLoops(Value linear) {
   SmallVector<Value> results = loopNest(b, numParallel, ivs, accs);
   for (auto [j, init] : llvm::enumerate(op.getDpsInits()))
     memref::StoreOp::create(b, loc, results[j], init, outIndices[j]);
+  if (!results.empty())
+    emitEpilogue(b, results[0], outIndices[0]);
   return success();
 }
 
@@ -338,6 +375,7 @@ LogicalResult Distributor::cooperative() {
       map.map(operand, operand == out ? old : totals[j]);
     Value combined = b.clone(*combiner, map)->getResult(0);
     memref::StoreOp::create(b, loc, combined, init->get(), at);
+    emitEpilogue(b, combined, at);
   }
   return success();
 }
@@ -373,10 +411,18 @@ struct DistributeLoopsPass
         guard->getNextNode()->moveBefore(guard.thenBlock()->getTerminator());
       return success();
     }
-    if (generics.size() > 1)
-      return launch.emitError("a kernel of more than one linalg op");
+    bool hasEpilogue = launch->hasAttr(tcuda::kEpilogueAttr);
+    if (generics.size() != (hasEpilogue ? 2u : 1u))
+      return launch.emitError(hasEpilogue ? "an epilogue kernel of other than a "
+                                            "reduction and one elementwise op"
+                                          : "a kernel of more than one linalg op");
     linalg::GenericOp op = generics.front();
-    Distributor distributor(launch, op);
+    linalg::GenericOp epilogue = hasEpilogue ? generics.back() : nullptr;
+    if (epilogue && (op.getNumReductionLoops() == 0 || op.getNumDpsInits() != 1 ||
+                     epilogue.getNumDpsInits() != 1))
+      return launch.emitError("an epilogue kernel of other than a "
+                              "reduction and one elementwise op");
+    Distributor distributor(launch, op, epilogue);
     LogicalResult result = success();
     if (launch->hasAttr(tcuda::kCooperativeAttr)) {
       result = distributor.cooperative();
@@ -393,7 +439,10 @@ struct DistributeLoopsPass
     launch->removeAttr(tcuda::kCooperativeAttr);
     launch->removeAttr(tcuda::kVectorWidthAttr);
     launch->removeAttr(tcuda::kInitValuesAttr);
+    launch->removeAttr(tcuda::kEpilogueAttr);
     op.erase();
+    if (epilogue)
+      epilogue.erase();
     return success();
   }
 };

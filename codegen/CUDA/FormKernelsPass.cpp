@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Common/BufferBytes.h"
 #include "codegen/CUDA/KernelPlan.h"
 #include "codegen/CUDA/Passes.h"
 
@@ -145,6 +146,60 @@ ArrayAttr initFills(linalg::LinalgOp op, SmallVectorImpl<Operation *> &fills) {
   return ArrayAttr::get(op.getContext(), values);
 }
 
+/// `v` without the reshapes (expand/collapse_shape) applied to it.
+Value withoutReshapes(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (auto e = dyn_cast<memref::ExpandShapeOp>(def))
+      v = e.getSrc();
+    else if (auto c = dyn_cast<memref::CollapseShapeOp>(def))
+      v = c.getSrc();
+    else
+      break;
+  }
+  return v;
+}
+
+/// The elementwise op right after reduction `op` that reads only `op`'s
+/// output (through reshapes; scalars besides) at the point it writes, into
+/// another buffer: it can run where the reduction stores each output value
+/// (LayerNorm's mean = sum / n). Its output must share no bytes with what
+/// the reduction reads, as it is now written while other points still read.
+linalg::GenericOp reductionEpilogue(linalg::LinalgOp op) {
+  if (op.getNumReductionLoops() == 0 || op.getNumDpsInits() != 1)
+    return {};
+  Value out = op.getDpsInits()[0];
+  auto next = dyn_cast_or_null<linalg::GenericOp>(
+      mlir::tessera::memoryNeighbour(op, /*before=*/false));
+  if (!next || !next.hasPureBufferSemantics() || next.getNumReductionLoops() ||
+      next.getNumDpsInits() != 1)
+    return {};
+  OpOperand *in = nullptr;
+  for (OpOperand *input : next.getDpsInputOperands()) {
+    if (!isa<MemRefType>(input->get().getType()))
+      continue;
+    if (in)
+      return {};
+    in = input;
+  }
+  OpOperand *result = next.getDpsInitOperand(0);
+  Value dest = result->get();
+  auto outType = cast<MemRefType>(out.getType());
+  auto destType = cast<MemRefType>(dest.getType());
+  if (!in || withoutReshapes(in->get()) != out || !outType.hasStaticShape() ||
+      !destType.hasStaticShape() ||
+      destType.getNumElements() != outType.getNumElements() ||
+      !next.getMatchingIndexingMap(in).isIdentity() ||
+      !next.getMatchingIndexingMap(result).isIdentity() ||
+      !next.getMatchingBlockArgument(result).use_empty() ||
+      mlir::tessera::mayShareBytes(dest, out))
+    return {};
+  for (Value input : op.getDpsInputs())
+    if (isa<MemRefType>(input.getType()) &&
+        mlir::tessera::mayShareBytes(dest, input))
+      return {};
+  return next;
+}
+
 struct FormKernelsPass
     : mlir::tessera::impl::FormKernelsPassBase<FormKernelsPass> {
   using FormKernelsPassBase::FormKernelsPassBase;
@@ -175,9 +230,20 @@ struct FormKernelsPass
         kept.push_back(op);
     }
     ops = std::move(kept);
+    // Elementwise ops of a reduction's output alone run in its kernel.
+    DenseMap<Operation *, linalg::GenericOp> epilogues;
+    DenseSet<Operation *> fused;
+    for (linalg::LinalgOp op : ops)
+      if (op.hasPureBufferSemantics() && !fused.contains(op))
+        if (linalg::GenericOp next = reductionEpilogue(op)) {
+          epilogues[op] = next;
+          fused.insert(next);
+        }
+    llvm::erase_if(ops, [&](linalg::LinalgOp op) { return fused.contains(op); });
     IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp named : ops) {
       ArrayAttr init = initValues.lookup(named);
+      linalg::GenericOp epilogue = epilogues.lookup(named);
       if (!named.hasPureBufferSemantics()) {
         named.emitError("a linalg op on tensors is left after bufferization");
         return signalPassFailure();
@@ -221,6 +287,24 @@ struct FormKernelsPass
       rewriter.setInsertionPointToStart(&launch.getBody().front());
       gpu::TerminatorOp::create(rewriter, loc);
       op->moveBefore(launch.getBody().front().getTerminator());
+      if (epilogue) {
+        // What the epilogue reads is defined before the launch (a reshape
+        // of the output, the view of its destination may come after the
+        // reduction; only pure ops come between them).
+        std::function<void(Value)> hoist = [&](Value v) {
+          Operation *def = v.getDefiningOp();
+          if (!def || def->getBlock() != launch->getBlock() ||
+              def->isBeforeInBlock(launch))
+            return;
+          for (Value operand : def->getOperands())
+            hoist(operand);
+          def->moveBefore(launch);
+        };
+        for (Value v : epilogue->getOperands())
+          hoist(v);
+        epilogue->moveBefore(launch.getBody().front().getTerminator());
+        launch->setAttr(tessera::cuda::kEpilogueAttr, rewriter.getUnitAttr());
+      }
     }
     // What still reads or writes buffers on the host is sequential code
     // (a scatter's loop): one thread runs it.

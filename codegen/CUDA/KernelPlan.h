@@ -28,6 +28,11 @@ constexpr llvm::StringLiteral kVectorWidthAttr = "tessera.vector_width";
 /// where the kernel loads the output's value.
 constexpr llvm::StringLiteral kInitValuesAttr = "tessera.init_values";
 
+/// The launch attribute saying that the launch's second linalg.generic is
+/// its reduction's epilogue: an elementwise op of the reduction's output
+/// alone (through reshapes), computed where each output value is stored.
+constexpr llvm::StringLiteral kEpilogueAttr = "tessera.epilogue";
+
 /// Launch shapes the planner may choose from.
 struct KernelPlanOptions {
   /// Consecutive points of the last parallel loop per thread in kernels

@@ -39,6 +39,12 @@ def FormKernelsPass : Pass<"tessera-cuda-form-kernels", "func::FuncOp"> {
       (`tessera.vector_width`), blocks of up to 256 threads;
     - anything else: a thread per parallel point, blocks of up to 256.
 
+    Around a reduction: the constant fills of its outputs just before it
+    go, the kernel starting from the constants (`tessera.init_values`); an
+    elementwise op right after it that reads only its output (through
+    reshapes) into a buffer sharing no bytes with what the reduction reads
+    moves into its launch (`tessera.epilogue`: LayerNorm's mean = sum / n).
+
     Top-level `scf.for` and `scf.if` on buffers (scatters) run in a launch
     of one thread; their buffer results must be their operands updated in
     place.
@@ -91,6 +97,11 @@ def DistributeLoopsPass : Pass<"tessera-cuda-distribute-loops", "func::FuncOp"> 
       `gpu.all_reduce` combines the block's partial values (narrow types
       widened to 32 bits); thread 0 combines the total with the output's
       value and stores it.
+    - `tessera.init_values`: the outputs start from these constants
+      instead of their loaded values.
+    - `tessera.epilogue`: the launch's second op runs where each output
+      value is stored, on that value, storing into its own output at the
+      same linear position.
 
     A launch without a linalg op (sequential code) runs on thread 0.
   }];

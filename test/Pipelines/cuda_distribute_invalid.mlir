@@ -56,3 +56,46 @@ func.func @vector_width_zero(%x: memref<8xf32>, %y: memref<8xf32>) {
   } {tessera.vector_width = 0 : i64}
   return
 }
+
+// -----
+
+func.func @epilogue_without_reduction(%x: memref<8xf32>, %y: memref<8xf32>) {
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  // expected-error @below {{an epilogue kernel of other than a reduction and one elementwise op}}
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c8, %sy = %c1, %sz = %c1) {
+    linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                    iterator_types = ["parallel"]}
+        ins(%x : memref<8xf32>) outs(%y : memref<8xf32>) {
+    ^bb0(%a: f32, %b: f32):
+      linalg.yield %a : f32
+    }
+    linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                    iterator_types = ["parallel"]}
+        ins(%y : memref<8xf32>) outs(%x : memref<8xf32>) {
+    ^bb0(%a: f32, %b: f32):
+      linalg.yield %a : f32
+    }
+    gpu.terminator
+  } {tessera.epilogue}
+  return
+}
+
+// -----
+
+func.func @epilogue_missing(%x: memref<8x64xf32>, %y: memref<8xf32>) {
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  // expected-error @below {{an epilogue kernel of other than a reduction and one elementwise op}}
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c8, %sy = %c1, %sz = %c1) {
+    linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                    iterator_types = ["parallel", "reduction"]}
+        ins(%x : memref<8x64xf32>) outs(%y : memref<8xf32>) {
+    ^bb0(%a: f32, %b: f32):
+      %s = arith.addf %a, %b : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  } {tessera.epilogue}
+  return
+}

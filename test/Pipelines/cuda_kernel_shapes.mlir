@@ -219,3 +219,71 @@ func.func @filled(%x: memref<8x768xf32>, %y: memref<8xf32>, %s: memref<8x16xf32>
   }
   return
 }
+
+// -----
+
+// LayerNorm's mean: the sum's kernel also divides each total by the row
+// length and stores it to the mean's buffer (read through a reshape of the
+// sum's output), so the divide is no kernel of its own. A divide whose
+// output shares bytes with the sum's input stays one.
+// FORM-LABEL: func.func @mean
+// FORM: memref.expand_shape
+// FORM: gpu.launch
+// FORM: linalg.generic {{.*}}"reduction"
+// FORM: linalg.generic {{.*}}ins(%expand_shape
+// FORM: } {tessera.cooperative, tessera.epilogue, tessera.init_values = [0.000000e+00 : f32]}
+// FORM: gpu.launch
+// FORM: } {tessera.cooperative, tessera.init_values = [0.000000e+00 : f32]}
+// FORM: gpu.launch
+// FORM-NOT: tessera.epilogue
+// DIST-LABEL: func.func @mean
+// DIST: %[[TOTAL:.*]] = gpu.all_reduce add
+// DIST: scf.if
+// DIST-NEXT: %[[SUM:.*]] = arith.addf %[[TOTAL]], %cst
+// DIST-NEXT: memref.store %[[SUM]], %{{.*}}[%[[ROW:.*]]] : memref<8xf32
+// DIST-NEXT: %[[MEAN:.*]] = arith.divf %[[SUM]], %cst
+// DIST-NEXT: memref.store %[[MEAN]], %{{.*}}[%[[ROW]], %c0] : memref<8x1xf32
+func.func @mean(%x: memref<8x768xf32>, %ws: memref<4096xi8>) {
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 768.0 : f32
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %c128 = arith.constant 128 : index
+  %sum = memref.view %ws[%c0][] : memref<4096xi8> to memref<8xf32>
+  linalg.fill ins(%zero : f32) outs(%sum : memref<8xf32>)
+  linalg.generic {indexing_maps = [affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<8x768xf32>) outs(%sum : memref<8xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %acc, %a : f32
+    linalg.yield %s : f32
+  }
+  %sum2 = memref.expand_shape %sum [[0, 1]] output_shape [8, 1] : memref<8xf32> into memref<8x1xf32>
+  %mean = memref.view %ws[%c64][] : memref<4096xi8> to memref<8x1xf32>
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%sum2 : memref<8x1xf32>) outs(%mean : memref<8x1xf32>) {
+  ^bb0(%s: f32, %o: f32):
+    %m = arith.divf %s, %n : f32
+    linalg.yield %m : f32
+  }
+  // The same over a workspace input: the divide's output overlaps it.
+  %y = memref.view %ws[%c128][] : memref<4096xi8> to memref<8x96xf32>
+  linalg.fill ins(%zero : f32) outs(%sum : memref<8xf32>)
+  linalg.generic {indexing_maps = [affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%y : memref<8x96xf32>) outs(%sum : memref<8xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %acc, %a : f32
+    linalg.yield %s : f32
+  }
+  %over = memref.view %ws[%c128][] : memref<4096xi8> to memref<8x1xf32>
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%sum2 : memref<8x1xf32>) outs(%over : memref<8x1xf32>) {
+  ^bb0(%s: f32, %o: f32):
+    %m = arith.divf %s, %n : f32
+    linalg.yield %m : f32
+  }
+  return
+}
