@@ -132,9 +132,13 @@ ArrayAttr initFills(linalg::LinalgOp op, SmallVectorImpl<Operation *> &fills) {
         map.getNumResults() != op.getNumParallelLoops() || !type.hasStaticShape())
       break;
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    auto iterators = op.getIteratorTypesArray();
     bool whole = true;
-    for (auto [r, e] : llvm::enumerate(map.getResults()))
-      whole &= ranges[cast<AffineDimExpr>(e).getPosition()] == type.getDimSize(r);
+    for (auto [r, e] : llvm::enumerate(map.getResults())) {
+      unsigned d = cast<AffineDimExpr>(e).getPosition();
+      whole &= iterators[d] == utils::IteratorType::parallel &&
+               ranges[d] == type.getDimSize(r);
+    }
     unsigned j = init->getOperandNumber() - op.getNumDpsInputs();
     if (!whole || !isa<UnitAttr>(values[j]))
       break;
