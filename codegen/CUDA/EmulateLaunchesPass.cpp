@@ -12,6 +12,8 @@
 
 #include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Analysis/TopologicalSortUtils.h"
+#include "mlir/Dialect/GPU/Utils/GPUUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -23,44 +25,6 @@ namespace mlir::tessera {
 using namespace mlir;
 
 namespace {
-
-/// `a ⊕ b` for a gpu.all_reduce operation.
-Value combine(OpBuilder &b, Location loc, gpu::AllReduceOperation kind, Value a,
-              Value c) {
-  using K = gpu::AllReduceOperation;
-  bool isFloat = isa<FloatType>(a.getType());
-  switch (kind) {
-  case K::ADD:
-    return isFloat ? arith::AddFOp::create(b, loc, a, c).getResult()
-                   : arith::AddIOp::create(b, loc, a, c).getResult();
-  case K::MUL:
-    return isFloat ? arith::MulFOp::create(b, loc, a, c).getResult()
-                   : arith::MulIOp::create(b, loc, a, c).getResult();
-  case K::MINUI:
-    return arith::MinUIOp::create(b, loc, a, c);
-  case K::MINSI:
-    return arith::MinSIOp::create(b, loc, a, c);
-  case K::MAXUI:
-    return arith::MaxUIOp::create(b, loc, a, c);
-  case K::MAXSI:
-    return arith::MaxSIOp::create(b, loc, a, c);
-  case K::MINNUMF:
-    return arith::MinNumFOp::create(b, loc, a, c);
-  case K::MAXNUMF:
-    return arith::MaxNumFOp::create(b, loc, a, c);
-  case K::MINIMUMF:
-    return arith::MinimumFOp::create(b, loc, a, c);
-  case K::MAXIMUMF:
-    return arith::MaximumFOp::create(b, loc, a, c);
-  case K::AND:
-    return arith::AndIOp::create(b, loc, a, c);
-  case K::OR:
-    return arith::OrIOp::create(b, loc, a, c);
-  case K::XOR:
-    return arith::XOrIOp::create(b, loc, a, c);
-  }
-  llvm_unreachable("an all-reduce operation");
-}
 
 /// Replaces `reduce` by a loop over the block's threads (x) that
 /// recomputes the reduced value for each.
@@ -110,7 +74,10 @@ LogicalResult emulateAllReduce(gpu::LaunchOp launch, gpu::AllReduceOp reduce) {
       b, loc, arith::ConstantIndexOp::create(b, loc, 1), launch.getBlockSize().x,
       arith::ConstantIndexOp::create(b, loc, 1), ValueRange{first},
       [&](OpBuilder &lb, Location, Value t, ValueRange acc) {
-        scf::YieldOp::create(lb, loc, combine(lb, loc, kind, acc[0], valueOf(lb, t)));
+        scf::YieldOp::create(
+            lb, loc,
+            vector::makeArithReduction(lb, loc, gpu::convertReductionKind(kind),
+                                       acc[0], valueOf(lb, t)));
       });
   reduce.replaceAllUsesWith(loop.getResult(0));
   reduce.erase();

@@ -3,8 +3,9 @@
 #include "codegen/CUDA/KernelPlan.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
@@ -52,22 +53,12 @@ bool contiguousReduction(linalg::GenericOp op) {
 
 std::optional<gpu::AllReduceOperation>
 mlir::tessera::cuda::allReduceOperation(Operation *combiner) {
-  using K = gpu::AllReduceOperation;
-  return llvm::TypeSwitch<Operation *, std::optional<K>>(combiner)
-      .Case<arith::AddFOp, arith::AddIOp>([](auto) { return K::ADD; })
-      .Case<arith::MulFOp, arith::MulIOp>([](auto) { return K::MUL; })
-      .Case([](arith::MaximumFOp) { return K::MAXIMUMF; })
-      .Case([](arith::MinimumFOp) { return K::MINIMUMF; })
-      .Case([](arith::MaxNumFOp) { return K::MAXNUMF; })
-      .Case([](arith::MinNumFOp) { return K::MINNUMF; })
-      .Case([](arith::MaxSIOp) { return K::MAXSI; })
-      .Case([](arith::MinSIOp) { return K::MINSI; })
-      .Case([](arith::MaxUIOp) { return K::MAXUI; })
-      .Case([](arith::MinUIOp) { return K::MINUI; })
-      .Case([](arith::AndIOp) { return K::AND; })
-      .Case([](arith::OrIOp) { return K::OR; })
-      .Case([](arith::XOrIOp) { return K::XOR; })
-      .Default([](Operation *) { return std::nullopt; });
+  // Linalg's vectorizer knows the combining ops; gpu.all_reduce spells
+  // the same kinds the same way.
+  std::optional<vector::CombiningKind> kind = linalg::getCombinerOpKind(combiner);
+  if (!kind)
+    return std::nullopt;
+  return gpu::symbolizeAllReduceOperation(vector::stringifyCombiningKind(*kind));
 }
 
 FailureOr<SmallVector<Operation *>>
