@@ -24,6 +24,7 @@
 #include "comm/nccl.h"
 #include "cuda/session.h"
 #include "gemm_hook.h"
+#include "half.h"
 #include "mesh.h"
 #include "tessera/runtime.h"
 
@@ -71,36 +72,6 @@ std::string compare(const std::vector<double> &got,
       return "element " + std::to_string(i) + ": got " +
              std::to_string(got[i]) + ", want " + std::to_string(want[i]);
   return {};
-}
-
-uint16_t toHalf(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  uint32_t sign = (x >> 16) & 0x8000;
-  int32_t exp = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
-  uint32_t mant = x & 0x7fffff;
-  if (exp <= 0)
-    return static_cast<uint16_t>(sign); // tiny: zero (test values are not)
-  if (exp >= 31)
-    return static_cast<uint16_t>(sign | 0x7c00);
-  uint32_t h = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
-  if ((mant & 0x1fff) > 0x1000 || ((mant & 0x1fff) == 0x1000 && (h & 1)))
-    ++h; // round to nearest even
-  return static_cast<uint16_t>(h);
-}
-
-float fromHalf(uint16_t h) {
-  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  uint32_t x;
-  if (exp == 0)
-    x = sign; // zero (no subnormals in the test)
-  else if (exp == 31)
-    x = sign | 0x7f800000 | (mant << 13);
-  else
-    x = sign | ((exp - 15 + 127) << 23) | (mant << 13);
-  float f;
-  std::memcpy(&f, &x, 4);
-  return f;
 }
 
 //===----------------------------------------------------------------------===//
@@ -208,8 +179,8 @@ std::string checkGemm(cuda::Rank &rank, const GemmCase &gc) {
         v[i] = f;
         std::memcpy(bytes.data() + i * 4, &f, 4);
       } else {
-        uint16_t h = toHalf(static_cast<float>(v[i]));
-        v[i] = fromHalf(h);
+        uint16_t h = floatToHalf(static_cast<float>(v[i]));
+        v[i] = halfToFloat(h);
         std::memcpy(bytes.data() + i * 2, &h, 2);
       }
     }
@@ -309,7 +280,7 @@ std::string checkGemm(cuda::Rank &rank, const GemmCase &gc) {
     } else {
       uint16_t h;
       std::memcpy(&h, hc.data() + i * 2, 2);
-      got[i] = fromHalf(h);
+      got[i] = halfToFloat(h);
     }
   }
   return compare(got, want, es == 2 ? 1e-2 : 1e-3);
