@@ -22,6 +22,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "format_bytes.h"
 #include "npy.h"
 #include "tessera/runtime.h"
 
@@ -86,20 +87,7 @@ void usage() {
                "workspace, peak) to stderr\n");
 }
 
-std::string formatBytes(uint64_t bytes) {
-  if (bytes < 1024)
-    return std::to_string(bytes) + " bytes";
-  const char *units[] = {"KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes) / 1024.0;
-  int u = 0;
-  while (v >= 1024.0 && u < 3) {
-    v /= 1024.0;
-    ++u;
-  }
-  char text[64];
-  std::snprintf(text, sizeof(text), "%.1f %s", v, units[u]);
-  return text;
-}
+using tessera::runtime::formatBytes;
 
 /// Accepts `--flag=value` and `--flag value`.
 bool option(const std::vector<std::string> &args, size_t &i, const std::string &flag,

@@ -10,21 +10,6 @@
 
 namespace tessera::runtime::cuda {
 
-std::string formatBytes(uint64_t bytes) {
-  if (bytes < 1024)
-    return std::to_string(bytes) + " bytes";
-  const char *units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  double v = static_cast<double>(bytes) / 1024.0;
-  int u = 0;
-  while (v >= 1024.0 && u < 5) {
-    v /= 1024.0;
-    ++u;
-  }
-  char text[64];
-  std::snprintf(text, sizeof(text), "%.1f %s", v, units[u]);
-  return text;
-}
-
 namespace {
 constexpr size_t kSmallClass = 512;
 constexpr size_t kLargeClass = size_t(2) << 20;

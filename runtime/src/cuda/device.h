@@ -21,6 +21,7 @@
 #define TESSERA_RUNTIME_CUDA_DEVICE_H
 
 #include "cuda/cuda_api.h"
+#include "format_bytes.h"
 #include "tessera/runtime.h"
 
 #include <cstdint>
@@ -47,8 +48,7 @@ struct Status {
   }
 };
 
-/// "64.0 MiB", "512 bytes".
-std::string formatBytes(uint64_t bytes);
+using runtime::formatBytes;
 
 struct MemoryStats {
   uint64_t inUse = 0;  // bytes of blocks handed out now (rounded sizes)
