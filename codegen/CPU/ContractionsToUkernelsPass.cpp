@@ -35,6 +35,8 @@ namespace mlir::tessera {
 using namespace mlir;
 using mlir::tessera::mayShareBytes;
 using mlir::tessera::memoryNeighbour;
+using mlir::tessera::availableAt;
+using mlir::tessera::makeAvailableAt;
 
 namespace {
 constexpr llvm::StringLiteral kSgemm = "tessera_uk_sgemm_f32";
@@ -171,32 +173,6 @@ bool unitStride(Value v, unsigned pos) {
   int64_t offset;
   return succeeded(type.getStridesAndOffset(strides, offset)) &&
          pos < strides.size() && strides[pos] == 1;
-}
-
-/// Whether `v` is defined before `op` in its block, or by a pure op there
-/// (a view of the workspace) that can move before `op`.
-bool availableAt(Value v, Operation *op) {
-  Operation *def = v.getDefiningOp();
-  if (!def)
-    return v.getParentBlock() == op->getBlock() ||
-           v.getParentRegion()->isProperAncestor(op->getParentRegion());
-  if (def->getBlock() != op->getBlock())
-    return false;
-  if (def->isBeforeInBlock(op))
-    return true;
-  return isMemoryEffectFree(def) && def->getNumRegions() == 0 &&
-         llvm::all_of(def->getOperands(),
-                      [&](Value operand) { return availableAt(operand, op); });
-}
-
-/// Moves what `v` needs before `op` (availableAt(v, op) holds).
-void makeAvailableAt(Value v, Operation *op) {
-  Operation *def = v.getDefiningOp();
-  if (!def || def->isBeforeInBlock(op))
-    return;
-  for (Value operand : def->getOperands())
-    makeAvailableAt(operand, op);
-  def->moveBefore(op);
 }
 
 /// Whether `op` is the last to read `buffer` before it is filled again (the

@@ -195,7 +195,10 @@ linalg::GenericOp reductionEpilogue(linalg::LinalgOp op) {
       !next.getMatchingIndexingMap(in).isIdentity() ||
       !next.getMatchingIndexingMap(result).isIdentity() ||
       !next.getMatchingBlockArgument(result).use_empty() ||
-      mlir::tessera::mayShareBytes(dest, out))
+      mlir::tessera::mayShareBytes(dest, out) ||
+      !llvm::all_of(next->getOperands(), [&](Value v) {
+        return mlir::tessera::availableAt(v, op);
+      }))
     return {};
   for (Value input : op.getDpsInputs())
     if (isa<MemRefType>(input.getType()) &&
@@ -292,20 +295,10 @@ struct FormKernelsPass
       gpu::TerminatorOp::create(rewriter, loc);
       op->moveBefore(launch.getBody().front().getTerminator());
       if (epilogue) {
-        // What the epilogue reads is defined before the launch (a reshape
-        // of the output, the view of its destination may come after the
-        // reduction; only pure ops come between them).
-        std::function<void(Value)> hoist = [&](Value v) {
-          Operation *def = v.getDefiningOp();
-          if (!def || def->getBlock() != launch->getBlock() ||
-              def->isBeforeInBlock(launch))
-            return;
-          for (Value operand : def->getOperands())
-            hoist(operand);
-          def->moveBefore(launch);
-        };
+        // What the epilogue reads (a reshape of the output, the view of its
+        // destination) may come after the reduction.
         for (Value v : epilogue->getOperands())
-          hoist(v);
+          mlir::tessera::makeAvailableAt(v, launch);
         epilogue->moveBefore(launch.getBody().front().getTerminator());
         launch->setAttr(tessera::cuda::kEpilogueAttr, rewriter.getUnitAttr());
       }

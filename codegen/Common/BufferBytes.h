@@ -5,7 +5,7 @@
 // may be reused once it is dead. A rewrite that moves a write earlier (a
 // GEMM or a reduction writing what a later op wrote) must check that the
 // bytes written are not bytes still read: these helpers say what is known
-// statically.
+// statically, and which values such a write needs can move before it.
 //
 //===----------------------------------------------------------------------===//
 #ifndef TESSERA_CODEGEN_COMMON_BUFFERBYTES_H
@@ -63,6 +63,33 @@ inline Operation *memoryNeighbour(Operation *op, bool before) {
     if (!isMemoryEffectFree(p))
       return p;
   return nullptr;
+}
+
+/// Whether `v` is defined before `op` in its block (or above it), or by
+/// pure ops there (views of the workspace, reshapes, constants) that can
+/// move before `op`.
+inline bool availableAt(Value v, Operation *op) {
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return v.getParentBlock() == op->getBlock() ||
+           v.getParentRegion()->isProperAncestor(op->getParentRegion());
+  if (def->getBlock() != op->getBlock())
+    return false;
+  if (def->isBeforeInBlock(op))
+    return true;
+  return isMemoryEffectFree(def) && def->getNumRegions() == 0 &&
+         llvm::all_of(def->getOperands(),
+                      [&](Value operand) { return availableAt(operand, op); });
+}
+
+/// Moves what `v` needs before `op` (availableAt(v, op) holds).
+inline void makeAvailableAt(Value v, Operation *op) {
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getBlock() != op->getBlock() || def->isBeforeInBlock(op))
+    return;
+  for (Value operand : def->getOperands())
+    makeAvailableAt(operand, op);
+  def->moveBefore(op);
 }
 
 } // namespace mlir::tessera
