@@ -33,8 +33,8 @@ import time
 
 import numpy as np
 
-from parallel_check import CASES, f16_mlp
-from tessera_tools import compile_and_run, compile_model, run_artifact, sample_model
+from parallel_check import CASES, F16_CASE, case_model, matches
+from tessera_tools import compile_and_run, compile_model, run_artifact
 
 # The meshes each model runs on under mpirun (the MLP on all; the others
 # on the ones that exercise their collectives; parallel_check.py covers
@@ -91,18 +91,13 @@ def check_meshes(c, args, rng):
             if case[0] == "mlp":
                 artifacts = got
     # f16 partial sums all-reduced through MPI (staged as float).
-    check_model(c, args, rng, ("mlp_f16", None, None, None), ["tp=2"])
+    check_model(c, args, rng, F16_CASE, ["tp=2"])
     return artifacts
 
 
 def check_model(c, args, rng, case, meshes):
-    name, gen, shapes, _ = case
-    if gen:
-        d, model, feeds, flags, ref = sample_model(args.work, name, gen, shapes, rng)
-    else:
-        d, model, feeds, flags, ref = f16_mlp(args.work, rng)
-    ref = ref[0]
-    rtol, atol = (1e-4, 1e-6) if gen else (1e-2, 1e-2)
+    name = case[0]
+    d, model, feeds, flags, ref, ref_name, tolerance = case_model(args.work, case, rng)
     err, outs = compile_and_run(args.compile, args.run, model,
                                 os.path.join(d, "single.tsr"), feeds,
                                 os.path.join(d, "single"), flags)
@@ -131,12 +126,11 @@ def check_model(c, args, rng, case, meshes):
         got = outs["y"].astype(np.float64)
         err, local = run_artifact(args.run, artifact, feeds, os.path.join(d, "local-" + mesh))
         local_diff = float(np.max(np.abs(got - local["y"]))) if not err else float("nan")
-        ok = (got.shape == one.shape and np.allclose(got, one, rtol=rtol, atol=atol)
-              and np.allclose(got, ref, rtol=max(rtol, 1e-3), atol=max(atol, 1e-5)))
+        ok = matches(got, one, ref, tolerance)
         c.report(ok, "%s --mesh=%s, mpirun -np %d (%.1f s): max abs difference from one "
                  "device %.3g, from %s %.3g, from the local communicator %.3g"
                  % (name, mesh, np_, seconds, float(np.max(np.abs(got - one))),
-                    "ONNX Runtime" if gen else "NumPy",
+                    ref_name,
                     float(np.max(np.abs(got - ref))), local_diff))
     return artifacts
 

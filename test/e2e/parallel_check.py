@@ -67,6 +67,31 @@ def f16_mlp(work, rng):
     return d, model, {"x": x}, [], [ref]
 
 
+# The f16 MLP (f16_mlp) on the meshes that all-reduce its partial sums.
+F16_CASE = ("mlp_f16", None, None, ["tp=2", "dp=2,tp=2"])
+
+
+def case_model(work, case, rng):
+    """A case's model (a CASES entry, or F16_CASE): its directory, model,
+    feeds, --input-shape flags, reference output, the reference's name, and
+    the (rtol, atol) a mesh's output must keep to one device's."""
+    name, gen, shapes, _ = case
+    if gen:
+        d, model, feeds, flags, ref = sample_model(work, name, gen, shapes, rng)
+        return d, model, feeds, flags, ref[0], "ONNX Runtime", (1e-4, 1e-6)
+    d, model, feeds, flags, ref = f16_mlp(work, rng)
+    # f16 results: a few of its ulps apart (partial sums rounded).
+    return d, model, feeds, flags, ref[0], "NumPy", (1e-2, 1e-2)
+
+
+def matches(got, one, ref, tolerance):
+    """A mesh's output against one device's (within `tolerance`) and the
+    reference (rtol 1e-3, or looser with the tolerance)."""
+    rtol, atol = tolerance
+    return (got.shape == one.shape and np.allclose(got, one, rtol=rtol, atol=atol)
+            and np.allclose(got, ref, rtol=max(rtol, 1e-3), atol=max(atol, 1e-5)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--compile", required=True)
@@ -76,14 +101,9 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     rng = np.random.default_rng(7)
     passed = failed = 0
-    for name, gen, shapes, meshes in CASES + [("mlp_f16", None, None, ["tp=2", "dp=2,tp=2"])]:
-        if gen:
-            d, model, feeds, flags, ref = sample_model(args.work, name, gen, shapes, rng)
-        else:
-            d, model, feeds, flags, ref = f16_mlp(args.work, rng)
-        ref = ref[0]
-        # f16 results: a few of its ulps apart (partial sums rounded).
-        rtol, atol = (1e-4, 1e-6) if gen else (1e-2, 1e-2)
+    for case in CASES + [F16_CASE]:
+        name, meshes = case[0], case[3]
+        d, model, feeds, flags, ref, ref_name, tolerance = case_model(args.work, case, rng)
         err, outs = compile_and_run(args.compile, args.run, model,
                                     os.path.join(d, "single.tsr"), feeds,
                                     os.path.join(d, "single"), flags)
@@ -108,12 +128,10 @@ def main():
                 failed += 1
                 continue
             got = outs["y"].astype(np.float64)
-            ok = (got.shape == one.shape and np.allclose(got, one, rtol=rtol, atol=atol)
-                  and np.allclose(got, ref, rtol=max(rtol, 1e-3), atol=max(atol, 1e-5)))
+            ok = matches(got, one, ref, tolerance)
             print("%s %s --mesh=%s: max abs difference from one device %.3g, from %s "
                   "%.3g; %s" % ("ok  " if ok else "FAIL", name, mesh,
-                                float(np.max(np.abs(got - one))),
-                                "ONNX Runtime" if gen else "NumPy",
+                                float(np.max(np.abs(got - one))), ref_name,
                                 float(np.max(np.abs(got - ref))),
                                 per_device[0] if per_device else ""))
             passed += ok
