@@ -30,24 +30,31 @@ bool canAllReduce(Type type) {
   return bits >= 8 && bits <= 64;
 }
 
+/// Whether `operand` is a memref whose innermost dimension is read by loop
+/// `loop` alone, with unit stride; its strides and offset in `strides`,
+/// `offset`.
+bool innermostIsLoop(linalg::GenericOp op, OpOperand &operand, unsigned loop,
+                     SmallVector<int64_t> &strides, int64_t &offset) {
+  auto type = dyn_cast<MemRefType>(operand.get().getType());
+  AffineMap map = op.getMatchingIndexingMap(&operand);
+  if (!type || map.getNumResults() == 0)
+    return false;
+  auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
+  return last && last.getPosition() == loop &&
+         llvm::none_of(map.getResults().drop_back(),
+                       [&](AffineExpr e) { return e.isFunctionOfDim(loop); }) &&
+         succeeded(type.getStridesAndOffset(strides, offset)) &&
+         strides.back() == 1;
+}
+
 /// Whether some input reads the last reduction loop with unit stride, so a
 /// block's threads striding over it load neighbouring elements.
 bool contiguousReduction(linalg::GenericOp op) {
-  unsigned lastLoop = op.getNumLoops() - 1;
-  for (OpOperand *in : op.getDpsInputOperands()) {
-    auto type = dyn_cast<MemRefType>(in->get().getType());
-    AffineMap map = op.getMatchingIndexingMap(in);
-    if (!type || map.getNumResults() == 0)
-      continue;
-    auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
-    SmallVector<int64_t> strides;
-    int64_t offset;
-    if (last && last.getPosition() == lastLoop &&
-        succeeded(type.getStridesAndOffset(strides, offset)) &&
-        strides.back() == 1)
-      return true;
-  }
-  return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *in) {
+    return innermostIsLoop(op, *in, op.getNumLoops() - 1, strides, offset);
+  });
 }
 } // namespace
 
@@ -97,19 +104,9 @@ bool mlir::tessera::cuda::isContiguousInLastLoop(linalg::GenericOp op,
       !llvm::isPowerOf2_64(element.getIntOrFloatBitWidth()) ||
       vectorWidth * element.getIntOrFloatBitWidth() / 8 > kBufferAlignment)
     return false;
-  AffineMap map = op.getMatchingIndexingMap(&operand);
-  unsigned last = numParallel - 1;
-  if (map.getNumResults() == 0)
-    return false;
-  auto lastExpr = dyn_cast<AffineDimExpr>(map.getResults().back());
-  if (!lastExpr || lastExpr.getPosition() != last)
-    return false;
-  for (AffineExpr e : map.getResults().drop_back())
-    if (e.isFunctionOfDim(last))
-      return false;
   SmallVector<int64_t> strides;
   int64_t offset;
-  if (failed(type.getStridesAndOffset(strides, offset)) || strides.back() != 1 ||
+  if (!innermostIsLoop(op, operand, numParallel - 1, strides, offset) ||
       ShapedType::isDynamic(offset) || offset % vectorWidth != 0)
     return false;
   for (int64_t s : ArrayRef(strides).drop_back())
