@@ -12,6 +12,12 @@
 //   Selu             gamma * elu(x, alpha)    PRelu      where(x < 0, slope * x, x)
 //                    (before opset 7 a 1-D slope is per channel)
 //   CastLike         cast(x) to target's element type
+//   Mish             x * tanh(softplus(x))    Swish      x * sigmoid(alpha * x)
+//   HardSwish        x * hardsigmoid(x, 1/6, 1/2)
+//   Celu             max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
+//   ThresholdedRelu  where(x > alpha, x, 0)   Shrink     x -/+ bias beyond +-lambd
+//   Sign             where(x > 0, 1, where(x < 0, -1, x))
+//   IsNaN            not(x == x)              IsInf      x == +inf or x == -inf
 //   Range            a constant (its inputs must be constants)
 //   ConvTranspose    conv over the upsampled input (OnnxConvTranspose.cpp)
 //
@@ -25,6 +31,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::tessera::onnx_import;
@@ -91,23 +98,128 @@ FailureOr<Value> affine(GI &g, Value x, double a, double b) {
   return g.create1<ts::AddOp>({*scaled, g.scalar(t, b)});
 }
 
+FailureOr<Value> softplus(GI &g, Value x) {
+  TRY(e, unaryOf<ts::ExpOp>(g, x));
+  TRY(p, g.create1<ts::AddOp>({*e, g.scalar(typeOf(x).getElementType(), 1)}));
+  return unaryOf<ts::LogOp>(g, *p);
+}
+
+/// clip(alpha * x + beta, 0, 1)
+FailureOr<Value> hardSigmoid(GI &g, Value x, double alpha, double beta) {
+  TRY(lin, affine(g, x, alpha, beta));
+  Type t = typeOf(x).getElementType();
+  int32_t segments[] = {1, 1, 1};
+  return g.create1<ts::ClipOp>(
+      {*lin, g.scalar(t, 0), g.scalar(t, 1)},
+      {g.named("operandSegmentSizes", g.builder.getDenseI32ArrayAttr(segments))},
+      lin->getType());
+}
+
+LogicalResult convertMish(GI &g) {
+  TRY(x, g.requiredInput(0));
+  TRY(sp, softplus(g, *x));
+  TRY(th, unaryOf<ts::TanhOp>(g, *sp));
+  TRY(y, g.create1<ts::MulOp>({*x, *th}));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertSwish(GI &g) {
+  TRY(x, g.requiredInput(0));
+  TRY(ax, g.create1<ts::MulOp>({*x, g.scalar(typeOf(*x).getElementType(),
+                                              g.attrFloat("alpha", 1.0f))}));
+  TRY(s, unaryOf<ts::SigmoidOp>(g, *ax));
+  TRY(y, g.create1<ts::MulOp>({*x, *s}));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertHardSwish(GI &g) {
+  TRY(x, g.requiredInput(0));
+  TRY(h, hardSigmoid(g, *x, 1.0 / 6.0, 0.5));
+  TRY(y, g.create1<ts::MulOp>({*x, *h}));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertCelu(GI &g) {
+  TRY(x, g.requiredInput(0));
+  Type t = typeOf(*x).getElementType();
+  double alpha = g.attrFloat("alpha", 1.0f);
+  TRY(scaled, g.create1<ts::DivOp>({*x, g.scalar(t, alpha)}));
+  TRY(e, unaryOf<ts::ExpOp>(g, *scaled));
+  TRY(em1, affine(g, *e, alpha, -alpha));
+  TRY(neg, g.create1<ts::MinOp>({*em1, g.scalar(t, 0)}));
+  TRY(pos, g.create1<ts::MaxOp>({*x, g.scalar(t, 0)}));
+  TRY(y, g.create1<ts::AddOp>({*pos, *neg}));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertThresholdedRelu(GI &g) {
+  TRY(x, g.requiredInput(0));
+  Type t = typeOf(*x).getElementType();
+  TRY(above, g.create1<ts::GreaterOp>({*x, g.scalar(t, g.attrFloat("alpha", 1.0f))}));
+  TRY(y, g.create1<ts::WhereOp>({*above, *x, g.scalar(t, 0)}));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertShrink(GI &g) {
+  TRY(x, g.requiredInput(0));
+  Type t = typeOf(*x).getElementType();
+  double lambd = g.attrFloat("lambd", 0.5f), bias = g.attrFloat("bias", 0.0f);
+  TRY(low, g.create1<ts::LessOp>({*x, g.scalar(t, -lambd)}));
+  TRY(high, g.create1<ts::GreaterOp>({*x, g.scalar(t, lambd)}));
+  TRY(plus, g.create1<ts::AddOp>({*x, g.scalar(t, bias)}));
+  TRY(minus, g.create1<ts::SubOp>({*x, g.scalar(t, bias)}));
+  TRY(inner, g.create1<ts::WhereOp>({*high, *minus, g.scalar(t, 0)}));
+  TRY(y, g.create1<ts::WhereOp>({*low, *plus, *inner}));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertSign(GI &g) {
+  TRY(x, g.requiredInput(0));
+  Type t = typeOf(*x).getElementType();
+  TRY(pos, g.create1<ts::GreaterOp>({*x, g.scalar(t, 0)}));
+  TRY(neg, g.create1<ts::LessOp>({*x, g.scalar(t, 0)}));
+  TRY(inner, g.create1<ts::WhereOp>({*neg, g.scalar(t, -1), *x}));
+  TRY(y, g.create1<ts::WhereOp>({*pos, g.scalar(t, 1), *inner}));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertIsNaN(GI &g) {
+  TRY(x, g.requiredInput(0));
+  TRY(same, g.create1<ts::EqualOp>({*x, *x}));
+  TRY(y, unaryOf<ts::NotOp>(g, *same));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertIsInf(GI &g) {
+  TRY(x, g.requiredInput(0));
+  Type t = typeOf(*x).getElementType();
+  double inf = std::numeric_limits<double>::infinity();
+  bool positive = g.attrInt("detect_positive", 1) != 0;
+  bool negative = g.attrInt("detect_negative", 1) != 0;
+  // Nothing to detect: x < -inf is false everywhere, NaN included.
+  if (!positive && !negative) {
+    TRY(none, g.create1<ts::LessOp>({*x, g.scalar(t, -inf)}));
+    return g.setOutputs(*none);
+  }
+  TRY(pos, g.create1<ts::EqualOp>({*x, g.scalar(t, inf)}));
+  TRY(neg, g.create1<ts::EqualOp>({*x, g.scalar(t, -inf)}));
+  if (!negative)
+    return g.setOutputs(*pos);
+  if (!positive)
+    return g.setOutputs(*neg);
+  TRY(y, g.create1<ts::OrOp>({*pos, *neg}));
+  return g.setOutputs(*y);
+}
+
 LogicalResult convertHardSigmoid(GI &g) {
   TRY(x, g.requiredInput(0));
-  TRY(lin, affine(g, *x, g.attrFloat("alpha", 0.2f), g.attrFloat("beta", 0.5f)));
-  Type t = typeOf(*x).getElementType();
-  int32_t segments[] = {1, 1, 1};
-  TRY(y, g.create1<ts::ClipOp>(
-             {*lin, g.scalar(t, 0), g.scalar(t, 1)},
-             {g.named("operandSegmentSizes", g.builder.getDenseI32ArrayAttr(segments))},
-             lin->getType()));
+  TRY(y, hardSigmoid(g, *x, g.attrFloat("alpha", 0.2f), g.attrFloat("beta", 0.5f)));
   return g.setOutputs(*y);
 }
 
 LogicalResult convertSoftplus(GI &g) {
   TRY(x, g.requiredInput(0));
-  TRY(e, unaryOf<ts::ExpOp>(g, *x));
-  TRY(p, g.create1<ts::AddOp>({*e, g.scalar(typeOf(*x).getElementType(), 1)}));
-  TRY(y, unaryOf<ts::LogOp>(g, *p));
+  TRY(y, softplus(g, *x));
   return g.setOutputs(*y);
 }
 
@@ -201,6 +313,15 @@ OpConverter mlir::tessera::onnx_import::lookupCompositeConverter(llvm::StringRef
       {"Selu", convertSelu},
       {"PRelu", convertPRelu},
       {"Range", convertRange},
+      {"Mish", convertMish},
+      {"Swish", convertSwish},
+      {"HardSwish", convertHardSwish},
+      {"Celu", convertCelu},
+      {"ThresholdedRelu", convertThresholdedRelu},
+      {"Shrink", convertShrink},
+      {"Sign", convertSign},
+      {"IsNaN", convertIsNaN},
+      {"IsInf", convertIsInf},
       {"ConvTranspose", convertConvTranspose},
   };
   return table.lookup(opType);

@@ -64,15 +64,16 @@ LogicalResult convertDepthSpace(GI &g) {
     return g.fail("blocksize must be positive, got " + llvm::Twine(b));
   int64_t n = t.getDimSize(0), c = t.getDimSize(1), h = t.getDimSize(2),
           w = t.getDimSize(3);
+  // DepthToSpace has both modes; SpaceToDepth gained CRD in opset 28.
+  std::string mode = g.attrString("mode", "DCR");
+  if (mode != "DCR" && mode != "CRD")
+    return g.fail("mode must be DCR or CRD, got '" + mode + "'");
+  bool crd = mode == "CRD";
   if (toSpace) {
     if (c % (b * b) != 0)
       return g.fail("channels (" + llvm::Twine(c) +
                     ") are not divisible by blocksize^2 (" + llvm::Twine(b * b) +
                     ")");
-    bool crd = g.attrString("mode", "DCR") == "CRD";
-    if (!crd && g.attrString("mode", "DCR") != "DCR")
-      return g.fail("mode must be DCR or CRD, got '" + g.attrString("mode", "") +
-                    "'");
     int64_t cc = c / (b * b);
     TRY(r, crd ? g.reshape(*x, {n, cc, b, b, h, w}) : g.reshape(*x, {n, b, b, cc, h, w}));
     TRY(p, crd ? transpose(g, *r, {0, 1, 4, 2, 5, 3})
@@ -84,7 +85,7 @@ LogicalResult convertDepthSpace(GI &g) {
     return g.fail("height and width (" + llvm::Twine(h) + ", " + llvm::Twine(w) +
                   ") are not divisible by blocksize " + llvm::Twine(b));
   TRY(r, g.reshape(*x, {n, c, h / b, b, w / b, b}));
-  TRY(p, transpose(g, *r, {0, 3, 5, 1, 2, 4}));
+  TRY(p, crd ? transpose(g, *r, {0, 1, 3, 5, 2, 4}) : transpose(g, *r, {0, 3, 5, 1, 2, 4}));
   TRY(y, g.reshape(*p, {n, c * b * b, h / b, w / b}));
   return g.setOutputs(*y);
 }

@@ -27,7 +27,7 @@ namespace mlir::tessera::onnx_import {
 
 /// The default-domain opsets the importer reads.
 constexpr int64_t kMinOpset = 1;
-constexpr int64_t kMaxOpset = 21;
+constexpr int64_t kMaxOpset = 28;
 
 struct ImportOptions {
   /// Static shapes for graph inputs, by ONNX name; they replace the declared

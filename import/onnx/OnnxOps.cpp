@@ -1236,6 +1236,15 @@ const llvm::StringMap<OpConverter> &converters() {
       {"Not", unary<ts::NotOp>},
       {"Sin", unary<ts::SinOp>},
       {"Cos", unary<ts::CosOp>},
+      {"Tan", unary<ts::TanOp>},
+      {"Asin", unary<ts::AsinOp>},
+      {"Acos", unary<ts::AcosOp>},
+      {"Atan", unary<ts::AtanOp>},
+      {"Sinh", unary<ts::SinhOp>},
+      {"Cosh", unary<ts::CoshOp>},
+      {"Asinh", unary<ts::AsinhOp>},
+      {"Acosh", unary<ts::AcoshOp>},
+      {"Atanh", unary<ts::AtanhOp>},
       {"Round", unary<ts::RoundOp>},
       {"LeakyRelu", convertLeakyRelu},
       {"Elu", convertElu},
@@ -1318,5 +1327,7 @@ OpConverter tessera::onnx_import::lookupConverter(llvm::StringRef opType) {
     return c;
   if (OpConverter c = lookupCompositeConverter(opType))
     return c;
-  return lookupTensorCompositeConverter(opType);
+  if (OpConverter c = lookupTensorCompositeConverter(opType))
+    return c;
+  return lookupNNCompositeConverter(opType);
 }

@@ -202,7 +202,7 @@ def main():
     else:
         suites = args.data or ["/usr/share/libonnx-testdata/data/node"]
         tests = [os.path.join(s, d) for s in suites for d in sorted(os.listdir(s))
-                 if args.filter in d]
+                 if args.filter in d and os.path.isfile(os.path.join(s, d, "model.onnx"))]
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
             results = list(pool.map(lambda t: check(args, t), tests))
     counts = collections.Counter(o for _, o, _ in results)

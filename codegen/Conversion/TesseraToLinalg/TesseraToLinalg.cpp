@@ -319,6 +319,15 @@ void populateElementwise(TypeConverter &tc, RewritePatternSet &p) {
   addFloatUnary<CeilOp, math::CeilOp>(tc, p);
   addFloatUnary<SinOp, math::SinOp>(tc, p);
   addFloatUnary<CosOp, math::CosOp>(tc, p);
+  addFloatUnary<TanOp, math::TanOp>(tc, p);
+  addFloatUnary<AsinOp, math::AsinOp>(tc, p);
+  addFloatUnary<AcosOp, math::AcosOp>(tc, p);
+  addFloatUnary<AtanOp, math::AtanOp>(tc, p);
+  addFloatUnary<SinhOp, math::SinhOp>(tc, p);
+  addFloatUnary<CoshOp, math::CoshOp>(tc, p);
+  addFloatUnary<AsinhOp, math::AsinhOp>(tc, p);
+  addFloatUnary<AcoshOp, math::AcoshOp>(tc, p);
+  addFloatUnary<AtanhOp, math::AtanhOp>(tc, p);
   addFloatUnary<RoundOp, math::RoundEvenOp>(tc, p);
   addElementwise<ModOp>(tc, p, [](ModOp op, OpBuilder &b, Location loc, Type t,
                                   ValueRange a) -> Value {

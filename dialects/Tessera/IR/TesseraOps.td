@@ -90,6 +90,15 @@ def Tessera_FloorOp : Tessera_UnaryOp<"floor", Tessera_FloatTensor, "Floor">;
 def Tessera_CeilOp : Tessera_UnaryOp<"ceil", Tessera_FloatTensor, "Ceil">;
 def Tessera_SinOp : Tessera_UnaryOp<"sin", Tessera_FloatTensor, "Sin">;
 def Tessera_CosOp : Tessera_UnaryOp<"cos", Tessera_FloatTensor, "Cos">;
+def Tessera_TanOp : Tessera_UnaryOp<"tan", Tessera_FloatTensor, "Tan">;
+def Tessera_AsinOp : Tessera_UnaryOp<"asin", Tessera_FloatTensor, "Asin">;
+def Tessera_AcosOp : Tessera_UnaryOp<"acos", Tessera_FloatTensor, "Acos">;
+def Tessera_AtanOp : Tessera_UnaryOp<"atan", Tessera_FloatTensor, "Atan">;
+def Tessera_SinhOp : Tessera_UnaryOp<"sinh", Tessera_FloatTensor, "Sinh">;
+def Tessera_CoshOp : Tessera_UnaryOp<"cosh", Tessera_FloatTensor, "Cosh">;
+def Tessera_AsinhOp : Tessera_UnaryOp<"asinh", Tessera_FloatTensor, "Asinh">;
+def Tessera_AcoshOp : Tessera_UnaryOp<"acosh", Tessera_FloatTensor, "Acosh">;
+def Tessera_AtanhOp : Tessera_UnaryOp<"atanh", Tessera_FloatTensor, "Atanh">;
 def Tessera_RoundOp : Tessera_UnaryOp<"round", Tessera_FloatTensor, "Round (half to even)">;
 def Tessera_NegOp : Tessera_UnaryOp<"neg", Tessera_NumericTensor, "Neg"> {
   let hasFolder = 1;
