@@ -473,17 +473,24 @@ struct RecordShardingsPass
     func::FuncOp func = mainOf(getOperation());
     if (!func)
       return;
-    // shard-partition crashes on an argument nothing uses (LLVM 22): give
-    // such arguments a replicated annotation of their own.
+    // shard-partition crashes (LLVM 22) on an argument without an
+    // annotation of its own: one nothing uses, or one only read inside a
+    // region (a Gather's table, read by tensor.extract in a linalg body).
+    // Give such arguments a replicated annotation, which their uses read.
     for (BlockArgument arg : func.getArguments()) {
-      if (!arg.use_empty() || !isa<RankedTensorType>(arg.getType()))
+      if (!isa<RankedTensorType>(arg.getType()) ||
+          llvm::any_of(arg.getUsers(), [](Operation *user) {
+            auto s = dyn_cast<shard::ShardOp>(user);
+            return s && s.getAnnotateForUsers();
+          }))
         continue;
       OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
       auto sharding = shard::ShardingOp::create(
           b, func.getLoc(), FlatSymbolRefAttr::get(func.getContext(), kMeshName),
           ArrayRef<shard::GridAxesAttr>{DenseI16ArrayAttr::get(func.getContext(), {})});
-      shard::ShardOp::create(b, func.getLoc(), arg, sharding,
-                             /*annotate_for_users=*/true);
+      auto shardOp = shard::ShardOp::create(b, func.getLoc(), arg, sharding,
+                                            /*annotate_for_users=*/true);
+      arg.replaceAllUsesExcept(shardOp.getResult(), shardOp);
     }
     for (BlockArgument arg : func.getArguments())
       for (Operation *user : arg.getUsers())

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """The ONNX backend tests (Debian's libonnx-testdata: node, and with --data
-the pytorch-converted, pytorch-operator and simple suites) through the real
+the pytorch-converted, pytorch-operator and simple suites; with
+--onnx-wheel-cases the node tests of the installed onnx package, opsets up
+to 28, written to a cache by onnx_node_cases.py) through the real
 path: tessera-compile to an artifact, tessera-run on input_N.pb (as .npy),
 outputs compared with output_N.pb at rtol 1e-3, atol 1e-5.
 
@@ -173,6 +175,9 @@ def main():
     ap.add_argument("--data", action="append",
                     help="a suite directory (repeatable); default: the node suite")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--onnx-wheel-cases", action="store_true",
+                    help="also the node tests of the installed onnx package, written "
+                    "once to a cache by onnx_node_cases.py")
     ap.add_argument("--filter", default="")
     ap.add_argument("--table", action="store_true", help="print the table by op")
     ap.add_argument("--target", default="cpu", choices=["cpu", "cuda", "cuda-emulated"])
@@ -200,7 +205,11 @@ def main():
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
             results = list(pool.map(lambda t: check_bundled(args, t), tests))
     else:
-        suites = args.data or ["/usr/share/libonnx-testdata/data/node"]
+        suites = list(args.data or [])
+        if args.onnx_wheel_cases:
+            from onnx_node_cases import suite_dir
+            suites.append(suite_dir(None))
+        suites = suites or ["/usr/share/libonnx-testdata/data/node"]
         tests = [os.path.join(s, d) for s in suites for d in sorted(os.listdir(s))
                  if args.filter in d and os.path.isfile(os.path.join(s, d, "model.onnx"))]
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:

@@ -7,7 +7,8 @@ device (tp splits the column/row pairs' weights).
 
 The four sample models: the MLP, the GPT-2 and BERT style blocks (tp
 splits attention by heads and the MLP by columns/rows) and the small
-ResNet (dp; it has no column/row pair, so tp leaves it replicated). And an
+ResNet (dp; it has no column/row pair, so tp leaves it replicated), a
+token-embedding LM head (Gather on a weight, RMS norm, SiLU MLP). And an
 f16 MLP, whose tp partial sums are all-reduced in f16 (against NumPy).
 
     parallel_check.py --compile tessera-compile --run tessera-run --work DIR
@@ -28,6 +29,9 @@ CASES = [
     ("gpt2_block", "gpt2_block.py", {"x": ((4, 16, 64), "normal")}, MESHES),
     ("bert_block", "bert_block.py",
      {"x": ((4, 16, 64), "normal"), "mask": ((4, 16), "mask")}, MESHES),
+    # An embedding (Gather on a weight) and an LM head: dp used to crash
+    # shard-partition (a table read only inside a linalg body).
+    ("embedding_lm", "embedding_lm.py", {"ids": ((4, 16), "ids:128")}, MESHES),
     ("resnet_small", "resnet_small.py", {"x": ((4, 3, 32, 32), "normal")},
      ["dp=2", "dp=4", "dp=2,tp=2"]),
 ]

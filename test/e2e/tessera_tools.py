@@ -63,7 +63,8 @@ MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
 
 def sample_model(work, name, gen, inputs, rng):
     """Writes examples/models/GEN as WORK/NAME/NAME.onnx and draws its
-    inputs ({name: (shape, kind)}, kind "normal" or "mask") from `rng`.
+    inputs ({name: (shape, kind)}, kind "normal", "mask" or "ids:N", int64
+    token ids below N) from `rng`.
     Returns (directory, model path, feeds, --input-shape flags, ONNX
     Runtime's outputs for the feeds)."""
     import onnxruntime as ort
@@ -73,8 +74,11 @@ def sample_model(work, name, gen, inputs, rng):
     subprocess.run([sys.executable, os.path.join(MODELS, gen), model], check=True)
     feeds, flags = {}, []
     for n, (shape, kind) in inputs.items():
-        a = rng.standard_normal(shape) if kind == "normal" else rng.random(shape) > 0.25
-        feeds[n] = a.astype(np.float32)
+        if kind.startswith("ids:"):
+            feeds[n] = rng.integers(0, int(kind[4:]), shape).astype(np.int64)
+        else:
+            a = rng.standard_normal(shape) if kind == "normal" else rng.random(shape) > 0.25
+            feeds[n] = a.astype(np.float32)
         flags.append("--input-shape=%s:%s" % (n, "x".join(map(str, shape))))
     ref = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)
     return d, model, feeds, flags, ref
