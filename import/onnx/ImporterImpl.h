@@ -107,6 +107,11 @@ public:
         x, {named("axes", builder.getDenseI64ArrayAttr(axes)),
             named("keepdims", builder.getBoolAttr(keepdims))});
   }
+  /// When `axes` of `x` include a zero-size dimension: the reduction's
+  /// result, every element `identity` (infinities give the type's extreme
+  /// values for integers); otherwise null.
+  Value emptyReduction(Value x, llvm::ArrayRef<int64_t> axes, bool keepdims,
+                       double identity);
   /// A 0-d constant of `element` type holding `value`.
   Value scalar(Type element, double value);
 

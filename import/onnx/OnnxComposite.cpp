@@ -54,6 +54,11 @@ LogicalResult convertReduceForm(GI &g) {
   if (!*axes)
     return g.setOutputs(*x);
   bool keepdims = g.attrInt("keepdims", 1) != 0;
+  // Over no elements: sums are 0, their logarithms -inf.
+  double inf = std::numeric_limits<double>::infinity();
+  bool logarithm = form == ReduceForm::LogSum || form == ReduceForm::LogSumExp;
+  if (Value empty = g.emptyReduction(*x, **axes, keepdims, logarithm ? -inf : 0.0))
+    return g.setOutputs(empty);
   Value in = *x;
   if (form == ReduceForm::SumSquare || form == ReduceForm::L2) {
     TRY(sq, g.create1<ts::MulOp>({in, in}));

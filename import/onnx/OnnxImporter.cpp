@@ -9,6 +9,8 @@
 
 #include "import/onnx/ImporterImpl.h"
 
+#include <cmath>
+
 #include "dialects/Tessera/IR/TesseraOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -216,6 +218,34 @@ GraphImporter::reductionAxes(int64_t rank) {
       axes.push_back(d);
   }
   return std::optional(axes);
+}
+
+Value GraphImporter::emptyReduction(Value x, llvm::ArrayRef<int64_t> axes,
+                                    bool keepdims, double identity) {
+  RankedTensorType t = typeOf(x);
+  if (llvm::none_of(axes, [&](int64_t a) { return t.getDimSize(a) == 0; }))
+    return {};
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < t.getRank(); ++d) {
+    if (!llvm::is_contained(axes, d))
+      shape.push_back(t.getDimSize(d));
+    else if (keepdims)
+      shape.push_back(1);
+  }
+  Type element = t.getElementType();
+  Attribute attr;
+  if (isa<FloatType>(element)) {
+    attr = builder.getFloatAttr(element, identity);
+  } else {
+    unsigned width = element.getIntOrFloatBitWidth();
+    llvm::APInt v =
+        std::isinf(identity)
+            ? (identity < 0 ? (width == 1 ? llvm::APInt(1, 0) : llvm::APInt::getSignedMinValue(width))
+                            : (width == 1 ? llvm::APInt(1, 1) : llvm::APInt::getSignedMaxValue(width)))
+            : llvm::APInt(width, static_cast<int64_t>(identity), /*isSigned=*/true);
+    attr = builder.getIntegerAttr(element, v);
+  }
+  return constant(DenseElementsAttr::get(RankedTensorType::get(shape, element), attr));
 }
 
 Value GraphImporter::scalar(Type element, double value) {

@@ -18,6 +18,8 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
+#include <type_traits>
 
 using namespace mlir;
 using namespace mlir::tessera::onnx_import;
@@ -1198,6 +1200,21 @@ LogicalResult convertArg(GI &g) {
                                   b.getBoolAttr(g.attrInt("select_last_index", 0) != 0))}));
 }
 
+/// The value a reduction over no elements gives (ONNX's empty-set tests).
+template <typename ReduceOp>
+std::optional<double> reduceIdentity() {
+  double inf = std::numeric_limits<double>::infinity();
+  if (std::is_same_v<ReduceOp, ts::ReduceSumOp>)
+    return 0.0;
+  if (std::is_same_v<ReduceOp, ts::ReduceProdOp>)
+    return 1.0;
+  if (std::is_same_v<ReduceOp, ts::ReduceMaxOp>)
+    return -inf;
+  if (std::is_same_v<ReduceOp, ts::ReduceMinOp>)
+    return inf;
+  return std::nullopt; // ReduceMean: 0 / 0
+}
+
 template <typename ReduceOp>
 LogicalResult convertReduce(GI &g) {
   auto x = g.requiredInput(0);
@@ -1208,7 +1225,23 @@ LogicalResult convertReduce(GI &g) {
     return failure();
   if (!*axes)
     return g.setOutputs(*x);
-  return bind(g, g.reduce<ReduceOp>(*x, **axes, g.attrInt("keepdims", 1) != 0));
+  bool keepdims = g.attrInt("keepdims", 1) != 0;
+  if (std::optional<double> identity = reduceIdentity<ReduceOp>())
+    if (Value empty = g.emptyReduction(*x, **axes, keepdims, *identity))
+      return g.setOutputs(empty);
+  // ReduceMax and ReduceMin take bool since opset 20: any / all, reduced
+  // over i8.
+  Type element = typeOf(*x).getElementType();
+  if (element.isInteger(1)) {
+    auto wide = g.castTo(*x, g.builder.getI8Type());
+    if (failed(wide))
+      return failure();
+    auto r = g.reduce<ReduceOp>(*wide, **axes, keepdims);
+    if (failed(r))
+      return failure();
+    return bind(g, g.castTo(*r, element));
+  }
+  return bind(g, g.reduce<ReduceOp>(*x, **axes, keepdims));
 }
 
 //===----------------------------------------------------------------------===//

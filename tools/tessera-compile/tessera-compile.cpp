@@ -355,10 +355,16 @@ int main(int argc, char **argv) {
         return fail(inputFile + ": '" + s.name + "' is too large");
     }
   // An empty output may be a constant or a view of an input, which the
-  // out-parameter ABI cannot return yet; empty inputs are fine.
+  // out-parameter ABI cannot return yet. An empty input can reach the entry
+  // point without a bare pointer (ONNX's empty-set reductions fail there),
+  // so it is refused here too, after the outputs.
   for (const art::TensorSpec &s : manifest.outputs)
     if (s.byteSize() == 0 && compileTo == Phase::Artifact)
       return fail(inputFile + ": output '" + s.name +
+                  "' is an empty tensor; unsupported at the model boundary");
+  for (const art::TensorSpec &s : manifest.inputs)
+    if (s.byteSize() == 0 && compileTo == Phase::Artifact)
+      return fail(inputFile + ": input '" + s.name +
                   "' is an empty tensor; unsupported at the model boundary");
 
   auto runPhase = [&](llvm::function_ref<void(OpPassManager &)> build,

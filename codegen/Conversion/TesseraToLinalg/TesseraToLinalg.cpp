@@ -331,8 +331,20 @@ void populateElementwise(TypeConverter &tc, RewritePatternSet &p) {
   addFloatUnary<RoundOp, math::RoundEvenOp>(tc, p);
   addElementwise<ModOp>(tc, p, [](ModOp op, OpBuilder &b, Location loc, Type t,
                                   ValueRange a) -> Value {
-    if (isFloat(t))
-      return arith::RemFOp::create(b, loc, a[0], a[1]);
+    if (isFloat(t)) {
+      Value r = arith::RemFOp::create(b, loc, a[0], a[1]);
+      if (op.getFmod())
+        return r;
+      // NumPy's mod: a non-zero remainder takes the divisor's sign.
+      Value zero = scalarConstant(b, loc, t, 0);
+      Value nonZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE, r, zero);
+      Value rNeg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, r, zero);
+      Value dNeg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, a[1], zero);
+      Value differ = arith::XOrIOp::create(b, loc, rNeg, dNeg);
+      Value fix = arith::AndIOp::create(b, loc, nonZero, differ);
+      return arith::SelectOp::create(b, loc, fix,
+                                     arith::AddFOp::create(b, loc, r, a[1]), r);
+    }
     Value r = arith::RemSIOp::create(b, loc, a[0], a[1]);
     if (op.getFmod())
       return r;
@@ -831,6 +843,9 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
     int64_t axis = op.getAxis(), offset = 0;
     for (Value in : adaptor.getInputs()) {
       RankedTensorType t = tensorType(in);
+      // An empty piece adds nothing (and its offset may be the end).
+      if (t.getNumElements() == 0)
+        continue;
       SmallVector<int64_t> offsets(type.getRank(), 0);
       offsets[axis] = offset;
       acc = tensor::InsertSliceOp::create(

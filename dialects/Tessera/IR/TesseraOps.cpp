@@ -143,11 +143,6 @@ LogicalResult ClipOp::verify() {
   return success();
 }
 
-LogicalResult ModOp::verify() {
-  if (isa<FloatType>(getLhs().getType().getElementType()) && !getFmod())
-    return emitOpError("floating-point operands need fmod = true");
-  return success();
-}
 
 //===----------------------------------------------------------------------===//
 // Linear algebra and convolution

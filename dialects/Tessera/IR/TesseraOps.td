@@ -207,7 +207,8 @@ def Tessera_MinOp : Tessera_BinaryOp<"min", Tessera_NumericTensor, "Min", [Commu
 def Tessera_ModOp : Tessera_BinaryOp<"mod", Tessera_NumericTensor, "Mod"> {
   let description = [{
     With `fmod`, the remainder has the sign of the dividend (C's fmod);
-    without it (integers only), the sign of the divisor (Python's %).
+    without it, the sign of the divisor (Python's %, NumPy's `mod`; floats
+    too since opset 28).
 
     ```mlir
     %z = tessera.mod %x, %y {fmod = true} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
@@ -216,7 +217,6 @@ def Tessera_ModOp : Tessera_BinaryOp<"mod", Tessera_NumericTensor, "Mod"> {
   let arguments = (ins Tessera_NumericTensor:$lhs, Tessera_NumericTensor:$rhs,
                        DefaultValuedAttr<BoolAttr, "false">:$fmod);
   let hasFolder = 0;
-  let hasVerifier = 1;
 }
 def Tessera_AndOp : Tessera_BinaryOp<"and", Tessera_BoolTensor, "And", [Commutative]>;
 def Tessera_OrOp : Tessera_BinaryOp<"or", Tessera_BoolTensor, "Or", [Commutative]>;

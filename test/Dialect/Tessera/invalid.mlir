@@ -501,14 +501,6 @@ func.func @trilu_rank(%x: tensor<4xf32>) {
 
 // -----
 
-func.func @mod_float(%a: tensor<3xf32>) {
-  // expected-error @+1 {{floating-point operands need fmod = true}}
-  %0 = tessera.mod %a, %a : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
-  return
-}
-
-// -----
-
 func.func @arg_axis(%a: tensor<3x4xf32>) {
   // expected-error @+2 {{axis 2 is out of range for rank 2}}
   // expected-error @+1 {{failed to infer returned types}}
