@@ -184,8 +184,8 @@ OpConverter lookupConverter(llvm::StringRef opType);
 OpConverter lookupCompositeConverter(llvm::StringRef opType);
 /// Layout and indexing ops composed from tessera ops (OnnxCompositeTensor.cpp).
 OpConverter lookupTensorCompositeConverter(llvm::StringRef opType);
-/// Transformer ops of opset 23 and later: RMSNormalization, RotaryEmbedding,
-/// Attention (OnnxCompositeNN.cpp).
+/// Transformer ops of opset 23 and later (RMSNormalization, RotaryEmbedding,
+/// Attention) and the losses (OnnxCompositeNN.cpp).
 OpConverter lookupNNCompositeConverter(llvm::StringRef opType);
 /// ConvTranspose as a convolution over the upsampled input
 /// (OnnxConvTranspose.cpp).

@@ -1,4 +1,4 @@
-//===- OnnxCompositeNN.cpp - Transformer ops of opset 23+ as tessera ops ---===//
+//===- OnnxCompositeNN.cpp - Transformer ops and losses as tessera ops ----===//
 //
 // The transformer building blocks that opset 23 added to ONNX, imported as
 // the tessera ops of their ONNX function bodies (static shapes throughout):
@@ -15,6 +15,11 @@
 //                     repeated, softcap, softmax_precision, the four
 //                     qk_matmul_output modes and ONNX's zero rows for fully
 //                     masked queries
+//   NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
+//                     -x[n, target, d...] through GatherElements, class
+//                     weights through Gather, ignore_index masked, the
+//                     none / sum / mean reductions (the latter on
+//                     log_softmax over the classes)
 //
 //===----------------------------------------------------------------------===//
 
@@ -365,6 +370,100 @@ LogicalResult convertAttention(GI &g) {
   return g.setOutputs(results);
 }
 
+//===----------------------------------------------------------------------===//
+// NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
+//===----------------------------------------------------------------------===//
+
+/// -x[n, target[n, d...], d...] (times weight[target]) with ONNX's
+/// reductions. `ignoredCountsInMean`: without weights, does an ignored
+/// target still count in the mean's denominator? NLL's reference does so
+/// when ignore_index is -1; SoftmaxCrossEntropyLoss's never.
+FailureOr<Value> nllLoss(GI &g, Value x, Value target, Value weight,
+                         bool ignoredCountsInMean) {
+  RankedTensorType xt = typeOf(x), tt = typeOf(target);
+  if (xt.getRank() < 2 || tt.getRank() != xt.getRank() - 1 ||
+      tt.getDimSize(0) != xt.getDimSize(0)) {
+    (void)g.fail("input must be [N, C, d...] and target [N, d...]");
+    return failure();
+  }
+  std::string reduction = g.attrString("reduction", "mean");
+  if (reduction != "none" && reduction != "sum" && reduction != "mean") {
+    (void)g.fail("unknown reduction '" + reduction + "'");
+    return failure();
+  }
+  Type element = xt.getElementType(), index = tt.getElementType();
+  std::optional<int64_t> ignore;
+  if (g.attr("ignore_index"))
+    ignore = g.attrInt("ignore_index", 0);
+  Value ignored, safe = target;
+  if (ignore) {
+    // Ignored targets (possibly out of range) read class 0, then count 0.
+    TRY(eq, g.create1<ts::EqualOp>({target, g.scalar(index, *ignore)}));
+    TRY(s, g.create1<ts::WhereOp>({*eq, g.scalar(index, 0), target}));
+    ignored = *eq, safe = *s;
+  }
+  SmallVector<int64_t> oneClass(tt.getShape());
+  oneClass.insert(oneClass.begin() + 1, 1);
+  TRY(idx, g.reshape(safe, oneClass));
+  TRY(picked, g.create1<ts::GatherElementsOp>(
+                  {x, *idx}, {g.named("axis", g.builder.getI64IntegerAttr(1))}));
+  TRY(flat, g.reshape(*picked, tt.getShape()));
+  TRY(neg, g.create1<ts::NegOp>(*flat, {}, flat->getType()));
+  Value loss = *neg;
+  if (ignored) {
+    TRY(z, g.create1<ts::WhereOp>({ignored, g.scalar(element, 0), loss}));
+    loss = *z;
+  }
+  Value w;
+  if (weight) {
+    TRY(wt, g.create1<ts::GatherOp>({weight, safe},
+                                    {g.named("axis", g.builder.getI64IntegerAttr(0))}));
+    w = *wt;
+  } else if (ignored && !(ignoredCountsInMean && *ignore == -1)) {
+    w = filled(g, tt.getShape(), element, 1);
+  }
+  if (w && ignored) {
+    TRY(z, g.create1<ts::WhereOp>({ignored, g.scalar(element, 0), w}));
+    w = *z;
+  }
+  if (weight) {
+    TRY(m, g.create1<ts::MulOp>({loss, w}));
+    loss = *m;
+  }
+  if (reduction == "none")
+    return loss;
+  SmallVector<int64_t> all;
+  for (int64_t d = 0; d < tt.getRank(); ++d)
+    all.push_back(d);
+  TRY(sum, g.reduce<ts::ReduceSumOp>(loss, all, /*keepdims=*/false));
+  if (reduction == "sum")
+    return *sum;
+  if (!w)
+    return g.reduce<ts::ReduceMeanOp>(loss, all, /*keepdims=*/false);
+  TRY(wsum, g.reduce<ts::ReduceSumOp>(w, all, /*keepdims=*/false));
+  return g.create1<ts::DivOp>({*sum, *wsum});
+}
+
+LogicalResult convertNegativeLogLikelihoodLoss(GI &g) {
+  TRY(x, g.requiredInput(0));
+  TRY(target, g.requiredInput(1));
+  TRY(loss, nllLoss(g, *x, *target, g.input(2), /*ignoredCountsInMean=*/true));
+  return g.setOutputs(*loss);
+}
+
+LogicalResult convertSoftmaxCrossEntropyLoss(GI &g) {
+  TRY(x, g.requiredInput(0));
+  TRY(target, g.requiredInput(1));
+  if (typeOf(*x).getRank() < 2)
+    return g.fail("scores must be [N, C, d...]");
+  TRY(logProb, g.create1<ts::LogSoftmaxOp>(
+                   *x, {g.named("axis", g.builder.getI64IntegerAttr(1))}, x->getType()));
+  TRY(loss, nllLoss(g, *logProb, *target, g.input(2), /*ignoredCountsInMean=*/false));
+  SmallVector<Value> results = {*loss, *logProb};
+  results.resize(std::min<int64_t>(g.node->output_size(), 2));
+  return g.setOutputs(results);
+}
+
 } // namespace
 
 OpConverter mlir::tessera::onnx_import::lookupNNCompositeConverter(llvm::StringRef opType) {
@@ -372,6 +471,8 @@ OpConverter mlir::tessera::onnx_import::lookupNNCompositeConverter(llvm::StringR
       {"RMSNormalization", convertRMSNormalization},
       {"RotaryEmbedding", convertRotaryEmbedding},
       {"Attention", convertAttention},
+      {"NegativeLogLikelihoodLoss", convertNegativeLogLikelihoodLoss},
+      {"SoftmaxCrossEntropyLoss", convertSoftmaxCrossEntropyLoss},
   };
   return table.lookup(opType);
 }

@@ -473,15 +473,14 @@ struct RecordShardingsPass
     func::FuncOp func = mainOf(getOperation());
     if (!func)
       return;
-    // shard-partition crashes (LLVM 22) on an argument without an
-    // annotation of its own: one nothing uses, or one only read inside a
+    // shard-partition crashes (LLVM 22) on an argument no op of the
+    // function's body uses: one nothing uses, or one only read inside a
     // region (a Gather's table, read by tensor.extract in a linalg body).
     // Give such arguments a replicated annotation, which their uses read.
     for (BlockArgument arg : func.getArguments()) {
       if (!isa<RankedTensorType>(arg.getType()) ||
-          llvm::any_of(arg.getUsers(), [](Operation *user) {
-            auto s = dyn_cast<shard::ShardOp>(user);
-            return s && s.getAnnotateForUsers();
+          llvm::any_of(arg.getUsers(), [&](Operation *user) {
+            return user->getParentRegion() == &func.getBody();
           }))
         continue;
       OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());

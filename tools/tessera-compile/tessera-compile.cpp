@@ -355,17 +355,21 @@ int main(int argc, char **argv) {
         return fail(inputFile + ": '" + s.name + "' is too large");
     }
   // An empty output may be a constant or a view of an input, which the
-  // out-parameter ABI cannot return yet. An empty input can reach the entry
-  // point without a bare pointer (ONNX's empty-set reductions fail there),
-  // so it is refused here too, after the outputs.
+  // out-parameter ABI cannot return yet. An empty input is fine when only
+  // its first dimension is 0; a later 0 leaves MLIR's memref without static
+  // strides, so the entry point's bare-pointer convention cannot take it.
   for (const art::TensorSpec &s : manifest.outputs)
     if (s.byteSize() == 0 && compileTo == Phase::Artifact)
       return fail(inputFile + ": output '" + s.name +
                   "' is an empty tensor; unsupported at the model boundary");
+
+
   for (const art::TensorSpec &s : manifest.inputs)
-    if (s.byteSize() == 0 && compileTo == Phase::Artifact)
+    if (compileTo == Phase::Artifact && s.shape.size() > 1 &&
+        llvm::is_contained(llvm::ArrayRef<int64_t>(s.shape).drop_front(), 0))
       return fail(inputFile + ": input '" + s.name +
-                  "' is an empty tensor; unsupported at the model boundary");
+                  "' is empty in a dimension after the first; unsupported at the model "
+                  "boundary");
 
   auto runPhase = [&](llvm::function_ref<void(OpPassManager &)> build,
                       StringRef what, bool instrument = false) -> bool {

@@ -262,6 +262,28 @@ OpFoldResult PowOp::fold(FoldAdaptor adaptor) {
       });
 }
 
+OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
+  // Shape arithmetic (ONNX's expanded Attention divides head counts).
+  bool fmod = getFmod();
+  return foldBinary(
+      adaptor.getOperands(), getType(),
+      [fmod](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        if (b.isZero() || (a.isMinSignedValue() && b.isAllOnes()))
+          return std::nullopt;
+        APInt r = a.srem(b);
+        if (!fmod && !r.isZero() && r.isNegative() != b.isNegative())
+          r += b;
+        return r;
+      },
+      [fmod](const APFloat &a, const APFloat &b) -> std::optional<APFloat> {
+        APFloat r = a;
+        r.mod(b);
+        if (!fmod && !r.isZero() && !r.isNaN() && r.isNegative() != b.isNegative())
+          r.add(b, APFloat::rmNearestTiesToEven);
+        return r;
+      });
+}
+
 OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
       adaptor.getOperands(), getType(),

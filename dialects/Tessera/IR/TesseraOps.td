@@ -216,7 +216,7 @@ def Tessera_ModOp : Tessera_BinaryOp<"mod", Tessera_NumericTensor, "Mod"> {
   }];
   let arguments = (ins Tessera_NumericTensor:$lhs, Tessera_NumericTensor:$rhs,
                        DefaultValuedAttr<BoolAttr, "false">:$fmod);
-  let hasFolder = 0;
+  let hasFolder = 1;
 }
 def Tessera_AndOp : Tessera_BinaryOp<"and", Tessera_BoolTensor, "And", [Commutative]>;
 def Tessera_OrOp : Tessera_BinaryOp<"or", Tessera_BoolTensor, "Or", [Commutative]>;
