@@ -331,32 +331,27 @@ void populateElementwise(TypeConverter &tc, RewritePatternSet &p) {
   addFloatUnary<RoundOp, math::RoundEvenOp>(tc, p);
   addElementwise<ModOp>(tc, p, [](ModOp op, OpBuilder &b, Location loc, Type t,
                                   ValueRange a) -> Value {
-    if (isFloat(t)) {
-      Value r = arith::RemFOp::create(b, loc, a[0], a[1]);
-      if (op.getFmod())
-        return r;
-      // NumPy's mod: a non-zero remainder takes the divisor's sign.
-      Value zero = scalarConstant(b, loc, t, 0);
-      Value nonZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE, r, zero);
-      Value rNeg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, r, zero);
-      Value dNeg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, a[1], zero);
-      Value differ = arith::XOrIOp::create(b, loc, rNeg, dNeg);
-      Value fix = arith::AndIOp::create(b, loc, nonZero, differ);
-      return arith::SelectOp::create(b, loc, fix,
-                                     arith::AddFOp::create(b, loc, r, a[1]), r);
-    }
-    Value r = arith::RemSIOp::create(b, loc, a[0], a[1]);
+    bool fp = isFloat(t);
+    Value r = fp ? Value(arith::RemFOp::create(b, loc, a[0], a[1]))
+                 : Value(arith::RemSIOp::create(b, loc, a[0], a[1]));
     if (op.getFmod())
       return r;
-    // Python's %: the remainder takes the divisor's sign.
+    // Python's % (NumPy's mod for floats): a non-zero remainder takes the
+    // divisor's sign.
     Value zero = scalarConstant(b, loc, t, 0);
-    Value nonZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, r, zero);
-    Value rNeg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, r, zero);
-    Value dNeg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a[1], zero);
+    auto cmp = [&](arith::CmpFPredicate f, arith::CmpIPredicate i, Value x) -> Value {
+      if (fp)
+        return arith::CmpFOp::create(b, loc, f, x, zero);
+      return arith::CmpIOp::create(b, loc, i, x, zero);
+    };
+    Value nonZero = cmp(arith::CmpFPredicate::ONE, arith::CmpIPredicate::ne, r);
+    Value rNeg = cmp(arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt, r);
+    Value dNeg = cmp(arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt, a[1]);
     Value differ = arith::XOrIOp::create(b, loc, rNeg, dNeg);
     Value fix = arith::AndIOp::create(b, loc, nonZero, differ);
-    return arith::SelectOp::create(b, loc, fix,
-                                   arith::AddIOp::create(b, loc, r, a[1]), r);
+    Value sum = fp ? Value(arith::AddFOp::create(b, loc, r, a[1]))
+                   : Value(arith::AddIOp::create(b, loc, r, a[1]));
+    return arith::SelectOp::create(b, loc, fix, sum, r);
   });
 
   addElementwise<AbsOp>(tc, p, [](AbsOp, OpBuilder &b, Location loc, Type,
