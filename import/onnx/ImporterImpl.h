@@ -177,6 +177,10 @@ inline mlir::RankedTensorType typeOf(mlir::Value v) {
   if (failed(var))                                                             \
     return failure();
 
+/// A transpose by `perm`, or `x` itself for the identity
+/// (OnnxCompositeTensor.cpp).
+FailureOr<Value> transpose(GraphImporter &g, Value x, llvm::ArrayRef<int64_t> perm);
+
 /// The converter for a default-domain op type, or null when unsupported.
 OpConverter lookupConverter(llvm::StringRef opType);
 /// Converters of ops the importer composes from other tessera ops

@@ -39,11 +39,6 @@ namespace ts = mlir::tessera;
 namespace {
 using GI = GraphImporter;
 
-FailureOr<Value> transpose(GI &g, Value v, ArrayRef<int64_t> perm) {
-  return g.create1<ts::TransposeOp>(
-      v, {g.named("perm", g.builder.getDenseI64ArrayAttr(perm))});
-}
-
 /// Elements [start, start + size * step) of `axis`, every `step`-th.
 FailureOr<Value> sliceAxis(GI &g, Value v, int64_t axis, int64_t start,
                            int64_t size, int64_t step = 1) {

@@ -32,15 +32,6 @@ namespace ts = mlir::tessera;
 namespace {
 using GI = GraphImporter;
 
-FailureOr<Value> transpose(GI &g, Value x, ArrayRef<int64_t> perm) {
-  bool identity = true;
-  for (auto [i, p] : llvm::enumerate(perm))
-    identity &= static_cast<int64_t>(i) == p;
-  if (identity)
-    return x;
-  return g.create1<ts::TransposeOp>(
-      x, {g.named("perm", g.builder.getDenseI64ArrayAttr(perm))});
-}
 
 /// A constant i64 tensor 0, 1, ..., n-1 with `shape` (n elements along
 /// `axis`, 1 elsewhere).
@@ -417,6 +408,17 @@ LogicalResult convertEinsum(GI &g) {
 }
 
 } // namespace
+
+FailureOr<Value> mlir::tessera::onnx_import::transpose(GraphImporter &g, Value x,
+                                                    llvm::ArrayRef<int64_t> perm) {
+  bool identity = true;
+  for (auto [i, p] : llvm::enumerate(perm))
+    identity &= static_cast<int64_t>(i) == p;
+  if (identity)
+    return x;
+  return g.create1<ts::TransposeOp>(
+      x, {g.named("perm", g.builder.getDenseI64ArrayAttr(perm))});
+}
 
 OpConverter
 mlir::tessera::onnx_import::lookupTensorCompositeConverter(llvm::StringRef opType) {
