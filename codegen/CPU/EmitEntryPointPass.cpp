@@ -15,6 +15,10 @@ using namespace mlir;
 using namespace mlir::tessera;
 
 namespace {
+/// artifact::kHostAbiVersion: 2, the host code carries its manifest
+/// (`tessera_manifest`, added by tessera-compile with the manifest text).
+constexpr int32_t kAbiVersion = 2;
+
 struct EmitEntryPointPass
     : mlir::tessera::impl::EmitEntryPointPassBase<EmitEntryPointPass> {
   using Base::Base;
@@ -54,7 +58,7 @@ struct EmitEntryPointPass
     b.setInsertionPointToEnd(module.getBody());
     LLVM::GlobalOp::create(b, loc, b.getI32Type(), /*isConstant=*/true,
                            LLVM::Linkage::External, "tessera_abi_version",
-                           b.getI32IntegerAttr(1));
+                           b.getI32IntegerAttr(kAbiVersion));
     main.setLinkage(LLVM::Linkage::Internal);
   }
 };

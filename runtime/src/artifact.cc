@@ -2,9 +2,13 @@
 
 #include "artifact.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <sstream>
+
+#include <unistd.h> // getpid
 
 namespace tessera::artifact {
 
@@ -146,40 +150,47 @@ int64_t TensorSpec::byteSize() const {
   return n;
 }
 
-std::string Manifest::serialize() const {
+namespace {
+std::string serializeManifest(const Manifest &m, bool withGpuArch) {
   std::ostringstream os;
   os << "tessera-artifact " << kFormatVersion << "\n";
-  os << "target " << target << "\n";
-  if (!mesh.empty())
-    os << "mesh " << mesh << "\n";
+  os << "target " << m.target << "\n";
+  if (!m.mesh.empty())
+    os << "mesh " << m.mesh << "\n";
   auto split = [](const TensorSpec &t) {
     return t.split.empty() ? std::string() : " split=" + t.split;
   };
-  for (const TensorSpec &t : inputs)
+  for (const TensorSpec &t : m.inputs)
     os << "input " << escape(t.name) << " " << dtypeName(t.dtype) << " "
        << formatShape(t.shape) << split(t) << "\n";
-  for (const TensorSpec &t : outputs)
+  for (const TensorSpec &t : m.outputs)
     os << "output " << escape(t.name) << " " << dtypeName(t.dtype) << " "
        << formatShape(t.shape) << split(t) << "\n";
-  for (const WeightSpec &w : weights)
+  for (const WeightSpec &w : m.weights)
     os << "weight " << escape(w.name) << " " << dtypeName(w.dtype) << " "
        << formatShape(w.shape) << " " << w.offset << " " << w.size
        << (w.split.empty() ? "" : " split=" + w.split + " shards=" + std::to_string(w.shards))
        << "\n";
-  if (workspaceBytes)
-    os << "workspace " << workspaceBytes << "\n";
-  if (!gpuArch.empty())
-    os << "gpu-arch " << gpuArch << "\n";
-  for (const std::string &k : kernels)
+  if (m.workspaceBytes)
+    os << "workspace " << m.workspaceBytes << "\n";
+  if (withGpuArch && !m.gpuArch.empty())
+    os << "gpu-arch " << m.gpuArch << "\n";
+  for (const std::string &k : m.kernels)
     os << "kernel " << escape(k) << "\n";
   return os.str();
 }
+} // namespace
+
+std::string Manifest::serialize() const { return serializeManifest(*this, true); }
+std::string Manifest::codeText() const { return serializeManifest(*this, false); }
 
 bool Manifest::parse(const std::string &text, std::string &error) {
   std::istringstream is(text);
   std::string line;
   int lineNo = 0;
   bool sawHeader = false;
+  // Lines that may appear once: a repeat is a broken or edited manifest.
+  std::vector<std::string> seenOnce;
   while (std::getline(is, line)) {
     ++lineNo;
     std::istringstream ls(line);
@@ -200,6 +211,14 @@ bool Manifest::parse(const std::string &text, std::string &error) {
                    std::to_string(kFormatVersion) + ")");
       sawHeader = true;
       continue;
+    }
+    for (const char *once : {"target", "mesh", "gpu-arch", "workspace"}) {
+      if (f[0] != once)
+        continue;
+      for (const std::string &seen : seenOnce)
+        if (seen == once)
+          return bad("a second '" + f[0] + "' line");
+      seenOnce.push_back(f[0]);
     }
     if (f[0] == "target" && f.size() == 2) {
       target = f[1];
@@ -252,6 +271,9 @@ bool Manifest::parse(const std::string &text, std::string &error) {
       return bad("unknown element type '" + f[2] + "'");
     if (!parseShape(f[3], t.shape) || t.byteSize() < 0)
       return bad("bad shape '" + f[3] + "'");
+    if (t.byteSize() > kMaxTensorBytes)
+      return bad("'" + t.name + "' is " + std::to_string(t.byteSize()) +
+                 " bytes, more than the largest tensor Tessera loads (2^38 bytes)");
     if (isWeight) {
       if (!shardsText.empty() &&
           (!parseU64(shardsText, t.shards) || t.shards < 1 || t.shards > 4096))
@@ -302,32 +324,24 @@ uint64_t layoutWeights(std::vector<WeightSpec> &weights) {
   return offset;
 }
 
-bool write(const std::string &path, const Manifest &manifest,
-           const std::string &hostCode, const std::vector<char> &weights,
-           std::string &error, const std::string &deviceCode,
-           const std::string &deviceBinary) {
-  std::string manifestText = manifest.serialize();
-  struct Section {
-    SectionKind kind;
-    const char *data;
-    size_t size;
-    size_t align;
-  };
-  std::vector<Section> sections = {
-      {SectionKind::Manifest, manifestText.data(), manifestText.size(), 8},
-      {SectionKind::HostCode, hostCode.data(), hostCode.size(), 64},
-      {SectionKind::Weights, weights.data(), weights.size(), kSectionAlignment},
-  };
-  if (!deviceCode.empty())
-    sections.push_back({SectionKind::DeviceCode, deviceCode.data(), deviceCode.size(), 64});
-  if (!deviceBinary.empty())
-    sections.push_back(
-        {SectionKind::DeviceBinary, deviceBinary.data(), deviceBinary.size(), 64});
+namespace {
+size_t alignmentOf(SectionKind kind) {
+  switch (kind) {
+  case SectionKind::Manifest: return 8;
+  case SectionKind::Weights: return kSectionAlignment;
+  default: return 64;
+  }
+}
+
+/// The header and table for `sections`; fills each section's offset.
+std::string headerFor(const std::vector<SectionData> &sections,
+                      std::vector<uint64_t> &offsets) {
   size_t n = sections.size();
-  std::vector<uint64_t> offsets;
+  offsets.clear();
   uint64_t offset = kHeaderSize + n * kEntrySize;
-  for (const Section &s : sections) {
-    offset = (offset + s.align - 1) / s.align * s.align;
+  for (const SectionData &s : sections) {
+    size_t align = alignmentOf(s.kind);
+    offset = (offset + align - 1) / align * align;
     offsets.push_back(offset);
     offset += s.size;
   }
@@ -344,14 +358,47 @@ bool write(const std::string &path, const Manifest &manifest,
     put64(head, sections[i].size);
     put64(head, checksum(sections[i].data, sections[i].size));
   }
-  FILE *f = std::fopen(path.c_str(), "wb");
+  return head;
+}
+} // namespace
+
+std::string pack(const std::vector<SectionData> &sections) {
+  std::vector<uint64_t> offsets;
+  std::string out = headerFor(sections, offsets);
+  for (size_t i = 0; i < sections.size(); ++i) {
+    out.resize(offsets[i], '\0');
+    out.append(sections[i].data, sections[i].size);
+  }
+  return out;
+}
+
+bool write(const std::string &path, const Manifest &manifest,
+           const std::string &hostCode, const std::vector<char> &weights,
+           std::string &error, const std::string &deviceCode,
+           const std::string &deviceBinary) {
+  std::string manifestText = manifest.serialize();
+  std::vector<SectionData> sections = {
+      {SectionKind::Manifest, manifestText.data(), manifestText.size()},
+      {SectionKind::HostCode, hostCode.data(), hostCode.size()},
+      {SectionKind::Weights, weights.data(), weights.size()},
+  };
+  if (!deviceCode.empty())
+    sections.push_back({SectionKind::DeviceCode, deviceCode.data(), deviceCode.size()});
+  if (!deviceBinary.empty())
+    sections.push_back({SectionKind::DeviceBinary, deviceBinary.data(), deviceBinary.size()});
+  std::vector<uint64_t> offsets;
+  std::string head = headerFor(sections, offsets);
+  // Written under a temporary name and renamed: a failed write (or a
+  // compiler killed while writing) leaves no partial artifact at `path`.
+  std::string temp = path + ".tessera-tmp-" + std::to_string(::getpid());
+  FILE *f = std::fopen(temp.c_str(), "wbx");
   if (!f) {
-    error = "cannot open '" + path + "' for writing: " + std::strerror(errno);
+    error = "cannot open '" + temp + "' for writing: " + std::strerror(errno);
     return false;
   }
   bool ok = std::fwrite(head.data(), 1, head.size(), f) == head.size();
   uint64_t pos = head.size();
-  for (size_t i = 0; ok && i < n; ++i) {
+  for (size_t i = 0; ok && i < sections.size(); ++i) {
     static const char zeros[4096] = {};
     while (ok && pos < offsets[i]) {
       size_t k = static_cast<size_t>(std::min<uint64_t>(offsets[i] - pos, sizeof(zeros)));
@@ -364,8 +411,15 @@ bool write(const std::string &path, const Manifest &manifest,
     pos += sections[i].size;
   }
   ok = (std::fclose(f) == 0) && ok;
-  if (!ok)
+  if (ok && std::rename(temp.c_str(), path.c_str()) != 0) {
+    error = "cannot rename '" + temp + "' to '" + path + "': " + std::strerror(errno);
+    std::remove(temp.c_str());
+    return false;
+  }
+  if (!ok) {
     error = "cannot write '" + path + "': " + std::strerror(errno);
+    std::remove(temp.c_str());
+  }
   return ok;
 }
 
@@ -435,10 +489,6 @@ bool read(const char *data, size_t size, View &view, std::string &error) {
   }
   if (!seen[1] || !seen[2] || !seen[3]) {
     error = "the artifact lacks a manifest, host code or weights section";
-    return false;
-  }
-  if (view.manifest.kernels.empty() != (view.deviceCodeSize == 0)) {
-    error = "the cuda artifact lacks its device code or kernel list";
     return false;
   }
   for (const WeightSpec &w : view.manifest.weights) {

@@ -44,6 +44,12 @@ namespace tessera::artifact {
 constexpr uint32_t kFormatVersion = 1;
 constexpr size_t kWeightAlignment = 64;
 constexpr size_t kSectionAlignment = 4096;
+/// The largest tensor (input, output, weight or intermediate) Tessera
+/// compiles or loads: 2^38 bytes (256 GiB), more than any one device holds.
+constexpr int64_t kMaxTensorBytes = int64_t(1) << 38;
+/// The host code's ABI (`tessera_abi_version`): 2 since the host code
+/// carries its manifest (`tessera_manifest`, see Manifest::codeText).
+constexpr int32_t kHostAbiVersion = 2;
 
 enum class SectionKind : uint32_t {
   Manifest = 1,
@@ -97,6 +103,11 @@ struct Manifest {
   std::vector<std::string> kernels;
 
   std::string serialize() const;
+  /// The manifest as the host code carries it (`tessera_manifest`, a
+  /// NUL-terminated string): serialize() without the gpu-arch line, which
+  /// belongs to the device code sections (the same host code serves every
+  /// architecture).
+  std::string codeText() const;
   /// Parses `text`; on failure returns false and sets `error`.
   bool parse(const std::string &text, std::string &error);
 };
@@ -112,6 +123,17 @@ bool write(const std::string &path, const Manifest &manifest,
            const std::string &hostCode, const std::vector<char> &weights,
            std::string &error, const std::string &deviceCode = {},
            const std::string &deviceBinary = {});
+
+/// One section of a container: its kind and bytes.
+struct SectionData {
+  SectionKind kind;
+  const char *data;
+  size_t size;
+};
+
+/// The whole container in memory (header, table with checksums, sections
+/// at their alignments), for tests and fuzzing that rewrite artifacts.
+std::string pack(const std::vector<SectionData> &sections);
 
 /// Assigns aligned offsets to weights (each `shards` blocks of `size`
 /// bytes, `size` defaulting to the whole tensor); returns the section size.
@@ -134,6 +156,21 @@ struct View {
 /// checksum, the manifest, weight bounds). On failure returns false and sets
 /// `error`.
 bool read(const char *data, size_t size, View &view, std::string &error);
+
+/// The semantic checks of a read artifact (artifact_verify.cc): the
+/// manifest's entries against each other and the sections: unique names,
+/// at least one output, the target's sections and fields, weight blocks
+/// aligned, inside the section and disjoint, kernels named in the PTX, the
+/// cubin an ELF file. The mesh and splits are checked by
+/// runtime::parseMesh. On failure returns false and sets `error`.
+bool verify(const View &view, std::string &error);
+
+/// Compares the manifest with the copy the host code carries
+/// (`codeManifest`, the host code's `tessera_manifest`; null when it has
+/// none): a manifest changed after compilation is refused, naming the first
+/// line that differs.
+bool matchesCode(const Manifest &manifest, const char *codeManifest,
+                 std::string &error);
 
 } // namespace tessera::artifact
 

@@ -352,6 +352,10 @@ static tsr_status_t finishLoad(tsr_module_t m, const std::string &what) {
     return makeStatus(TSR_FAILED_PRECONDITION,
                       what + ": compiled for target '" + mf.target +
                           "', this runtime runs 'cpu' and 'cuda' artifacts");
+  // Everything the manifest says, checked before any of it is used.
+  if (!artifact::verify(m->view, error) ||
+      !::tessera::runtime::parseMesh(mf, m->mesh, error))
+    return makeStatus(TSR_DATA_LOSS, what + ": " + error);
 
   // Load the shared object from an anonymous in-memory file.
   int fd = memfd_create("tessera-module", MFD_CLOEXEC);
@@ -377,14 +381,18 @@ static tsr_status_t finishLoad(tsr_module_t m, const std::string &what) {
   }
   auto *abi = static_cast<const int32_t *>(dlsym(m->library, "tessera_abi_version"));
   m->entry = reinterpret_cast<EntryFn>(dlsym(m->library, "tessera_entry"));
-  if (!abi || !m->entry || *abi != 1)
+  if (!abi || !m->entry)
     return makeStatus(TSR_DATA_LOSS, what + ": the host code lacks tessera_entry "
-                                            "or has another ABI version");
-  {
-    std::string meshError;
-    if (!::tessera::runtime::parseMesh(m->view.manifest, m->mesh, meshError))
-      return makeStatus(TSR_DATA_LOSS, what + ": " + meshError);
-  }
+                                            "or tessera_abi_version");
+  if (*abi != artifact::kHostAbiVersion)
+    return makeStatus(TSR_FAILED_PRECONDITION,
+                      what + ": the host code has ABI version " + std::to_string(*abi) +
+                          ", this runtime runs version " +
+                          std::to_string(artifact::kHostAbiVersion) +
+                          " (compile the model again)");
+  if (!artifact::matchesCode(
+          mf, static_cast<const char *>(dlsym(m->library, "tessera_manifest")), error))
+    return makeStatus(TSR_DATA_LOSS, what + ": " + error);
   ::tessera::runtime::installCollectiveHooks(m->library);
   // Large kernels split their work over the runtime's threads.
   using ParallelFor = void (*)(void *, int64_t, tessera::runtime::ThreadPool::Task, void *);

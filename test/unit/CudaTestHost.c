@@ -21,7 +21,16 @@ struct TesseraRtHooks {
                int64_t, int64_t, int64_t, int64_t);
 };
 
-__attribute__((visibility("default"))) const int32_t tessera_abi_version = 1;
+__attribute__((visibility("default"))) const int32_t tessera_abi_version = 2;
+/* The manifest CudaTestArtifact.cpp writes, as the host code carries it
+ * (artifact::Manifest::codeText: no gpu-arch line). */
+__attribute__((visibility("default"))) const char tessera_manifest[] =
+    "tessera-artifact 1\n"
+    "target cuda\n"
+    "input x f32 4x8\n"
+    "output y f32 4x4\n"
+    "weight w f32 8x4 0 128\n"
+    "kernel add_one\n";
 __attribute__((visibility("default"))) const struct TesseraRtHooks *tessera_rt_hooks = 0;
 
 __attribute__((visibility("default"))) void tessera_entry(void **buffers) {

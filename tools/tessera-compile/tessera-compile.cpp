@@ -39,6 +39,9 @@
 #include "mlir/Support/Timing.h"
 #include "mlir/Tools/Plugins/PassPlugin.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MathExtras.h"
@@ -173,6 +176,14 @@ art::TensorSpec specOf(StringRef name, Type type) {
   s.dtype = dtypeOf(t.getElementType());
   s.shape.assign(t.getShape().begin(), t.getShape().end());
   return s;
+}
+
+/// "f32 2x16" (the manifest's form).
+std::string describeShape(const art::TensorSpec &s) {
+  std::string out = art::dtypeName(s.dtype);
+  for (size_t i = 0; i < s.shape.size(); ++i)
+    out += (i ? "x" : " ") + std::to_string(s.shape[i]);
+  return s.shape.empty() ? out + " scalar" : out;
 }
 
 std::string nameAttr(DictionaryAttr attrs) {
@@ -349,11 +360,44 @@ int main(int argc, char **argv) {
   for (unsigned i = 0; i < func.getNumResults(); ++i)
     manifest.outputs.push_back(
         specOf(nameAttr(func.getResultAttrDict(i)), func.getResultTypes()[i]));
+  // Every tensor, the graph's and the intermediate ones, within the largest
+  // size the runtime loads (artifact::kMaxTensorBytes).
   for (const auto &specs : {manifest.inputs, manifest.outputs})
     for (const art::TensorSpec &s : specs) {
-      if (s.byteSize() < 0)
-        return fail(inputFile + ": '" + s.name + "' is too large");
+      if (llvm::any_of(s.shape, [](int64_t d) { return d < 0; }))
+        continue; // not static (the importer gives every input static dims)
+      if (s.byteSize() < 0 || s.byteSize() > art::kMaxTensorBytes)
+        return fail(inputFile + ": '" + s.name + "' (" +
+                    describeShape(s) + ") is larger than the largest tensor "
+                    "Tessera compiles (2^38 bytes, 256 GiB)");
     }
+  std::string tooLarge;
+  module->walk([&](Operation *op) {
+    for (Value v : op->getResults()) {
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      if (!type || !type.hasStaticShape() || !type.getElementType().isIntOrIndexOrFloat())
+        continue;
+      unsigned bits = type.getElementType().isIndex()
+                          ? 64
+                          : type.getElementType().getIntOrFloatBitWidth();
+      int64_t bytes = std::max<int64_t>(1, bits / 8);
+      bool overflow = false;
+      for (int64_t d : type.getShape())
+        overflow |= __builtin_mul_overflow(bytes, d, &bytes);
+      if (overflow || bytes > art::kMaxTensorBytes) {
+        std::string t;
+        llvm::raw_string_ostream os(t);
+        os << type;
+        tooLarge = describe(op->getLoc()) + "a " + t +
+                   " is larger than the largest tensor Tessera compiles (2^38 "
+                   "bytes, 256 GiB)";
+        return WalkResult::interrupt();
+      }
+    }
+    return WalkResult::advance();
+  });
+  if (!tooLarge.empty())
+    return fail(inputFile + ": " + tooLarge);
   // An empty output may be a constant or a view of an input, which the
   // out-parameter ABI cannot return yet. An empty input is fine when only
   // its first dimension is 0; a later 0 leaves MLIR's memref without static
@@ -586,6 +630,16 @@ int main(int argc, char **argv) {
   auto llvmModule = ts::translateToLLVMIR(*module, llvmContext, targetOptions, error);
   if (failed(llvmModule))
     return fail(inputFile + ": " + error);
+  // The host code carries the manifest it is compiled for: the runtime
+  // refuses an artifact whose manifest was changed afterwards.
+  uint64_t weightBytes = art::layoutWeights(weights);
+  manifest.weights = weights;
+  new llvm::GlobalVariable(
+      **llvmModule, llvm::ArrayType::get(llvm::Type::getInt8Ty(llvmContext),
+                                         manifest.codeText().size() + 1),
+      /*isConstant=*/true, llvm::GlobalValue::ExternalLinkage,
+      llvm::ConstantDataArray::getString(llvmContext, manifest.codeText()),
+      "tessera_manifest");
   if (emit == Emit::Llvm)
     return writeIR([&](llvm::raw_ostream &os) { (*llvmModule)->print(os, nullptr); });
   auto so = ts::buildSharedObject(**llvmModule, targetOptions, error);
@@ -593,12 +647,10 @@ int main(int argc, char **argv) {
     return fail(inputFile + ": " + error);
 
   progress(5, steps, "writing " + output);
-  uint64_t weightBytes = art::layoutWeights(weights);
   std::vector<char> weightSection(weightBytes, 0);
   for (size_t i = 0; i < weights.size(); ++i)
     std::memcpy(weightSection.data() + weights[i].offset, weightData[i].data(),
                 weightData[i].size());
-  manifest.weights = weights;
   if (output == "-")
     return fail("an artifact is binary; give -o FILE.tsr");
   if (!art::write(output, manifest, *so, weightSection, error, ptx, cubin))

@@ -2,11 +2,14 @@
 
 #include "npy.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace tessera::npy {
 
@@ -48,40 +51,121 @@ bool field(const std::string &header, const std::string &key, std::string &value
     value.pop_back();
   return true;
 }
+
+/// Reads exactly `size` bytes at `offset` of `fd` (EINTR retried).
+bool readAt(int fd, char *dst, size_t size, off_t offset) {
+  while (size) {
+    ssize_t n = ::pread(fd, dst, size, offset);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    dst += n;
+    size -= static_cast<size_t>(n);
+    offset += n;
+  }
+  return true;
+}
+
+/// Writes all `size` bytes to `fd` (EINTR retried; a short write is an
+/// error with errno set).
+bool writeAll(int fd, const char *src, size_t size) {
+  while (size) {
+    ssize_t n = ::write(fd, src, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      if (n == 0)
+        errno = ENOSPC;
+      return false;
+    }
+    src += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+const char *fileKind(mode_t mode) {
+  if (S_ISDIR(mode))
+    return "a directory";
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISCHR(mode))
+    return "a character device";
+  if (S_ISBLK(mode))
+    return "a block device";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  return "not a regular file";
+}
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
 } // namespace
 
 bool read(const std::string &path, Array &out, std::string &error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer.
+  Fd f;
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (f.fd < 0) {
     error = path + ": " + std::strerror(errno);
     return false;
   }
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  struct stat st;
+  if (::fstat(f.fd, &st) != 0) {
+    error = path + ": " + std::strerror(errno);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    error = path + ": " + fileKind(st.st_mode) + ", not a .npy file";
+    return false;
+  }
   auto bad = [&](const std::string &why) {
     error = path + ": not a usable .npy file (" + why + ")";
     return false;
   };
-  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
+  auto ioError = [&]() {
+    error = path + ": read failed: " +
+            (errno ? std::strerror(errno) : "the file changed while being read");
+    return false;
+  };
+  size_t fileSize = static_cast<size_t>(st.st_size);
+  char prefix[12];
+  size_t prefixSize = std::min(fileSize, sizeof(prefix));
+  errno = 0;
+  if (!readAt(f.fd, prefix, prefixSize, 0))
+    return ioError();
+  if (prefixSize < 10 || std::memcmp(prefix, "\x93NUMPY", 6) != 0)
     return bad("bad magic");
-  int major = static_cast<unsigned char>(bytes[6]);
+  int major = static_cast<unsigned char>(prefix[6]);
   size_t headerLen, headerStart;
   if (major == 1) {
-    headerLen = static_cast<unsigned char>(bytes[8]) |
-                (static_cast<size_t>(static_cast<unsigned char>(bytes[9])) << 8);
+    headerLen = static_cast<unsigned char>(prefix[8]) |
+                (static_cast<size_t>(static_cast<unsigned char>(prefix[9])) << 8);
     headerStart = 10;
   } else if (major == 2 || major == 3) {
-    if (bytes.size() < 12)
+    if (prefixSize < 12)
       return bad("truncated header");
     headerLen = 0;
     for (int i = 0; i < 4; ++i)
-      headerLen |= static_cast<size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+      headerLen |= static_cast<size_t>(static_cast<unsigned char>(prefix[8 + i])) << (8 * i);
     headerStart = 12;
   } else {
     return bad("format version " + std::to_string(major));
   }
-  if (headerLen > bytes.size() - headerStart)
+  if (headerLen > fileSize - headerStart)
     return bad("truncated header");
-  std::string header = bytes.substr(headerStart, headerLen);
+  if (headerLen > kMaxHeaderBytes)
+    return bad("a header of " + std::to_string(headerLen) + " bytes");
+  std::string header(headerLen, '\0');
+  errno = 0;
+  if (!readAt(f.fd, header.data(), headerLen, static_cast<off_t>(headerStart)))
+    return ioError();
   std::string descr, order, shape;
   if (!field(header, "descr", descr) || !field(header, "fortran_order", order) ||
       !field(header, "shape", shape))
@@ -120,15 +204,29 @@ bool read(const std::string &path, Array &out, std::string &error) {
   int64_t need;
   if (__builtin_mul_overflow(count, static_cast<int64_t>(tsr_dtype_size(out.dtype)), &need))
     return bad("shape overflows");
+  // The size is checked before any data is read or allocated.
   size_t dataStart = headerStart + headerLen;
-  if (bytes.size() - dataStart != static_cast<size_t>(need))
-    return bad("holds " + std::to_string(bytes.size() - dataStart) +
+  if (fileSize - dataStart != static_cast<size_t>(need))
+    return bad("holds " + std::to_string(fileSize - dataStart) +
                " bytes of data, its shape needs " + std::to_string(need));
-  out.data.assign(bytes.begin() + dataStart, bytes.end());
+  out.data.resize(static_cast<size_t>(need));
+  errno = 0;
+  if (!readAt(f.fd, out.data.data(), out.data.size(), static_cast<off_t>(dataStart)))
+    return ioError();
   return true;
 }
 
-bool write(const std::string &path, const Array &array, std::string &error) {
+PendingFile::PendingFile(PendingFile &&other) noexcept
+    : path_(std::move(other.path_)), temp_(std::move(other.temp_)) {
+  other.temp_.clear();
+}
+
+PendingFile::~PendingFile() {
+  if (!temp_.empty())
+    ::unlink(temp_.c_str());
+}
+
+bool PendingFile::write(const std::string &path, const Array &array, std::string &error) {
   const char *descr = nullptr;
   for (const Descr &d : kDescrs)
     if (d.dtype == array.dtype)
@@ -146,22 +244,49 @@ bool write(const std::string &path, const Array &array, std::string &error) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
-  std::ofstream out(path, std::ios::binary);
-  if (!out) {
-    error = path + ": " + std::strerror(errno);
+  std::string head = std::string("\x93NUMPY\x01\x00", 8);
+  head.push_back(static_cast<char>(header.size() & 0xff));
+  head.push_back(static_cast<char>((header.size() >> 8) & 0xff));
+  head += header;
+
+  // A temporary name beside `path` (the same file system, so rename is
+  // atomic), created exclusively.
+  std::string temp = path + ".tessera-tmp-" + std::to_string(::getpid());
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    error = path + ": cannot create " + temp + ": " + std::strerror(errno);
     return false;
   }
-  out.write("\x93NUMPY\x01\x00", 8);
-  char len[2] = {static_cast<char>(header.size() & 0xff),
-                 static_cast<char>((header.size() >> 8) & 0xff)};
-  out.write(len, 2);
-  out << header;
-  out.write(array.data.data(), static_cast<std::streamsize>(array.data.size()));
-  if (!out) {
-    error = path + ": write failed";
+  path_ = path;
+  temp_ = temp;
+  bool ok = writeAll(fd, head.data(), head.size()) &&
+            writeAll(fd, array.data.data(), array.data.size()) && ::fsync(fd) == 0;
+  int savedErrno = errno;
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    savedErrno = errno;
+  }
+  if (!ok) {
+    error = path + ": write failed: " + std::strerror(savedErrno);
+    ::unlink(temp_.c_str());
+    temp_.clear();
     return false;
   }
   return true;
+}
+
+bool PendingFile::commit(std::string &error) {
+  if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+    error = path_ + ": cannot rename " + temp_ + " to it: " + std::strerror(errno);
+    return false;
+  }
+  temp_.clear();
+  return true;
+}
+
+bool write(const std::string &path, const Array &array, std::string &error) {
+  PendingFile file;
+  return file.write(path, array, error) && file.commit(error);
 }
 
 } // namespace tessera::npy

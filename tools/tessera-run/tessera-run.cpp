@@ -5,7 +5,9 @@
 //       [--collective-timeout-ms=N] [--threads=N] [--repeat=N] [--memory]
 //       [--info]
 //
-// Writes DIR/<output name>.npy for every output; with --repeat > 1 prints
+// Writes DIR/<output name>.npy for every output (DIR is created when
+// missing; '/' in a name becomes '_'; each file is written under a
+// temporary name and renamed once all are written); with --repeat > 1 prints
 // min / median / p90 latency of the runs. Any failure prints one line and
 // exits with status 1. Uses the runtime's C API only.
 //
@@ -27,13 +29,17 @@
 #include "tessera/runtime.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <sys/stat.h>
 
 namespace {
 /// Under --comm=mpi: this process's rank; whether the errors met now are
@@ -104,6 +110,45 @@ bool option(const std::vector<std::string> &args, size_t &i, const std::string &
   return false;
 }
 
+/// Creates `dir` and its missing parents (as `mkdir -p`).
+bool makeDirectories(const std::string &dir, std::string &error) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      return true;
+    error = "--output-dir '" + dir + "' exists and is not a directory";
+    return false;
+  }
+  for (size_t slash = dir.find('/', 1);; slash = dir.find('/', slash + 1)) {
+    std::string prefix = dir.substr(0, slash);
+    if (!prefix.empty() && ::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST) {
+      error = "cannot create --output-dir '" + dir + "': " + prefix + ": " +
+              std::strerror(errno);
+      return false;
+    }
+    if (slash == std::string::npos)
+      break;
+  }
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    error = "cannot create --output-dir '" + dir + "'";
+    return false;
+  }
+  return true;
+}
+
+/// The file name an output is written to: its name with '/' and NUL (which
+/// a model may use) replaced by '_', so that every output stays inside the
+/// output directory; "." and ".." get a leading '_'.
+std::string outputFileName(const std::string &name) {
+  std::string file = name;
+  for (char &c : file)
+    if (c == '/' || c == '\0')
+      c = '_';
+  if (file.empty() || file == "." || file == "..")
+    file = "_" + file;
+  return file + ".npy";
+}
+
 bool parseCount(const std::string &s, long &v) {
   char *end = nullptr;
   v = std::strtol(s.c_str(), &end, 10);
@@ -112,6 +157,9 @@ bool parseCount(const std::string &s, long &v) {
 } // namespace
 
 int main(int argc, char **argv) {
+  // A file-size limit (ulimit -f) makes a write fail with EFBIG, reported as
+  // an error, instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string artifactPath, outputDir = ".", value, deviceName;
   std::map<std::string, std::string> inputFiles;
@@ -127,7 +175,8 @@ int main(int argc, char **argv) {
       size_t eq = value.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == value.size())
         return fail("--input expects NAME=FILE.npy, got '" + value + "'");
-      inputFiles[value.substr(0, eq)] = value.substr(eq + 1);
+      if (!inputFiles.emplace(value.substr(0, eq), value.substr(eq + 1)).second)
+        return fail("--input '" + value.substr(0, eq) + "' is given twice");
     } else if (option(args, i, "--output-dir", value)) {
       outputDir = value;
     } else if (option(args, i, "--repeat", value)) {
@@ -346,6 +395,17 @@ int main(int argc, char **argv) {
   // Under MPI the other ranks hold no outputs.
   if (processRank != 0)
     return cleanup();
+  // Every output is written under a temporary name first and renamed once
+  // all are written: a failed run leaves no partial output.
+  {
+    std::string error;
+    if (!makeDirectories(outputDir, error)) {
+      rc = fail(error);
+      return cleanup();
+    }
+  }
+  std::vector<tessera::npy::PendingFile> pending(numOutputs);
+  std::map<std::string, std::string> fileOwners;
   for (size_t i = 0; i < numOutputs; ++i) {
     tsr_tensor_info_t ti;
     if (failed(tsr_module_output_info(module, i, &ti), rc))
@@ -357,9 +417,22 @@ int main(int argc, char **argv) {
     a.data.resize(tsr_tensor_size_bytes(outputs[i]));
     if (failed(tsr_tensor_read(outputs[i], a.data.data(), a.data.size()), rc))
       return cleanup();
-    std::string path = outputDir + "/" + ti.name + ".npy";
+    std::string file = outputFileName(ti.name);
+    auto owner = fileOwners.emplace(file, ti.name);
+    if (!owner.second) {
+      rc = fail("outputs '" + owner.first->second + "' and '" + ti.name +
+                "' would both be written to " + file);
+      return cleanup();
+    }
     std::string error;
-    if (!tessera::npy::write(path, a, error)) {
+    if (!pending[i].write(outputDir + "/" + file, a, error)) {
+      rc = fail(error);
+      return cleanup();
+    }
+  }
+  for (tessera::npy::PendingFile &f : pending) {
+    std::string error;
+    if (!f.commit(error)) {
       rc = fail(error);
       return cleanup();
     }
