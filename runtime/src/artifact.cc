@@ -393,7 +393,7 @@ bool write(const std::string &path, const Manifest &manifest,
   std::string temp = path + ".tessera-tmp-" + std::to_string(::getpid());
   FILE *f = std::fopen(temp.c_str(), "wbx");
   if (!f) {
-    error = "cannot open '" + temp + "' for writing: " + std::strerror(errno);
+    error = "cannot open '" + path + "' for writing: " + std::strerror(errno);
     return false;
   }
   bool ok = std::fwrite(head.data(), 1, head.size(), f) == head.size();

@@ -142,7 +142,8 @@ class Runner:
     def run(self, args, preexec=None, timeout=HANG_S):
         start = time.monotonic()
         try:
-            r = subprocess.run([self.run_tool] + args, capture_output=True, text=True,
+            r = subprocess.run([self.run_tool] + args, capture_output=True,
+                               encoding="utf-8", errors="replace",
                                timeout=timeout, env=self.env, preexec_fn=preexec)
         except subprocess.TimeoutExpired:
             return None, "", time.monotonic() - start
@@ -272,15 +273,6 @@ def input_cases(tier, base, compile_tool, tmp):
     full_dir = os.path.join(tmp, "full")
     os.makedirs(full_dir)
     os.symlink("/dev/full", os.path.join(full_dir, "y.npy"))
-    limited = os.path.join(tmp, "limited")
-
-    def fsize_limit():
-        import resource
-        resource.setrlimit(resource.RLIMIT_FSIZE, (512, 512))
-
-    def no_output(d):
-        return lambda: not os.path.exists(d) or not any(
-            f.endswith(".npy") or ".tessera-tmp-" in f for f in os.listdir(d))
 
     def outputs_in(d):
         def ok():
@@ -294,7 +286,7 @@ def input_cases(tier, base, compile_tool, tmp):
         return ok
 
     cases = [
-        ("a directory as input", ["--input", "x=" + tmp], "is a directory, not a .npy file"),
+        ("a directory as input", ["--input", "x=" + tmp], "a directory, not a .npy file"),
         ("/proc/self/mem as input", ["--input", "x=/proc/self/mem"], "bad magic"),
         ("a FIFO as input", ["--input", "x=" + fifo], "a FIFO, not a .npy file"),
         ("/dev/zero as input", ["--input", "x=/dev/zero"], "a character device, not a .npy file"),
@@ -325,14 +317,6 @@ def input_cases(tier, base, compile_tool, tmp):
     rc, err, _ = tier.runner.run([art, "--input", "x=" + good, "--output-dir", full_dir])
     verdicts.append(("inputs", classify(rc, err, outputs_in(full_dir)),
                      "an output path that is a link to /dev/full", err))
-    # A write that fails (a 512-byte file-size limit): an error, exit 1,
-    # and no output or temporary file left behind.
-    rc, err, _ = tier.runner.run([art, "--input", "x=" + good, "--output-dir", limited],
-                                 preexec=fsize_limit)
-    v = classify(rc, err, lambda: False)
-    if v == "clean" and not ("File too large" in err and no_output(limited)()):
-        v = "wrong"
-    verdicts.append(("inputs", v, "an output write that fails (EFBIG)", err))
     for r in verdicts:
         tier.record(*r)
 
@@ -361,6 +345,33 @@ def name_case(tier, compile_tool, tmp):
                   and not os.path.exists(os.path.join(tmp, "names", "escaped.npy")))
     tier.record("inputs", classify(rc, err, ok), "an output named '../../escaped'", err)
 
+    # A write that fails: a 1 MiB file-size limit (ulimit -f) against a
+    # 4 MiB output: an error, exit 1, and no output or temporary file left.
+    big = np.linspace(-1, 1, 1 << 20).astype(np.float32)
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1 << 20])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1 << 20])])
+    model = os.path.join(tmp, "big_out.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), model)
+    art = os.path.join(tmp, "big_out.tsr")
+    err = tessera_tools.compile_model(compile_tool, model, art)
+    if err:
+        tier.record("inputs", "crash", "a 4 MiB output: compile", err)
+        return
+    np.save(os.path.join(tmp, "bigx.npy"), big)
+    limited = os.path.join(tmp, "limited")
+
+    def fsize_limit():
+        import resource
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+    rc, err, _ = tier.runner.run([art, "--input", "x=" + os.path.join(tmp, "bigx.npy"),
+                                  "--output-dir", limited], preexec=fsize_limit)
+    v = classify(rc, err, lambda: False)
+    left = os.listdir(limited) if os.path.isdir(limited) else []
+    if v == "clean" and not ("File too large" in err and not left):
+        v = "wrong"
+    tier.record("inputs", v, "an output write that fails (EFBIG)", err + " left: %r" % left)
+
 
 def compile_cases(tier, compile_tool, tmp):
     """External data outside the model's directory, an input of 2^40
@@ -374,12 +385,13 @@ def compile_cases(tier, compile_tool, tmp):
     with open(secret, "wb") as f:
         f.write(b"\0" * 64)
     os.symlink(secret, os.path.join(d, "link.bin"))
+    os.makedirs(os.path.join(d, "sub"))
     for what, location, frag in [
             ("external data '../secret.bin'", "../secret.bin", "is outside the model's directory"),
             ("external data at an absolute path", secret, "is outside the model's directory"),
             ("external data through a link out of the directory", "link.bin",
              "resolves outside the model's directory"),
-            ("external data that is a directory", ".", "is not a regular file")]:
+            ("external data that is a directory", "sub", "is not a regular file")]:
         w = numpy_helper.from_array(np.zeros((4, 4), np.float32), "w")
         w.ClearField("raw_data")
         w.data_location = TensorProto.EXTERNAL
@@ -388,7 +400,7 @@ def compile_cases(tier, compile_tool, tmp):
         g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], [w])
-        model = os.path.join(d, "m.onnx")
+        model = os.path.join(d, "m%d.onnx" % len(cases))
         onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), model)
         cases.append((what, model, [], frag))
     g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
@@ -427,7 +439,7 @@ def main():
     ap.add_argument("--sanitized-run", default="",
                     help="tessera-run built with ASan+UBSan (build/sanitize/bin)")
     ap.add_argument("--work", required=True)
-    ap.add_argument("--cases", type=int, default=500,
+    ap.add_argument("--cases", type=int, default=1000,
                     help="manifest edits per artifact (flips: a quarter, cuts: an eighth)")
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--jobs", type=int, default=2)
