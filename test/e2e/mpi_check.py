@@ -27,6 +27,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -234,6 +235,68 @@ def check_run_peer_failure(c, args, artifacts):
              "job ended in %.1f s" % seconds, r.stderr)
 
 
+def rank_pid(artifact, rank, deadline):
+    """The pid of the tessera-run process of `rank` running `artifact`."""
+    while time.monotonic() < deadline:
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    cmd = f.read().split(b"\0")
+                if not cmd or not cmd[0].endswith(b"tessera-run") or artifact.encode() not in cmd:
+                    continue
+                with open("/proc/%s/environ" % pid, "rb") as f:
+                    env = f.read().split(b"\0")
+            except OSError:
+                continue
+            if ("OMPI_COMM_WORLD_RANK=%d" % rank).encode() in env:
+                return int(pid)
+        time.sleep(0.05)
+    return None
+
+
+def check_run_rank_killed(c, args, artifacts):
+    """A rank killed (SIGKILL) while the job runs collectives: the survivor
+    ends within the bound. By default mpirun ends the job; under
+    --enable-recovery rank 0's collective fails after its timeout (1 s)."""
+    if "tp=2" not in artifacts:
+        return
+    artifact = artifacts["tp=2"]
+    good = os.path.join(args.work, "mlp", "single", "x.npy")
+    for extra, bound, label in [([], 10.0, "mpirun ends the job"),
+                                (["--enable-recovery"], 6.0,
+                                 "--enable-recovery, timeout 1000 ms: rank 0 errs")]:
+        work = os.path.join(args.work, "killed")
+        os.makedirs(work, exist_ok=True)
+        cmd = c.launcher(2, extra) + [args.run, artifact, "--input", "x=" + good, "--comm=mpi",
+                                      "--collective-timeout-ms=1000", "--repeat=1000000",
+                                      "--output-dir", work]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        pid = rank_pid(artifact, 1, time.monotonic() + 20)
+        time.sleep(1.0)  # well into the runs' collectives
+        killed = time.monotonic()
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+        try:
+            out, err = p.communicate(timeout=GUARD_S)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        seconds = time.monotonic() - killed
+        # mpirun's own exit status says little here (137 for the killed
+        # rank by default, 0 under recovery); the time and rank 0's error
+        # are what is asserted.
+        ok = pid is not None and seconds < bound
+        if extra:
+            ok = ok and "tessera-run: error: rank 0:" in err and "within 1000 ms" in err
+        else:
+            ok = ok and p.returncode != 0
+        c.report(ok, "a tessera-run rank killed mid-collective (%s): the survivor ended %.1f s "
+                 "after the kill (bound %.0f s), exit %s" % (label, seconds, bound, p.returncode),
+                 err)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--compile", required=True)
@@ -253,6 +316,7 @@ def main():
     check_info(c, args, artifacts)
     check_comm(c, args)
     check_run_peer_failure(c, args, artifacts)
+    check_run_rank_killed(c, args, artifacts)
     print("%d passed, %d failed" % (c.passed, c.failed))
     return 1 if c.failed else 0
 
