@@ -491,6 +491,14 @@ def main():
                       "flags": [], "ref": outs, "feeds": feeds})
 
     start = time.monotonic()
+    # The C API's own checks (test/Runtime/capi_test.c: statuses, container
+    # checks, 100 concurrent runs) under the sanitizers.
+    capi = os.path.join(os.path.dirname(args.sanitized_run), "capi_test") if args.sanitized_run else ""
+    if capi and os.path.exists(capi):
+        r = subprocess.run([capi, bases[0]["path"]], capture_output=True, encoding="utf-8",
+                           errors="replace", env=env, timeout=300)
+        bad = r.returncode != 0 or "Sanitizer" in r.stderr or "runtime error:" in r.stderr
+        tier.record("capi", "crash" if bad else "clean", "capi_test (ASan+UBSan)", r.stderr)
     sweep_artifacts(tier, bases, args.cases, args.seed, args.jobs)
     tmp = tempfile.mkdtemp(dir=args.work, prefix="inputs-")
     input_cases(tier, bases[0], args.compile, tmp)
