@@ -321,15 +321,21 @@ def input_cases(tier, base, compile_tool, tmp):
         tier.record(*r)
 
 
-def name_case(tier, compile_tool, tmp):
-    """An output named '../../escaped' stays inside the output directory."""
+def relu_model(path, n, output="y"):
+    """Writes a one-node model y = Relu(x), x and y f32[n], at `path`."""
     import onnx
     from onnx import TensorProto, helper
-    g = helper.make_graph([helper.make_node("Relu", ["x"], ["../../escaped"])], "g",
-                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
-                          [helper.make_tensor_value_info("../../escaped", TensorProto.FLOAT, [4])])
+    g = helper.make_graph([helper.make_node("Relu", ["x"], [output])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n])],
+                          [helper.make_tensor_value_info(output, TensorProto.FLOAT, [n])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def name_case(tier, compile_tool, tmp):
+    """An output named '../../escaped' stays inside the output directory;
+    an output write that fails leaves nothing behind."""
     model = os.path.join(tmp, "names.onnx")
-    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), model)
+    relu_model(model, 4, "../../escaped")
     art = os.path.join(tmp, "names.tsr")
     err = tessera_tools.compile_model(compile_tool, model, art)
     if err:
@@ -348,11 +354,8 @@ def name_case(tier, compile_tool, tmp):
     # A write that fails: a 1 MiB file-size limit (ulimit -f) against a
     # 4 MiB output: an error, exit 1, and no output or temporary file left.
     big = np.linspace(-1, 1, 1 << 20).astype(np.float32)
-    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1 << 20])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1 << 20])])
     model = os.path.join(tmp, "big_out.onnx")
-    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), model)
+    relu_model(model, 1 << 20)
     art = os.path.join(tmp, "big_out.tsr")
     err = tessera_tools.compile_model(compile_tool, model, art)
     if err:
@@ -403,11 +406,8 @@ def compile_cases(tier, compile_tool, tmp):
         model = os.path.join(d, "m%d.onnx" % len(cases))
         onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), model)
         cases.append((what, model, [], frag))
-    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1 << 40])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1 << 40])])
     big = os.path.join(tmp, "big.onnx")
-    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), big)
+    relu_model(big, 1 << 40)
     cases.append(("an input of 2^40 f32 elements", big, [],
                   "is larger than the largest tensor Tessera compiles"))
     for what, model, flags, frag in cases:
