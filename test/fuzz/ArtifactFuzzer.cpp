@@ -132,6 +132,15 @@ std::string editManifest(const std::string &text, std::mt19937_64 &rng, size_t m
   return out.size() > maxSize ? text : out;
 }
 
+/// The bytes of a tensor of `ti`'s dtype and shape (the manifest checked
+/// that they do not overflow).
+size_t byteSize(const tsr_tensor_info_t &ti) {
+  size_t bytes = tsr_dtype_size(ti.dtype);
+  for (size_t d = 0; d < ti.rank; ++d)
+    bytes *= static_cast<size_t>(ti.shape[d]);
+  return bytes;
+}
+
 /// A runtime, made once.
 tsr_runtime_t runtime() {
   static tsr_runtime_t rt = [] {
@@ -188,9 +197,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t i = 0; ok && i < tsr_module_num_inputs(module); ++i) {
     tsr_tensor_info_t ti;
     tsr_status_free(tsr_module_input_info(module, i, &ti));
-    size_t bytes = tsr_dtype_size(ti.dtype);
-    for (size_t d = 0; d < ti.rank; ++d)
-      bytes *= static_cast<size_t>(ti.shape[d]);
+    size_t bytes = byteSize(ti);
     if (bytes > (64u << 20)) { // the manifest passed; keep a run small
       ok = false;
       break;
@@ -210,10 +217,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       for (size_t i = 0; i < outputs.size(); ++i) {
         tsr_tensor_info_t ti;
         tsr_status_free(tsr_module_output_info(module, i, &ti));
-        size_t bytes = tsr_dtype_size(ti.dtype);
-        for (size_t d = 0; d < ti.rank; ++d)
-          bytes *= static_cast<size_t>(ti.shape[d]);
-        if (tsr_tensor_size_bytes(outputs[i]) != bytes)
+        if (tsr_tensor_size_bytes(outputs[i]) != byteSize(ti))
           __builtin_trap(); // an output of another size than the manifest's
       }
     }
