@@ -191,6 +191,9 @@ OpConverter lookupTensorCompositeConverter(llvm::StringRef opType);
 /// Transformer ops of opset 23 and later (RMSNormalization, RotaryEmbedding,
 /// Attention) and the losses (OnnxCompositeNN.cpp).
 OpConverter lookupNNCompositeConverter(llvm::StringRef opType);
+/// Linear quantization (OnnxQuantize.cpp): QuantizeLinear,
+/// DequantizeLinear, DynamicQuantizeLinear, MatMulInteger, QLinearMatMul.
+OpConverter lookupQuantizeConverter(llvm::StringRef opType);
 /// ConvTranspose as a convolution over the upsampled input
 /// (OnnxConvTranspose.cpp).
 LogicalResult convertConvTranspose(GraphImporter &g);

@@ -12,12 +12,18 @@
 //   Selu             gamma * elu(x, alpha)    PRelu      where(x < 0, slope * x, x)
 //                    (before opset 7 a 1-D slope is per channel)
 //   CastLike         cast(x) to target's element type
+//   BitCast          cast(x) between integers of one width (bool to 8 bits)
 //   Mish             x * tanh(softplus(x))    Swish      x * sigmoid(alpha * x)
 //   HardSwish        x * hardsigmoid(x, 1/6, 1/2)
 //   Celu             max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
 //   ThresholdedRelu  where(x > alpha, x, 0)   Shrink     x -/+ bias beyond +-lambd
 //   Sign             where(x > 0, 1, where(x < 0, -1, x))
 //   IsNaN            not(x == x)              IsInf      x == +inf or x == -inf
+//   BitwiseAnd/Or/Xor  and / or / xor on integers
+//   BitwiseNot       xor(x, all ones)
+//   BitShift         x * p (LEFT) or x / p (RIGHT, unsigned; a negative
+//                    signed x as ~(~x / p)), p = [1, 2, ..., 2^(w-1), 0][y]
+//                    with y = w where y < 0 or y >= w (opset 28's rule)
 //   Range            a constant (its inputs must be constants)
 //   ConvTranspose    conv over the upsampled input (OnnxConvTranspose.cpp)
 //
@@ -93,6 +99,26 @@ LogicalResult convertCastLike(GI &g) {
   TRY(x, g.requiredInput(0));
   TRY(like, g.requiredInput(1));
   TRY(y, g.castTo(*x, typeOf(*like).getElementType()));
+  return g.setOutputs(*y);
+}
+
+/// BitCast (opset 26) between integers of one width (and bool to an 8-bit
+/// integer): the same bits, so a cast that keeps them. Float bit patterns
+/// are unsupported.
+LogicalResult convertBitCast(GI &g) {
+  TRY(x, g.requiredInput(0));
+  int64_t to = g.attrInt("to", 0);
+  Type target = convertDataType(g.ctx, static_cast<int32_t>(to));
+  Type from = typeOf(*x).getElementType();
+  if (!target)
+    return g.unsupported("bit cast to " + dataTypeName(static_cast<int32_t>(to)));
+  auto fi = dyn_cast<IntegerType>(from), ti = dyn_cast<IntegerType>(target);
+  if (!fi || !ti || ti.getWidth() == 1)
+    return g.unsupported("bit cast of floats (to " + dataTypeName(static_cast<int32_t>(to)) + ")");
+  unsigned fw = fi.getWidth() == 1 ? 8 : fi.getWidth();
+  if (fw != ti.getWidth())
+    return g.fail("BitCast between types of different widths");
+  TRY(y, g.castTo(*x, target));
   return g.setOutputs(*y);
 }
 
@@ -304,6 +330,93 @@ LogicalResult convertRange(GI &g) {
 
 } // namespace
 
+template <typename OpTy>
+LogicalResult convertBitwise(GI &g) {
+  TRY(x, g.requiredInput(0));
+  TRY(y, g.requiredInput(1));
+  if (!isa<IntegerType>(typeOf(*x).getElementType()) ||
+      typeOf(*x).getElementType().isInteger(1))
+    return g.fail("bitwise ops take integers");
+  TRY(r, g.create1<OpTy>({*x, *y}));
+  return g.setOutputs(*r);
+}
+
+LogicalResult convertBitwiseNot(GI &g) {
+  TRY(x, g.requiredInput(0));
+  auto it = dyn_cast<IntegerType>(typeOf(*x).getElementType());
+  if (!it || it.getWidth() == 1)
+    return g.fail("BitwiseNot takes integers");
+  Value ones = g.constant(DenseElementsAttr::get(RankedTensorType::get({}, it),
+                                                 APInt::getAllOnes(it.getWidth())));
+  TRY(y, g.create1<ts::XorOp>({*x, ones}));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertBitShift(GI &g) {
+  TRY(x, g.requiredInput(0));
+  TRY(y, g.requiredInput(1));
+  std::string direction = g.attrString("direction", "");
+  if (direction != "LEFT" && direction != "RIGHT")
+    return g.fail("BitShift's direction must be LEFT or RIGHT, not '" + direction + "'");
+  auto it = dyn_cast<IntegerType>(typeOf(*x).getElementType());
+  if (!it || it.getWidth() == 1 || typeOf(*y).getElementType() != it)
+    return g.fail("BitShift takes two tensors of one integer type");
+  unsigned w = it.getWidth();
+  bool isSigned = !it.isUnsigned();
+  auto ut = IntegerType::get(g.ctx, w, IntegerType::Unsigned);
+  auto scalarOf = [&](Type t, const APInt &v) {
+    return g.constant(DenseElementsAttr::get(RankedTensorType::get({}, t), v));
+  };
+  // The shift amount; the width where it is negative or the width or more
+  // (opset 28: such shifts give only the sign bit's extension).
+  Value width = scalarOf(it, APInt(w, w));
+  TRY(negative, g.create1<ts::LessOp>({*y, scalarOf(it, APInt(w, 0))}));
+  TRY(beyond, g.create1<ts::GreaterEqualOp>({*y, width}));
+  TRY(invalid, g.create1<ts::OrOp>({*negative, *beyond}));
+  TRY(amount, g.create1<ts::WhereOp>({*invalid, width, *y}));
+  TRY(index, g.castTo(*amount, g.builder.getI64Type()));
+  // 2^amount from a table of the powers of two, 0 past the width.
+  auto power = [&](Type t) -> FailureOr<Value> {
+    SmallVector<APInt> powers;
+    for (unsigned i = 0; i < w; ++i)
+      powers.push_back(APInt::getOneBitSet(w, i));
+    powers.push_back(APInt(w, 0));
+    Value table = g.constant(DenseElementsAttr::get(
+        RankedTensorType::get({static_cast<int64_t>(w) + 1}, t), powers));
+    return g.create1<ts::GatherOp>({table, *index},
+                                   {g.named("axis", g.builder.getI64IntegerAttr(0))});
+  };
+  if (direction == "LEFT") {
+    TRY(p, power(it));
+    TRY(r, g.create1<ts::MulOp>({*x, *p}));
+    return g.setOutputs(*r);
+  }
+  // RIGHT: an unsigned division by 2^amount; a signed x is shifted as ~x
+  // when negative (ashr(x) = ~(lshr(~x)) for x < 0).
+  Value ones = scalarOf(it, APInt::getAllOnes(w));
+  Value t = *x, negX;
+  if (isSigned) {
+    TRY(n, g.create1<ts::LessOp>({*x, scalarOf(it, APInt(w, 0))}));
+    TRY(inverted, g.create1<ts::XorOp>({*x, ones}));
+    TRY(flipped, g.create1<ts::WhereOp>({*n, *inverted, *x}));
+    TRY(u, g.castTo(*flipped, ut));
+    negX = *n;
+    t = *u;
+  }
+  TRY(p, power(ut));
+  Value zero = scalarOf(ut, APInt(w, 0));
+  TRY(past, g.create1<ts::EqualOp>({*p, zero}));
+  TRY(divisor, g.create1<ts::MaxOp>({*p, scalarOf(ut, APInt(w, 1))}));
+  TRY(q, g.create1<ts::DivOp>({t, *divisor}));
+  TRY(shifted, g.create1<ts::WhereOp>({*past, zero, *q}));
+  if (!isSigned)
+    return g.setOutputs(*shifted);
+  TRY(qs, g.castTo(*shifted, it));
+  TRY(inverted, g.create1<ts::XorOp>({*qs, ones}));
+  TRY(r, g.create1<ts::WhereOp>({negX, *inverted, *qs}));
+  return g.setOutputs(*r);
+}
+
 OpConverter mlir::tessera::onnx_import::lookupCompositeConverter(llvm::StringRef opType) {
   static const llvm::StringMap<OpConverter> table = {
       {"ReduceSumSquare", convertReduceForm<ReduceForm::SumSquare>},
@@ -312,6 +425,7 @@ OpConverter mlir::tessera::onnx_import::lookupCompositeConverter(llvm::StringRef
       {"ReduceLogSum", convertReduceForm<ReduceForm::LogSum>},
       {"ReduceLogSumExp", convertReduceForm<ReduceForm::LogSumExp>},
       {"CastLike", convertCastLike},
+      {"BitCast", convertBitCast},
       {"HardSigmoid", convertHardSigmoid},
       {"Softplus", convertSoftplus},
       {"Softsign", convertSoftsign},
@@ -327,6 +441,11 @@ OpConverter mlir::tessera::onnx_import::lookupCompositeConverter(llvm::StringRef
       {"Sign", convertSign},
       {"IsNaN", convertIsNaN},
       {"IsInf", convertIsInf},
+      {"BitwiseAnd", convertBitwise<ts::AndOp>},
+      {"BitwiseOr", convertBitwise<ts::OrOp>},
+      {"BitwiseXor", convertBitwise<ts::XorOp>},
+      {"BitwiseNot", convertBitwiseNot},
+      {"BitShift", convertBitShift},
       {"ConvTranspose", convertConvTranspose},
   };
   return table.lookup(opType);

@@ -238,8 +238,11 @@ Value GraphImporter::emptyReduction(Value x, llvm::ArrayRef<int64_t> axes,
     attr = builder.getFloatAttr(element, identity);
   } else {
     unsigned width = element.getIntOrFloatBitWidth();
+    bool u = element.isUnsignedInteger();
     llvm::APInt v =
-        std::isinf(identity)
+        std::isinf(identity) && u
+            ? (identity < 0 ? llvm::APInt(width, 0) : llvm::APInt::getAllOnes(width))
+        : std::isinf(identity)
             ? (identity < 0 ? (width == 1 ? llvm::APInt(1, 0) : llvm::APInt::getSignedMinValue(width))
                             : (width == 1 ? llvm::APInt(1, 1) : llvm::APInt::getSignedMaxValue(width)))
             : llvm::APInt(width, static_cast<int64_t>(identity), /*isSigned=*/true);

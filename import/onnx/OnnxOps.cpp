@@ -1037,6 +1037,12 @@ LogicalResult convertPool(GI &g) {
   auto x = g.requiredInput(0);
   if (failed(x))
     return failure();
+  if (!isa<FloatType>(typeOf(*x).getElementType())) {
+    std::string t;
+    llvm::raw_string_ostream os(t);
+    typeOf(*x).getElementType().print(os);
+    return g.unsupported("pooling of " + t + " (float inputs only)");
+  }
   auto kernel = g.attrInts("kernel_shape");
   if (!kernel)
     return g.fail("missing attribute 'kernel_shape'");
@@ -1361,6 +1367,8 @@ OpConverter tessera::onnx_import::lookupConverter(llvm::StringRef opType) {
   if (OpConverter c = lookupCompositeConverter(opType))
     return c;
   if (OpConverter c = lookupTensorCompositeConverter(opType))
+    return c;
+  if (OpConverter c = lookupQuantizeConverter(opType))
     return c;
   return lookupNNCompositeConverter(opType);
 }

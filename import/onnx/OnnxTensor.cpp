@@ -46,7 +46,12 @@ Type tessera::onnx_import::convertDataType(MLIRContext *ctx, int32_t dt) {
   case onnx::TensorProto::DOUBLE: return b.getF64Type();
   case onnx::TensorProto::INT64: return b.getI64Type();
   case onnx::TensorProto::INT32: return b.getI32Type();
+  case onnx::TensorProto::INT16: return b.getIntegerType(16);
   case onnx::TensorProto::INT8: return b.getI8Type();
+  case onnx::TensorProto::UINT64: return b.getIntegerType(64, /*isSigned=*/false);
+  case onnx::TensorProto::UINT32: return b.getIntegerType(32, /*isSigned=*/false);
+  case onnx::TensorProto::UINT16: return b.getIntegerType(16, /*isSigned=*/false);
+  case onnx::TensorProto::UINT8: return b.getIntegerType(8, /*isSigned=*/false);
   case onnx::TensorProto::BOOL: return b.getI1Type();
   default: return {};
   }
@@ -237,7 +242,12 @@ FailureOr<ElementsAttr> tessera::onnx_import::convertTensor(
       given = tensor.int64_data_size();
       if (given == *count) appendField(tensor.int64_data(), 8, bytes.owned);
       break;
-    default: // int32, int8, bool, float16, bfloat16 live in int32_data
+    case onnx::TensorProto::UINT64:
+    case onnx::TensorProto::UINT32:
+      given = tensor.uint64_data_size();
+      if (given == *count) appendField(tensor.uint64_data(), width, bytes.owned);
+      break;
+    default: // (u)int16, (u)int8, int32, bool, float16, bfloat16: int32_data
       given = tensor.int32_data_size();
       if (given == *count) appendField(tensor.int32_data(), width, bytes.owned);
       break;

@@ -112,9 +112,10 @@ bool parseU64(const std::string &s, uint64_t &v) {
 size_t dtypeSize(DType d) {
   switch (d) {
   case DType::F32: case DType::I32: return 4;
-  case DType::F16: case DType::BF16: return 2;
-  case DType::F64: case DType::I64: return 8;
-  case DType::I8: case DType::Bool: return 1;
+  case DType::U32: return 4;
+  case DType::F16: case DType::BF16: case DType::I16: case DType::U16: return 2;
+  case DType::F64: case DType::I64: case DType::U64: return 8;
+  case DType::I8: case DType::Bool: case DType::U8: return 1;
   case DType::Invalid: return 0;
   }
   return 0;
@@ -130,13 +131,18 @@ const char *dtypeName(DType d) {
   case DType::I32: return "i32";
   case DType::I8: return "i8";
   case DType::Bool: return "bool";
+  case DType::I16: return "i16";
+  case DType::U8: return "u8";
+  case DType::U16: return "u16";
+  case DType::U32: return "u32";
+  case DType::U64: return "u64";
   case DType::Invalid: return "invalid";
   }
   return "invalid";
 }
 
 DType dtypeFromName(const std::string &name) {
-  for (int d = 1; d <= 8; ++d)
+  for (int d = 1; d <= static_cast<int>(DType::U64); ++d)
     if (name == dtypeName(static_cast<DType>(d)))
       return static_cast<DType>(d);
   return DType::Invalid;

@@ -62,7 +62,7 @@ enum class SectionKind : uint32_t {
 /// Element types, numbered as tsr_dtype_t.
 enum class DType : int {
   Invalid = 0, F32 = 1, F16 = 2, BF16 = 3, F64 = 4, I64 = 5, I32 = 6, I8 = 7,
-  Bool = 8,
+  Bool = 8, I16 = 9, U8 = 10, U16 = 11, U32 = 12, U64 = 13,
 };
 size_t dtypeSize(DType d);
 const char *dtypeName(DType d);

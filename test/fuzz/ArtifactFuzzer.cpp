@@ -11,6 +11,16 @@
 // artifact again with every checksum recomputed, so that the edits reach
 // the semantic checks instead of stopping at the checksum.
 //
+// Host code is native code, trusted as a shared library is (see
+// docs/architecture.md): the loader keeps its buffers consistent with what
+// the code was compiled for, it cannot make hostile code safe, and a
+// corrupted ELF file crashes the dynamic loader inside dlopen. Since the
+// mutator recomputes every checksum, a byte mutation of the host-code
+// section would reach dlopen; so the target loads only artifacts whose host
+// code is byte for byte one of its seeds' (TESSERA_FUZZ_HOST_CODE, a
+// colon-separated list of seed artifacts). Every other section, the
+// container and the manifest stay fully mutable.
+//
 //===----------------------------------------------------------------------===//
 
 #include "artifact.h"
@@ -18,7 +28,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <string>
@@ -141,6 +155,26 @@ size_t byteSize(const tsr_tensor_info_t &ti) {
   return bytes;
 }
 
+/// The host code of the seed artifacts, read at start.
+std::vector<std::string> &trustedHostCode() {
+  static std::vector<std::string> blobs;
+  return blobs;
+}
+
+/// Whether `data` holds host code that dlopen may be given: none (the
+/// loader refuses it before dlopen), or a seed's.
+bool hostCodeTrusted(const uint8_t *data, size_t size) {
+  art::View view;
+  std::string error;
+  if (!art::read(reinterpret_cast<const char *>(data), size, view, error) || !view.hostCode)
+    return true; // the loader stops before dlopen
+  std::string code(view.hostCode, view.hostCodeSize);
+  for (const std::string &blob : trustedHostCode())
+    if (blob == code)
+      return true;
+  return false;
+}
+
 /// A runtime, made once.
 tsr_runtime_t runtime() {
   static tsr_runtime_t rt = [] {
@@ -154,6 +188,40 @@ tsr_runtime_t runtime() {
   return rt;
 }
 } // namespace
+
+extern "C" int LLVMFuzzerInitialize(int *, char ***) {
+  const char *list = std::getenv("TESSERA_FUZZ_HOST_CODE");
+  if (!list || !*list) {
+    std::fprintf(stderr, "tessera-artifact-fuzzer: set TESSERA_FUZZ_HOST_CODE to the seed "
+                         "artifacts (path:path...) whose host code may be loaded\n");
+    std::exit(2);
+  }
+  std::string paths = list;
+  for (size_t start = 0; start <= paths.size();) {
+    size_t end = paths.find(':', start);
+    if (end == std::string::npos)
+      end = paths.size();
+    std::string path = paths.substr(start, end - start);
+    start = end + 1;
+    if (path.empty())
+      continue;
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    art::View view;
+    std::string error;
+    if (!in.good() && !in.eof()) {
+      std::fprintf(stderr, "tessera-artifact-fuzzer: cannot read %s\n", path.c_str());
+      std::exit(2);
+    }
+    if (!art::read(bytes.data(), bytes.size(), view, error) || !view.hostCode) {
+      std::fprintf(stderr, "tessera-artifact-fuzzer: %s is not an artifact with host code: %s\n",
+                   path.c_str(), error.c_str());
+      std::exit(2);
+    }
+    trustedHostCode().emplace_back(view.hostCode, view.hostCodeSize);
+  }
+  return 0;
+}
 
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t maxSize,
                                           unsigned int seed) {
@@ -176,6 +244,8 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (!hostCodeTrusted(data, size))
+    return 0; // native code that is not a seed's: out of the loader's scope
   tsr_module_t module = nullptr;
   if (tsr_status_t s = tsr_module_load_memory(runtime(), data, size, &module)) {
     tsr_status_free(s);

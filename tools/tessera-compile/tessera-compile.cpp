@@ -162,8 +162,13 @@ art::DType dtypeOf(Type t) {
   if (t.isF16()) return art::DType::F16;
   if (t.isBF16()) return art::DType::BF16;
   if (t.isF64()) return art::DType::F64;
+  if (t.isUnsignedInteger(64)) return art::DType::U64;
+  if (t.isUnsignedInteger(32)) return art::DType::U32;
+  if (t.isUnsignedInteger(16)) return art::DType::U16;
+  if (t.isUnsignedInteger(8)) return art::DType::U8;
   if (t.isInteger(64)) return art::DType::I64;
   if (t.isInteger(32)) return art::DType::I32;
+  if (t.isInteger(16)) return art::DType::I16;
   if (t.isInteger(8)) return art::DType::I8;
   if (t.isInteger(1)) return art::DType::Bool;
   return art::DType::Invalid;

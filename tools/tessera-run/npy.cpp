@@ -20,7 +20,8 @@ struct Descr {
 } const kDescrs[] = {
     {"<f4", TSR_DTYPE_F32}, {"<f2", TSR_DTYPE_F16}, {"<f8", TSR_DTYPE_F64},
     {"<i8", TSR_DTYPE_I64}, {"<i4", TSR_DTYPE_I32}, {"|i1", TSR_DTYPE_I8},
-    {"|b1", TSR_DTYPE_BOOL},
+    {"|b1", TSR_DTYPE_BOOL}, {"<i2", TSR_DTYPE_I16}, {"|u1", TSR_DTYPE_U8},
+    {"<u2", TSR_DTYPE_U16}, {"<u4", TSR_DTYPE_U32}, {"<u8", TSR_DTYPE_U64},
 };
 
 /// The value of `'key':` in the header dictionary, up to the next top-level

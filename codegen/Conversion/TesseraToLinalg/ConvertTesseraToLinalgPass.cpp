@@ -1,6 +1,7 @@
 //===- ConvertTesseraToLinalgPass.cpp - tessera to linalg -----------------===//
 
 #include "codegen/Conversion/Passes.h"
+#include "codegen/Conversion/TesseraToLinalg/LoweringUtils.h"
 #include "codegen/Conversion/TesseraToLinalg/TesseraToLinalg.h"
 #include "dialects/Tessera/IR/TesseraOps.h"
 
@@ -22,6 +23,9 @@ struct ConvertTesseraToLinalgPass
           ConvertTesseraToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    // Unsigned integers become signless ones with marked ops first.
+    if (failed(lowering::dropSignedness(getOperation())))
+      return signalPassFailure();
     ConversionTarget target(*ctx);
     target.addIllegalDialect<TesseraDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,

@@ -10,6 +10,10 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+namespace mlir::func {
+class FuncOp;
+} // namespace mlir::func
+
 namespace mlir::tessera::lowering {
 
 inline RankedTensorType tensorType(Value v) {
@@ -17,7 +21,22 @@ inline RankedTensorType tensorType(Value v) {
 }
 
 /// How two values combine (reductions, scatter's reduction attribute).
-enum class Combine { Add, Mul, Max, Min };
+/// UMax and UMin compare integers as unsigned.
+enum class Combine { Add, Mul, Max, Min, UMax, UMin };
+
+/// The marks dropSignedness (Signedness.cpp) leaves: the op's integer
+/// operands were unsigned; a cast's result was unsigned.
+constexpr llvm::StringLiteral kUnsignedAttr = "tessera.unsigned";
+constexpr llvm::StringLiteral kUnsignedResultAttr = "tessera.unsigned_result";
+bool isUnsignedOp(Operation *op);
+bool hasUnsignedResult(Operation *op);
+/// Max and Min as UMax and UMin when `isUnsigned`.
+Combine withSignedness(Combine kind, bool isUnsigned);
+
+/// Retypes `func`'s unsigned integers as signless ones of the same width,
+/// marking the ops whose lowering depends on the signedness; an op on
+/// unsigned integers that no lowering handles is an error (emitted).
+LogicalResult dropSignedness(func::FuncOp func);
 
 /// x `kind` y, float or integer. With `reassociate`, float adds may be
 /// reordered (reduction loops then vectorize; sums differ from a

@@ -125,14 +125,21 @@ Value neutral(OpBuilder &b, Location loc, Type t, Combine kind) {
       return arith::ConstantOp::create(
           b, loc, b.getFloatAttr(t, APFloat::getInf(sem, /*Negative=*/true)));
     case Combine::Min:
+    case Combine::UMin:
       return arith::ConstantOp::create(b, loc,
                                        b.getFloatAttr(t, APFloat::getInf(sem)));
+    case Combine::UMax:
+      return arith::ConstantOp::create(
+          b, loc, b.getFloatAttr(t, APFloat::getInf(sem, /*Negative=*/true)));
     }
   }
   unsigned w = t.getIntOrFloatBitWidth();
   switch (kind) {
   case Combine::Add: return scalarConstant(b, loc, t, 0);
   case Combine::Mul: return scalarConstant(b, loc, t, 1);
+  case Combine::UMax: return scalarConstant(b, loc, t, 0);
+  case Combine::UMin:
+    return arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, APInt::getAllOnes(w)));
   case Combine::Max:
     return arith::ConstantOp::create(
         b, loc, b.getIntegerAttr(t, APInt::getSignedMinValue(w)));
@@ -182,14 +189,18 @@ Value buildReduce(OpBuilder &b, Location loc, Value input,
                    RankedTensorType::get(keptShape, element));
 }
 
-/// Divides `v` by the number of elements each reduced position covered.
-Value divideByCount(OpBuilder &b, Location loc, Value v, int64_t count) {
+/// Divides `v` by the number of elements each reduced position covered
+/// (as unsigned integers when `isUnsigned`).
+Value divideByCount(OpBuilder &b, Location loc, Value v, int64_t count,
+                    bool isUnsigned = false) {
   RankedTensorType t = tensorType(v);
   return buildElementwise(b, loc, t, v, [&](OpBuilder &nb, Location nl,
                                             ValueRange a) -> Value {
     Value n = scalarConstant(nb, nl, t.getElementType(), count);
     if (isFloat(t))
       return arith::DivFOp::create(nb, nl, a[0], n);
+    if (isUnsigned)
+      return arith::DivUIOp::create(nb, nl, a[0], n);
     return arith::DivSIOp::create(nb, nl, a[0], n);
   });
 }
@@ -236,15 +247,29 @@ void addElementwise(TypeConverter &tc, RewritePatternSet &patterns,
                                           std::move(body));
 }
 
-/// A float op and an integer op, chosen by the element type.
-template <typename OpTy, typename FOp, typename IOp>
+/// A float op and an integer op, chosen by the element type; `UOp` for
+/// unsigned integers (isUnsignedOp).
+template <typename OpTy, typename FOp, typename IOp, typename UOp = IOp>
 void addArith(TypeConverter &tc, RewritePatternSet &patterns) {
-  addElementwise<OpTy>(tc, patterns, [](OpTy, OpBuilder &b, Location loc, Type,
+  addElementwise<OpTy>(tc, patterns, [](OpTy op, OpBuilder &b, Location loc, Type,
                                         ValueRange a) -> Value {
     if (isFloat(a[0].getType()))
       return FOp::create(b, loc, a[0], a[1]);
+    if (isUnsignedOp(op))
+      return UOp::create(b, loc, a[0], a[1]);
     return IOp::create(b, loc, a[0], a[1]);
   });
+}
+
+/// The unsigned form of a signed integer comparison.
+arith::CmpIPredicate unsignedPredicate(arith::CmpIPredicate p) {
+  switch (p) {
+  case arith::CmpIPredicate::slt: return arith::CmpIPredicate::ult;
+  case arith::CmpIPredicate::sle: return arith::CmpIPredicate::ule;
+  case arith::CmpIPredicate::sgt: return arith::CmpIPredicate::ugt;
+  case arith::CmpIPredicate::sge: return arith::CmpIPredicate::uge;
+  default: return p;
+  }
 }
 
 template <typename OpTy, typename MathOp>
@@ -259,19 +284,23 @@ void addFloatUnary(TypeConverter &tc, RewritePatternSet &patterns) {
 template <typename OpTy>
 void addCompare(TypeConverter &tc, RewritePatternSet &patterns,
                 arith::CmpFPredicate fp, arith::CmpIPredicate ip) {
-  addElementwise<OpTy>(tc, patterns, [=](OpTy, OpBuilder &b, Location loc,
+  addElementwise<OpTy>(tc, patterns, [=](OpTy op, OpBuilder &b, Location loc,
                                          Type, ValueRange a) -> Value {
     if (isFloat(a[0].getType()))
       return arith::CmpFOp::create(b, loc, fp, a[0], a[1]);
-    return arith::CmpIOp::create(b, loc, ip, a[0], a[1]);
+    return arith::CmpIOp::create(b, loc, isUnsignedOp(op) ? unsignedPredicate(ip) : ip,
+                                 a[0], a[1]);
   });
 }
 
-Value castScalar(OpBuilder &b, Location loc, Value x, Type to) {
+/// Casts a scalar; `fromUnsigned` and `toUnsigned` give the integers'
+/// signedness (signless types carry none).
+Value castScalar(OpBuilder &b, Location loc, Value x, Type to,
+                 bool fromUnsigned = false, bool toUnsigned = false) {
   Type from = x.getType();
   if (from == to)
     return x;
-  bool fromBool = from.isInteger(1);
+  bool fromBool = from.isInteger(1) || fromUnsigned;
   if (to.isInteger(1)) {
     Value zero = scalarConstant(b, loc, from, 0);
     if (isFloat(from))
@@ -283,7 +312,8 @@ Value castScalar(OpBuilder &b, Location loc, Value x, Type to) {
                ? Value(arith::ExtFOp::create(b, loc, to, x))
                : Value(arith::TruncFOp::create(b, loc, to, x));
   if (isFloat(from))
-    return arith::FPToSIOp::create(b, loc, to, x);
+    return toUnsigned ? Value(arith::FPToUIOp::create(b, loc, to, x))
+                      : Value(arith::FPToSIOp::create(b, loc, to, x));
   if (isFloat(to))
     return fromBool ? Value(arith::UIToFPOp::create(b, loc, to, x))
                     : Value(arith::SIToFPOp::create(b, loc, to, x));
@@ -297,9 +327,9 @@ void populateElementwise(TypeConverter &tc, RewritePatternSet &p) {
   addArith<AddOp, arith::AddFOp, arith::AddIOp>(tc, p);
   addArith<SubOp, arith::SubFOp, arith::SubIOp>(tc, p);
   addArith<MulOp, arith::MulFOp, arith::MulIOp>(tc, p);
-  addArith<DivOp, arith::DivFOp, arith::DivSIOp>(tc, p);
-  addArith<MaxOp, arith::MaximumFOp, arith::MaxSIOp>(tc, p);
-  addArith<MinOp, arith::MinimumFOp, arith::MinSIOp>(tc, p);
+  addArith<DivOp, arith::DivFOp, arith::DivSIOp, arith::DivUIOp>(tc, p);
+  addArith<MaxOp, arith::MaximumFOp, arith::MaxSIOp, arith::MaxUIOp>(tc, p);
+  addArith<MinOp, arith::MinimumFOp, arith::MinSIOp, arith::MinUIOp>(tc, p);
   addArith<PowOp, math::PowFOp, math::IPowIOp>(tc, p);
   addArith<AndOp, arith::AndIOp, arith::AndIOp>(tc, p);
   addArith<OrOp, arith::OrIOp, arith::OrIOp>(tc, p);
@@ -332,6 +362,8 @@ void populateElementwise(TypeConverter &tc, RewritePatternSet &p) {
   addElementwise<ModOp>(tc, p, [](ModOp op, OpBuilder &b, Location loc, Type t,
                                   ValueRange a) -> Value {
     bool fp = isFloat(t);
+    if (!fp && isUnsignedOp(op))
+      return arith::RemUIOp::create(b, loc, a[0], a[1]);
     Value r = fp ? Value(arith::RemFOp::create(b, loc, a[0], a[1]))
                  : Value(arith::RemSIOp::create(b, loc, a[0], a[1]));
     if (op.getFmod())
@@ -354,10 +386,12 @@ void populateElementwise(TypeConverter &tc, RewritePatternSet &p) {
     return arith::SelectOp::create(b, loc, fix, sum, r);
   });
 
-  addElementwise<AbsOp>(tc, p, [](AbsOp, OpBuilder &b, Location loc, Type,
+  addElementwise<AbsOp>(tc, p, [](AbsOp op, OpBuilder &b, Location loc, Type,
                                   ValueRange a) -> Value {
     if (isFloat(a[0].getType()))
       return math::AbsFOp::create(b, loc, a[0]);
+    if (isUnsignedOp(op))
+      return a[0];
     return math::AbsIOp::create(b, loc, a[0]);
   });
   addElementwise<NegOp>(tc, p, [](NegOp, OpBuilder &b, Location loc, Type t,
@@ -366,11 +400,13 @@ void populateElementwise(TypeConverter &tc, RewritePatternSet &p) {
       return arith::NegFOp::create(b, loc, a[0]);
     return arith::SubIOp::create(b, loc, scalarConstant(b, loc, t, 0), a[0]);
   });
-  addElementwise<ReluOp>(tc, p, [](ReluOp, OpBuilder &b, Location loc, Type t,
+  addElementwise<ReluOp>(tc, p, [](ReluOp op, OpBuilder &b, Location loc, Type t,
                                    ValueRange a) -> Value {
     Value zero = scalarConstant(b, loc, t, 0);
     if (isFloat(t))
       return arith::MaximumFOp::create(b, loc, a[0], zero);
+    if (isUnsignedOp(op))
+      return a[0];
     return arith::MaxSIOp::create(b, loc, a[0], zero);
   });
   addElementwise<SigmoidOp>(tc, p, [](SigmoidOp, OpBuilder &b, Location loc,
@@ -443,22 +479,24 @@ void populateElementwise(TypeConverter &tc, RewritePatternSet &p) {
                                    Type t, ValueRange a) -> Value {
     Value x = a[0];
     unsigned next = 1;
-    bool f = isFloat(t);
+    bool f = isFloat(t), u = isUnsignedOp(op);
     if (op.getMin()) {
       Value lo = a[next++];
-      x = f ? Value(arith::MaximumFOp::create(b, loc, x, lo))
-            : Value(arith::MaxSIOp::create(b, loc, x, lo));
+      x = f   ? Value(arith::MaximumFOp::create(b, loc, x, lo))
+          : u ? Value(arith::MaxUIOp::create(b, loc, x, lo))
+              : Value(arith::MaxSIOp::create(b, loc, x, lo));
     }
     if (op.getMax()) {
       Value hi = a[next++];
-      x = f ? Value(arith::MinimumFOp::create(b, loc, x, hi))
-            : Value(arith::MinSIOp::create(b, loc, x, hi));
+      x = f   ? Value(arith::MinimumFOp::create(b, loc, x, hi))
+          : u ? Value(arith::MinUIOp::create(b, loc, x, hi))
+              : Value(arith::MinSIOp::create(b, loc, x, hi));
     }
     return x;
   });
-  addElementwise<CastOp>(tc, p, [](CastOp, OpBuilder &b, Location loc, Type t,
+  addElementwise<CastOp>(tc, p, [](CastOp op, OpBuilder &b, Location loc, Type t,
                                    ValueRange a) -> Value {
-    return castScalar(b, loc, a[0], t);
+    return castScalar(b, loc, a[0], t, isUnsignedOp(op), hasUnsignedResult(op));
   });
   addElementwise<WhereOp>(tc, p, [](WhereOp, OpBuilder &b, Location loc, Type,
                                     ValueRange a) -> Value {
@@ -624,10 +662,12 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value input = adaptor.getInput();
-    Value r = buildReduce(rewriter, loc, input, op.getAxes(), kind);
+    bool isUnsigned = isUnsignedOp(op);
+    Value r = buildReduce(rewriter, loc, input, op.getAxes(),
+                          withSignedness(kind, isUnsigned));
     if (mean)
       r = divideByCount(rewriter, loc, r,
-                        reducedCount(tensorType(input), op.getAxes()));
+                        reducedCount(tensorType(input), op.getAxes()), isUnsigned);
     rewriter.replaceOp(op, reshapeTo(rewriter, loc, r,
                                      cast<RankedTensorType>(op.getType())));
     return success();
@@ -1251,11 +1291,12 @@ struct MaxPoolLowering : OpConversionPattern<MaxPoolOp> {
     windowPads(tensorType(adaptor.getInput()), outType, op.getKernelShape(),
                op.getStrides(), op.getPads(), op.getDilations(), low, high,
                extra);
+    Combine max = withSignedness(Combine::Max, isUnsignedOp(op));
     Value x = padWith(rewriter, loc, adaptor.getInput(), low, high,
-                      neutral(rewriter, loc, element, Combine::Max));
+                      neutral(rewriter, loc, element, max));
     rewriter.replaceOp(op, buildPoolWindow(rewriter, loc, x, outType,
                                            op.getKernelShape(), op.getStrides(),
-                                           op.getDilations(), Combine::Max));
+                                           op.getDilations(), max));
     return success();
   }
 };
@@ -1316,7 +1357,7 @@ struct ArgLowering : OpConversionPattern<OpTy> {
     RankedTensorType in = tensorType(x);
     Type element = in.getElementType();
     int64_t axis = op.getAxis(), rank = in.getRank();
-    bool last = op.getSelectLastIndex();
+    bool last = op.getSelectLastIndex(), isUnsigned = isUnsignedOp(op);
     SmallVector<int64_t> shape;
     SmallVector<AffineExpr> outExprs;
     SmallVector<utils::IteratorType> iterators;
@@ -1361,7 +1402,9 @@ struct ArgLowering : OpConversionPattern<OpTy> {
           } else {
             auto strict = isMax ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::slt;
             auto loose = isMax ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle;
-            better = arith::CmpIOp::create(b, l, last ? loose : strict, v, best);
+            auto pred = last ? loose : strict;
+            better = arith::CmpIOp::create(
+                b, l, isUnsigned ? unsignedPredicate(pred) : pred, v, best);
           }
           // The first element always wins over the initial value.
           Value first = arith::CmpIOp::create(
@@ -1440,6 +1483,12 @@ Value lowering::combine(OpBuilder &b, Location loc, Combine kind, Value x,
   case Combine::Min:
     return f ? Value(arith::MinimumFOp::create(b, loc, x, y))
              : Value(arith::MinSIOp::create(b, loc, x, y));
+  case Combine::UMax:
+    return f ? Value(arith::MaximumFOp::create(b, loc, x, y))
+             : Value(arith::MaxUIOp::create(b, loc, x, y));
+  case Combine::UMin:
+    return f ? Value(arith::MinimumFOp::create(b, loc, x, y))
+             : Value(arith::MinUIOp::create(b, loc, x, y));
   }
   llvm_unreachable("covered switch");
 }

@@ -18,7 +18,10 @@ def Tessera_Dialect : Dialect {
   let description = [{
     The `tessera` dialect holds a trained model as imported from ONNX. Every
     value is a ranked, statically shaped tensor whose element type is one of
-    f32, f16, bf16, f64, i64, i32, i8 or i1. Weights are `tessera.constant`
+    f32, f16, bf16, f64, i64, i32, i16, i8, ui64, ui32, ui16, ui8 or i1.
+    Integers keep ONNX's signedness (signless integers are signed, `ui`
+    types unsigned) until the lowering to linalg, which makes them signless
+    and picks the unsigned arith op where the signedness matters. Weights are `tessera.constant`
     ops whose value is a dense resource, so large models print compactly.
 
     Elementwise binary ops follow NumPy broadcasting. Attributes are stored in
@@ -42,13 +45,15 @@ def Tessera_Dialect : Dialect {
 //===----------------------------------------------------------------------===//
 
 def Tessera_Float : AnyTypeOf<[F32, F16, BF16, F64]>;
-def Tessera_Int : AnyTypeOf<[I64, I32, I8]>;
-def Tessera_Element : AnyTypeOf<[F32, F16, BF16, F64, I64, I32, I8, I1]>;
+def Tessera_Int : AnyTypeOf<[I64, I32, I16, I8, UI64, UI32, UI16, UI8]>;
+def Tessera_Element : AnyTypeOf<[F32, F16, BF16, F64, I64, I32, I16, I8, UI64, UI32,
+                                  UI16, UI8, I1]>;
 
 def Tessera_Tensor : RankedTensorOf<[Tessera_Element]>;
 def Tessera_FloatTensor : RankedTensorOf<[Tessera_Float]>;
 def Tessera_NumericTensor : RankedTensorOf<[Tessera_Float, Tessera_Int]>;
 def Tessera_BoolTensor : RankedTensorOf<[I1]>;
+def Tessera_BitsTensor : RankedTensorOf<[I1, Tessera_Int]>;
 def Tessera_IndexTensor : RankedTensorOf<[I64, I32]>;
 def Tessera_ShapeTensor : 1DTensorOf<[I64]>;
 

@@ -107,6 +107,14 @@ OpFoldResult foldBinary(ArrayRef<Attribute> operands, Type resultType,
       {lhs, rhs}, type, [&](ArrayRef<APInt> a) { return intFn(a[0], a[1]); });
 }
 
+/// Whether the element type of `attr` (a constant operand) is an unsigned
+/// integer: the ops whose meaning depends on signedness fold only signed
+/// and signless integers (the lowering handles unsigned ones).
+bool isUnsignedConstant(Attribute attr) {
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(attr);
+  return dense && dense.getElementType().isUnsignedInteger();
+}
+
 std::optional<APInt> boolAPInt(bool b) { return APInt(1, b ? 1 : 0); }
 
 /// Floats with no float function: abandons the fold.
@@ -174,7 +182,7 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
         v.convert(sem, APFloat::rmNearestTiesToEven, &lost);
         return std::optional<APFloat>(v);
       });
-    bool isSigned = from.getIntOrFloatBitWidth() != 1;
+    bool isSigned = from.getIntOrFloatBitWidth() != 1 && !from.isUnsignedInteger();
     return foldElementwise<APInt, APFloat>({x}, outType, [&](ArrayRef<APInt> a) {
       APFloat v(sem);
       v.convertFromAPInt(a[0], isSigned, APFloat::rmNearestTiesToEven);
@@ -187,7 +195,7 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
                                            [&](ArrayRef<APFloat> a) {
       if (width == 1)
         return std::optional<APInt>(APInt(1, a[0].isZero() ? 0 : 1));
-      APSInt v(width, /*isUnsigned=*/false);
+      APSInt v(width, /*isUnsigned=*/to.isUnsignedInteger());
       bool exact;
       if (a[0].convertToInteger(v, APFloat::rmTowardZero, &exact) !=
               APFloat::opOK &&
@@ -195,7 +203,7 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
         return std::optional<APInt>();
       return std::optional<APInt>(APInt(v));
     });
-  bool isSigned = from.getIntOrFloatBitWidth() != 1;
+  bool isSigned = from.getIntOrFloatBitWidth() != 1 && !from.isUnsignedInteger();
   return foldElementwise<APInt, APInt>({x}, outType, [&](ArrayRef<APInt> a) {
     if (width == 1)
       return std::optional<APInt>(APInt(1, a[0].isZero() ? 0 : 1));
@@ -226,6 +234,8 @@ OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
+  if (isUnsignedConstant(adaptor.getOperands()[0]))
+    return {};
   return foldBinary(
       adaptor.getOperands(), getType(),
       [](const APInt &a, const APInt &b) -> std::optional<APInt> {
@@ -263,6 +273,8 @@ OpFoldResult PowOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
+  if (isUnsignedConstant(adaptor.getOperands()[0]))
+    return {};
   // Shape arithmetic (ONNX's expanded Attention divides head counts).
   bool fmod = getFmod();
   return foldBinary(
@@ -285,6 +297,8 @@ OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
+  if (isUnsignedConstant(adaptor.getOperands()[0]))
+    return {};
   return foldBinary(
       adaptor.getOperands(), getType(),
       [](const APInt &a, const APInt &b) { return std::optional(llvm::APIntOps::smax(a, b)); },
@@ -292,6 +306,8 @@ OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult MinOp::fold(FoldAdaptor adaptor) {
+  if (isUnsignedConstant(adaptor.getOperands()[0]))
+    return {};
   return foldBinary(
       adaptor.getOperands(), getType(),
       [](const APInt &a, const APInt &b) { return std::optional(llvm::APIntOps::smin(a, b)); },
@@ -326,6 +342,8 @@ OpFoldResult EqualOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult LessOp::fold(FoldAdaptor adaptor) {
+  if (isUnsignedConstant(adaptor.getOperands()[0]))
+    return {};
   return foldBinary(
       adaptor.getOperands(), getType(),
       [](const APInt &a, const APInt &b) { return boolAPInt(a.slt(b)); },
@@ -335,6 +353,8 @@ OpFoldResult LessOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult LessEqualOp::fold(FoldAdaptor adaptor) {
+  if (isUnsignedConstant(adaptor.getOperands()[0]))
+    return {};
   return foldBinary(
       adaptor.getOperands(), getType(),
       [](const APInt &a, const APInt &b) { return boolAPInt(a.sle(b)); },
@@ -345,6 +365,8 @@ OpFoldResult LessEqualOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult GreaterOp::fold(FoldAdaptor adaptor) {
+  if (isUnsignedConstant(adaptor.getOperands()[0]))
+    return {};
   return foldBinary(
       adaptor.getOperands(), getType(),
       [](const APInt &a, const APInt &b) { return boolAPInt(a.sgt(b)); },
@@ -354,6 +376,8 @@ OpFoldResult GreaterOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult GreaterEqualOp::fold(FoldAdaptor adaptor) {
+  if (isUnsignedConstant(adaptor.getOperands()[0]))
+    return {};
   return foldBinary(
       adaptor.getOperands(), getType(),
       [](const APInt &a, const APInt &b) { return boolAPInt(a.sge(b)); },
@@ -397,7 +421,8 @@ OpFoldResult foldReduce(ReduceOpTy op, Attribute inputAttr, ReduceKind kind) {
   if (op.getAxes().empty() && op.getInput().getType() == op.getType())
     return op.getInput();
   DenseElementsAttr x = foldable(inputAttr);
-  if (!x)
+  if (!x || (kind != ReduceKind::Sum && kind != ReduceKind::Prod &&
+             isUnsignedConstant(x)))
     return {};
   RankedTensorType inType = op.getInput().getType();
   auto outType = cast<RankedTensorType>(op.getType());

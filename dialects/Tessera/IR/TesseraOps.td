@@ -218,9 +218,10 @@ def Tessera_ModOp : Tessera_BinaryOp<"mod", Tessera_NumericTensor, "Mod"> {
                        DefaultValuedAttr<BoolAttr, "false">:$fmod);
   let hasFolder = 1;
 }
-def Tessera_AndOp : Tessera_BinaryOp<"and", Tessera_BoolTensor, "And", [Commutative]>;
-def Tessera_OrOp : Tessera_BinaryOp<"or", Tessera_BoolTensor, "Or", [Commutative]>;
-def Tessera_XorOp : Tessera_BinaryOp<"xor", Tessera_BoolTensor, "Xor", [Commutative]>;
+// Logical on i1 (And, Or, Xor), bitwise on integers (BitwiseAnd, ...).
+def Tessera_AndOp : Tessera_BinaryOp<"and", Tessera_BitsTensor, "And", [Commutative]>;
+def Tessera_OrOp : Tessera_BinaryOp<"or", Tessera_BitsTensor, "Or", [Commutative]>;
+def Tessera_XorOp : Tessera_BinaryOp<"xor", Tessera_BitsTensor, "Xor", [Commutative]>;
 
 class Tessera_CompareOp<string mnemonic, string onnx>
     : Tessera_BinaryOp<mnemonic, Tessera_Tensor, onnx> {

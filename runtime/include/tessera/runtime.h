@@ -66,6 +66,11 @@ typedef enum tsr_dtype_e {
   TSR_DTYPE_I32 = 6,
   TSR_DTYPE_I8 = 7,
   TSR_DTYPE_BOOL = 8, /* one byte per element, 0 or 1 */
+  TSR_DTYPE_I16 = 9,
+  TSR_DTYPE_U8 = 10,
+  TSR_DTYPE_U16 = 11,
+  TSR_DTYPE_U32 = 12,
+  TSR_DTYPE_U64 = 13,
 } tsr_dtype_t;
 
 /* Bytes per element; 0 for TSR_DTYPE_INVALID. */

@@ -53,7 +53,7 @@ def one(op, ins, in_shapes, out_shape=(1,), inits=(), opset=17, outs=("y",), **a
 seq_input = helper.make_tensor_sequence_value_info("s", F, [2])
 sparse = helper.make_sparse_tensor(
     helper.make_tensor("v", F, [1], [1.0]), helper.make_tensor("i", TensorProto.INT64, [1], [0]), [4])
-u8 = helper.make_tensor("c", TensorProto.UINT8, [1], [1])
+f8 = helper.make_tensor("c", TensorProto.FLOAT8E4M3FN, [1], [1.0])
 seg = helper.make_tensor("w", F, [2], [1.0, 2.0])
 seg.segment.begin, seg.segment.end = 0, 2
 short = helper.make_tensor("w", F, [3], [1.0, 2.0, 3.0])
@@ -86,8 +86,9 @@ CASES = [
                        [vi("y", [2])]), "input 'x0' has no declared shape"),
     ("sequence_input", model([node("Identity", ["s"], ["y"])], [seq_input], [vi("y", [2])]),
      "input 's' is not a tensor; unsupported input kind"),
-    ("uint8_input", model([node("Identity", ["x0"], ["y"])], [vi("x0", [2], TensorProto.UINT8)],
-                          [vi("y", [2], TensorProto.UINT8)]), "input 'x0' has unsupported element type uint8"),
+    ("float8_input", model([node("Identity", ["x0"], ["y"])], [vi("x0", [2], TensorProto.FLOAT8E4M3FN)],
+                           [vi("y", [2], TensorProto.FLOAT8E4M3FN)]),
+     "input 'x0' has unsupported element type float8e4m3fn"),
     ("sparse_init", (lambda m: (m.graph.sparse_initializer.append(sparse), m)[1])(
         model([node("Relu", ["x0"], ["y"])], [vi("x0", [2])], [vi("y", [2])])),
      "sparse initializers are unsupported"),
@@ -99,7 +100,8 @@ CASES = [
                          kernel_shape=[2, 2]), "unsupported output #1 ('idx')"),
     ("axis_range", one("Concat", ["x0", "x0"], [[2]], axis=3), "axis 3 is out of range for rank 1"),
     # Tensors
-    ("tensor_uint8", one("Constant", [], [], value=u8), "tensor 'c' has unsupported element type uint8"),
+    ("tensor_float8", one("Constant", [], [], value=f8),
+     "tensor 'c' has unsupported element type float8e4m3fn"),
     ("tensor_segment", model([node("Relu", ["w"], ["y"])], [], [vi("y", [2])], [seg]),
      "tensor 'w' is segmented, which is unsupported"),
     ("tensor_count", model([node("Relu", ["w"], ["y"])], [], [vi("y", [3])], [short]),
@@ -126,7 +128,8 @@ CASES = [
     ("clip_bounds", one("Clip", ["x0", "lo"], [[2]], inits=[numpy_helper.from_array(
         np.zeros(2, np.float32), "lo")]), "Clip bounds must be scalars"),
     ("cast_string", one("Cast", ["x0"], [[2]], opset=5, to=1), "unsupported Cast with a string 'to' (opset < 6)"),
-    ("cast_uint8", one("Cast", ["x0"], [[2]], to=TensorProto.UINT8), "unsupported cast to uint8"),
+    ("cast_float8", one("Cast", ["x0"], [[2]], to=TensorProto.FLOAT8E4M3FN),
+     "unsupported cast to float8e4m3fn"),
     ("dropout_training", one("Dropout", ["x0", "", "t"], [[2]], inits=[numpy_helper.from_array(
         np.array(True), "t")]), "unsupported training-mode Dropout"),
     ("dropout_legacy", one("Dropout", ["x0"], [[2]], opset=6, is_test=0), "unsupported training-mode Dropout"),
@@ -140,8 +143,8 @@ CASES = [
      "shape has a negative or overflowing dimension"),
     ("cos_value", one("ConstantOfShape", ["s"], [], inits=[ints("s", [2])],
                       value=helper.make_tensor("v", F, [2], [1.0, 2.0])), "value must hold one element"),
-    ("cos_value_type", one("ConstantOfShape", ["s"], [], inits=[ints("s", [2])], value=u8),
-     "tensor 'c' has unsupported element type uint8"),
+    ("cos_value_type", one("ConstantOfShape", ["s"], [], inits=[ints("s", [2])], value=f8),
+     "tensor 'c' has unsupported element type float8e4m3fn"),
     # Reshapes
     ("reshape_dynamic", one("Reshape", ["x0", "x1"], [[2], [1]]),
      "input #1 ('x1') must be a constant integer tensor; unsupported data-dependent shape"),
