@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Shard/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -104,6 +105,15 @@ void mlir::tessera::buildHostToLlvmPhase(OpPassManager &pm, bool artifactAbi) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertMathToFuncs());
   pm.addPass(createConvertMathToLibmPass());
+  // bf16 arithmetic in f32, and the conversions between them (libm's
+  // promotions included) as integer bit operations: the host code needs no
+  // compiler-rt (__truncsfbf2).
+  arith::ArithEmulateUnsupportedFloatsOptions emulate;
+  emulate.sourceTypeStrs = {"bf16"};
+  pm.addPass(arith::createArithEmulateUnsupportedFloats(emulate));
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
   if (artifactAbi) {
     pm.addPass(createFinalizeMemRefToLLVMConversionPass());
     ConvertFuncToLLVMPassOptions funcOptions;

@@ -181,6 +181,15 @@ inline mlir::RankedTensorType typeOf(mlir::Value v) {
 /// (OnnxCompositeTensor.cpp).
 FailureOr<Value> transpose(GraphImporter &g, Value x, llvm::ArrayRef<int64_t> perm);
 
+/// Window attributes shared by Conv and the pools, with auto_pad resolved.
+struct Window {
+  llvm::SmallVector<int64_t> kernel, strides, pads, dilations;
+};
+/// The node's strides, pads (auto_pad resolved), dilations for `kernel`
+/// over `input` ([N, C, spatial...]) (OnnxOps.cpp).
+FailureOr<Window> readWindow(GraphImporter &g, mlir::RankedTensorType input,
+                             llvm::SmallVector<int64_t> kernel);
+
 /// The converter for a default-domain op type, or null when unsupported.
 OpConverter lookupConverter(llvm::StringRef opType);
 /// Converters of ops the importer composes from other tessera ops
@@ -194,6 +203,10 @@ OpConverter lookupNNCompositeConverter(llvm::StringRef opType);
 /// Linear quantization (OnnxQuantize.cpp): QuantizeLinear,
 /// DequantizeLinear, DynamicQuantizeLinear, MatMulInteger, QLinearMatMul.
 OpConverter lookupQuantizeConverter(llvm::StringRef opType);
+/// Pooling and normalization composites (OnnxPoolNorm.cpp): LpPool,
+/// GlobalMaxPool, GlobalLpPool, LpNormalization, GroupNormalization,
+/// Hardmax.
+OpConverter lookupPoolNormConverter(llvm::StringRef opType);
 /// ConvTranspose as a convolution over the upsampled input
 /// (OnnxConvTranspose.cpp).
 LogicalResult convertConvTranspose(GraphImporter &g);

@@ -15,6 +15,7 @@
 //   BitCast          cast(x) between integers of one width (bool to 8 bits)
 //   Mish             x * tanh(softplus(x))    Swish      x * sigmoid(alpha * x)
 //   HardSwish        x * hardsigmoid(x, 1/6, 1/2)
+//   SwiGLU           a * sigmoid(alpha * a) * b (opset 28)
 //   Celu             max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
 //   ThresholdedRelu  where(x > alpha, x, 0)   Shrink     x -/+ bias beyond +-lambd
 //   Sign             where(x > 0, 1, where(x < 0, -1, x))
@@ -160,6 +161,19 @@ LogicalResult convertSwish(GI &g) {
                                               g.attrFloat("alpha", 1.0f))}));
   TRY(s, unaryOf<ts::SigmoidOp>(g, *ax));
   TRY(y, g.create1<ts::MulOp>({*x, *s}));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertSwiGLU(GI &g) {
+  TRY(a, g.requiredInput(0));
+  TRY(b, g.requiredInput(1));
+  if (typeOf(*a) != typeOf(*b))
+    return g.fail("A and B must have the same type and shape");
+  TRY(ax, g.create1<ts::MulOp>({*a, g.scalar(typeOf(*a).getElementType(),
+                                              g.attrFloat("alpha", 1.0f))}));
+  TRY(s, unaryOf<ts::SigmoidOp>(g, *ax));
+  TRY(gate, g.create1<ts::MulOp>({*a, *s}));
+  TRY(y, g.create1<ts::MulOp>({*gate, *b}));
   return g.setOutputs(*y);
 }
 
@@ -435,6 +449,7 @@ OpConverter mlir::tessera::onnx_import::lookupCompositeConverter(llvm::StringRef
       {"Mish", convertMish},
       {"Swish", convertSwish},
       {"HardSwish", convertHardSwish},
+      {"SwiGLU", convertSwiGLU},
       {"Celu", convertCelu},
       {"ThresholdedRelu", convertThresholdedRelu},
       {"Shrink", convertShrink},

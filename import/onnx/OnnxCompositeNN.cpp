@@ -11,7 +11,9 @@
 //   Attention         scaled dot-product attention (23 and 24): 3-D inputs
 //                     split into heads, past key/value concatenated, a bool
 //                     or additive mask (padded with -inf to the key length),
-//                     bottom-right causal masking, grouped-query heads
+//                     bottom-right causal masking, sliding windows
+//                     (left/right_window_size, opset 25), padding from
+//                     nonpad_kv_seqlen, grouped-query heads
 //                     repeated, softcap, softmax_precision, the four
 //                     qk_matmul_output modes and ONNX's zero rows for fully
 //                     masked queries
@@ -228,14 +230,13 @@ LogicalResult convertAttention(GI &g) {
     return g.fail("Q must be 3-D or 4-D");
   if (typeOf(*k0).getRank() != rank || typeOf(*v0).getRank() != rank)
     return g.fail("Q, K and V must have the same rank");
-  if (g.input(6))
-    return g.unsupported("nonpad_kv_seqlen");
-  if (g.attr("left_window_size") && g.attrInt("left_window_size", -1) >= 0)
-    return g.unsupported("left_window_size");
-  if (g.attr("right_window_size") && g.attrInt("right_window_size", -1) >= 0)
-    return g.unsupported("right_window_size");
   if (!!g.input(4) != !!g.input(5))
     return g.fail("past_key and past_value must be given together");
+  Value nonpad = g.input(6);
+  if (nonpad && g.input(4))
+    return g.fail("nonpad_kv_seqlen cannot be used with past_key and past_value");
+  int64_t leftWindow = g.attrInt("left_window_size", -1);
+  int64_t rightWindow = g.attrInt("right_window_size", -1);
   Type element = qt.getElementType();
   Value q = *q0, k = *k0, v = *v0;
   if (rank == 3) {
@@ -282,20 +283,84 @@ LogicalResult convertAttention(GI &g) {
     bias = mask;
     biasMayMask = true;
   }
-  // A causal row always keeps key 0, so only a mask can mask a whole row.
-  if (g.attrInt("is_causal", 0) != 0) {
+  // Which keys each query sees. Query i sits at absolute position
+  // p = i + offset, offset the keys before the query block (the past's
+  // length, or nonpad_kv_seqlen - qLen per batch); key j is kept when
+  // j <= p (is_causal), p - left <= j (left_window_size >= 0),
+  // j <= p + right (right_window_size >= 0) and j < nonpad_kv_seqlen.
+  bool causal = g.attrInt("is_causal", 0) != 0;
+  bool structural = causal || leftWindow >= 0 || rightWindow >= 0 || nonpad;
+  if (structural && !nonpad) {
+    // A constant [qLen, kvLen] bias.
     auto type = RankedTensorType::get({qLen, kvLen}, element);
     SmallVector<Attribute> values;
     for (int64_t i = 0; i < qLen; ++i)
-      for (int64_t j = 0; j < kvLen; ++j)
-        values.push_back(g.builder.getFloatAttr(element, j <= i + pastLen ? 0.0 : -inf));
-    Value causal = g.constant(DenseElementsAttr::get(type, values));
+      for (int64_t j = 0; j < kvLen; ++j) {
+        int64_t p = i + pastLen;
+        bool keep = (!causal || j <= p) && (leftWindow < 0 || j >= p - leftWindow) &&
+                    (rightWindow < 0 || j <= p + rightWindow);
+        values.push_back(g.builder.getFloatAttr(element, keep ? 0.0 : -inf));
+      }
+    Value structuralBias = g.constant(DenseElementsAttr::get(type, values));
     if (bias) {
-      TRY(sum, g.create1<ts::AddOp>({bias, causal}));
+      TRY(sum, g.create1<ts::AddOp>({bias, structuralBias}));
       bias = *sum;
     } else {
-      bias = causal;
+      bias = structuralBias;
     }
+    // A causal row keeps its own key; a window alone may keep none.
+    biasMayMask = biasMayMask || leftWindow >= 0 || rightWindow >= 0;
+  } else if (structural) {
+    // Per batch, from nonpad_kv_seqlen ([batch] integers): [batch, 1, qLen, kvLen].
+    RankedTensorType nt = typeOf(nonpad);
+    if (nt.getRank() != 1 || nt.getDimSize(0) != batch ||
+        !isa<IntegerType>(nt.getElementType()))
+      return g.fail("nonpad_kv_seqlen must be a [batch] integer vector");
+    Type i64 = g.builder.getI64Type();
+    TRY(n64, g.castTo(nonpad, i64));
+    TRY(n, g.reshape(*n64, {batch, 1, 1, 1}));
+    SmallVector<int64_t> js, is;
+    for (int64_t j = 0; j < kvLen; ++j)
+      js.push_back(j);
+    for (int64_t i = 0; i < qLen; ++i)
+      is.push_back(i - qLen);
+    Value j = g.constant(DenseElementsAttr::get(RankedTensorType::get({1, 1, 1, kvLen}, i64),
+                                                ArrayRef<int64_t>(js)));
+    Value iShift = g.constant(DenseElementsAttr::get(
+        RankedTensorType::get({1, 1, qLen, 1}, i64), ArrayRef<int64_t>(is)));
+    TRY(p, g.create1<ts::AddOp>({iShift, *n})); // i + nonpad - qLen
+    TRY(keep, g.create1<ts::LessOp>({j, *n}));
+    Value allowed = *keep;
+    auto both = [&](FailureOr<Value> c) -> LogicalResult {
+      if (failed(c))
+        return failure();
+      auto a = g.create1<ts::AndOp>({allowed, *c});
+      if (failed(a))
+        return failure();
+      allowed = *a;
+      return success();
+    };
+    if (causal && failed(both(g.create1<ts::LessEqualOp>({j, *p}))))
+      return failure();
+    if (leftWindow >= 0) {
+      TRY(lo, g.create1<ts::SubOp>({*p, g.scalar(i64, static_cast<double>(leftWindow))}));
+      if (failed(both(g.create1<ts::GreaterEqualOp>({j, *lo}))))
+        return failure();
+    }
+    if (rightWindow >= 0) {
+      TRY(hi, g.create1<ts::AddOp>({*p, g.scalar(i64, static_cast<double>(rightWindow))}));
+      if (failed(both(g.create1<ts::LessEqualOp>({j, *hi}))))
+        return failure();
+    }
+    TRY(structuralBias,
+        g.create1<ts::WhereOp>({allowed, g.scalar(element, 0), g.scalar(element, -inf)}));
+    if (bias) {
+      TRY(sum, g.create1<ts::AddOp>({bias, *structuralBias}));
+      bias = *sum;
+    } else {
+      bias = *structuralBias;
+    }
+    biasMayMask = true; // a batch with no valid keys masks whole rows
   }
 
   // Grouped-query attention: each KV head serves qHeads / kvHeads queries.

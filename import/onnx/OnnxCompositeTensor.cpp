@@ -10,6 +10,15 @@
 //   OneHot        where(indices (negatives + depth) == iota, on, off)
 //   CumSum        reduce_sum over i of where(i <= j, x[i], 0): a select, not
 //                 a product with a 0/1 matrix, so infinities stay exact
+//   CumProd       the same with reduce_prod and 1
+//   EyeLike       a constant: ones where column = row + k
+//   GatherND      a gather along the first axis of the data flattened over
+//                 its batch and indexed dimensions, at the linear index of
+//                 each index tuple (negatives wrapped)
+//   TopK          each element's rank along the axis (how many elements
+//                 come before it: larger, or equal at a lower index), then
+//                 output r gathers the element of rank r: exact, stable
+//                 (ties keep index order) and quadratic in the axis length
 //   InstanceNormalization  (x - mean) / sqrt(var + eps) * scale + bias over
 //                 the spatial axes, per sample and channel
 //   Einsum        one or two operands: labels summed out, then one batched
@@ -153,7 +162,9 @@ LogicalResult convertOneHot(GI &g) {
   return g.setOutputs(*y);
 }
 
-LogicalResult convertCumSum(GI &g) {
+/// CumSum (`product` false) and CumProd (true, opset 26).
+template <bool product>
+LogicalResult convertCumulative(GI &g) {
   TRY(x, g.requiredInput(0));
   TRY(axisValue, g.constantScalar(1));
   RankedTensorType t = typeOf(*x);
@@ -166,12 +177,14 @@ LogicalResult convertCumSum(GI &g) {
   // The masked sum is quadratic in the axis length.
   constexpr int64_t kMaxAxis = 4096;
   if (n > kMaxAxis)
-    return g.unsupported("CumSum over an axis of " + llvm::Twine(n) +
+    return g.unsupported(llvm::Twine(product ? "CumProd" : "CumSum") + " over an axis of " +
+                         llvm::Twine(n) +
                          " elements (at most " + llvm::Twine(kMaxAxis) + ")");
   SmallVector<int64_t> spreadShape(t.getShape());
   spreadShape.push_back(n);
   if (!checkedNumElements(spreadShape))
-    return g.fail("the input is too large for CumSum");
+    return g.fail(llvm::Twine("the input is too large for ") +
+                  (product ? "CumProd" : "CumSum"));
   // take[i][j]: whether x[i] contributes to y[j].
   SmallVector<bool> take(n * n);
   for (int64_t i = 0; i < n; ++i)
@@ -187,9 +200,172 @@ LogicalResult convertCumSum(GI &g) {
   auto maskType = RankedTensorType::get(maskShape, g.builder.getI1Type());
   Value mask = g.constant(DenseElementsAttr::get(maskType, ArrayRef<bool>(take)));
   TRY(s, g.reshape(*x, spread));
-  TRY(picked, g.create1<ts::WhereOp>({mask, *s, g.scalar(t.getElementType(), 0)}));
-  TRY(y, g.reduce<ts::ReduceSumOp>(*picked, {*axis}, /*keepdims=*/false));
+  TRY(picked, g.create1<ts::WhereOp>(
+                  {mask, *s, g.scalar(t.getElementType(), product ? 1 : 0)}));
+  auto y = product ? g.reduce<ts::ReduceProdOp>(*picked, {*axis}, /*keepdims=*/false)
+                   : g.reduce<ts::ReduceSumOp>(*picked, {*axis}, /*keepdims=*/false);
+  if (failed(y))
+    return failure();
   return g.setOutputs(*y);
+}
+
+LogicalResult convertGatherND(GI &g) {
+  TRY(data, g.requiredInput(0));
+  TRY(indices, g.requiredInput(1));
+  RankedTensorType dt = typeOf(*data), it = typeOf(*indices);
+  int64_t r = dt.getRank(), q = it.getRank(), b = g.attrInt("batch_dims", 0);
+  if (r < 1 || q < 1 || b < 0 || b >= std::min(q, r))
+    return g.fail("batch_dims must be below the ranks of data and indices");
+  if (!it.getElementType().isSignlessInteger(64))
+    return g.fail("indices must be int64");
+  int64_t k = it.getDimSize(q - 1);
+  if (k < 1 || k > r - b)
+    return g.fail("the index tuples have " + llvm::Twine(k) + " elements, at most " +
+                  llvm::Twine(r - b) + " fit");
+  for (int64_t d = 0; d < b; ++d)
+    if (it.getDimSize(d) != dt.getDimSize(d))
+      return g.fail("the batch dimensions of data and indices differ");
+  Type i64 = g.builder.getI64Type();
+  // Strides of the indexed dimensions, and their sizes (to wrap negatives).
+  SmallVector<int64_t> strides(k), sizes(k);
+  int64_t indexed = 1;
+  for (int64_t i = k - 1; i >= 0; --i) {
+    strides[i] = indexed;
+    sizes[i] = dt.getDimSize(b + i);
+    indexed *= sizes[i];
+  }
+  SmallVector<int64_t> lastShape(q, 1);
+  lastShape[q - 1] = k;
+  auto vec = [&](ArrayRef<int64_t> v) {
+    return g.constant(DenseElementsAttr::get(RankedTensorType::get(lastShape, i64), v));
+  };
+  TRY(negative, g.create1<ts::LessOp>({*indices, g.scalar(i64, 0)}));
+  TRY(shifted, g.create1<ts::AddOp>({*indices, vec(sizes)}));
+  TRY(wrapped, g.create1<ts::WhereOp>({*negative, *shifted, *indices}));
+  TRY(scaled, g.create1<ts::MulOp>({*wrapped, vec(strides)}));
+  TRY(linear, g.reduce<ts::ReduceSumOp>(*scaled, {q - 1}, /*keepdims=*/false));
+  Value index = *linear;
+  int64_t batch = 1;
+  for (int64_t d = 0; d < b; ++d)
+    batch *= dt.getDimSize(d);
+  if (b > 0) {
+    // Each batch's block of `indexed` rows.
+    SmallVector<int64_t> batchShape(q - 1, 1), offsets;
+    for (int64_t d = 0; d < b; ++d)
+      batchShape[d] = dt.getDimSize(d);
+    for (int64_t i = 0; i < batch; ++i)
+      offsets.push_back(i * indexed);
+    Value offset = g.constant(DenseElementsAttr::get(RankedTensorType::get(batchShape, i64),
+                                                     ArrayRef<int64_t>(offsets)));
+    TRY(sum, g.create1<ts::AddOp>({index, offset}));
+    index = *sum;
+  }
+  SmallVector<int64_t> flatShape = {batch * indexed};
+  flatShape.append(dt.getShape().begin() + b + k, dt.getShape().end());
+  TRY(flat, g.reshape(*data, flatShape));
+  TRY(y, g.create1<ts::GatherOp>({*flat, index},
+                                 {g.named("axis", g.builder.getI64IntegerAttr(0))}));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertEyeLike(GI &g) {
+  TRY(x, g.requiredInput(0));
+  RankedTensorType t = typeOf(*x);
+  if (t.getRank() != 2)
+    return g.fail("the input must be 2-D, got rank " + llvm::Twine(t.getRank()));
+  Type e = t.getElementType();
+  if (g.attr("dtype")) {
+    e = convertDataType(g.ctx, static_cast<int32_t>(g.attrInt("dtype", 0)));
+    if (!e)
+      return g.unsupported("EyeLike of " +
+                           dataTypeName(static_cast<int32_t>(g.attrInt("dtype", 0))));
+  }
+  int64_t rows = t.getDimSize(0), cols = t.getDimSize(1), k = g.attrInt("k", 0);
+  if (!checkedNumElements({rows, cols}))
+    return g.fail("the output is too large");
+  SmallVector<bool> eye(rows * cols);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      eye[i * cols + j] = j == i + k;
+  Value mask = g.constant(DenseElementsAttr::get(
+      RankedTensorType::get({rows, cols}, g.builder.getI1Type()), ArrayRef<bool>(eye)));
+  TRY(y, g.castTo(mask, e));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertTopK(GI &g) {
+  TRY(x, g.requiredInput(0));
+  int64_t k;
+  if (g.opset < 10) {
+    k = g.attrInt("k", -1);
+  } else {
+    TRY(kv, g.constantInts(1));
+    if (kv->size() != 1)
+      return g.fail("K must hold one value");
+    k = (*kv)[0];
+  }
+  RankedTensorType t = typeOf(*x);
+  if (t.getRank() == 0)
+    return g.fail("the input must have rank 1 or more");
+  TRY(axis, g.normalizeAxis(g.attrInt("axis", -1), t.getRank()));
+  int64_t n = t.getDimSize(*axis), a = *axis, rank = t.getRank();
+  if (k < 0 || k > n)
+    return g.fail("K is " + llvm::Twine(k) + ", the axis has " + llvm::Twine(n) +
+                  " elements");
+  bool largest = g.attrInt("largest", 1) != 0;
+  // Every pair along the axis is compared: keep that bounded.
+  constexpr int64_t kMaxAxis = 4096, kMaxPairs = int64_t(1) << 26;
+  SmallVector<int64_t> pairShape(t.getShape());
+  pairShape.insert(pairShape.begin() + a + 1, n);
+  std::optional<int64_t> pairs = checkedNumElements(pairShape);
+  if (n > kMaxAxis || !pairs || *pairs > kMaxPairs)
+    return g.unsupported("TopK over " + llvm::Twine(n) + " elements per row (at most " +
+                         llvm::Twine(kMaxAxis) + ", and 2^26 compared pairs)");
+  Type i64 = g.builder.getI64Type(), e = t.getElementType();
+  // x_i on dimension a, x_j on dimension a + 1.
+  SmallVector<int64_t> iShape(t.getShape()), jShape(t.getShape());
+  iShape.insert(iShape.begin() + a + 1, 1);
+  jShape.insert(jShape.begin() + a, 1);
+  TRY(xi, g.reshape(*x, iShape));
+  TRY(xj, g.reshape(*x, jShape));
+  auto before = largest ? g.create1<ts::GreaterOp>({*xi, *xj})
+                        : g.create1<ts::LessOp>({*xi, *xj});
+  if (failed(before))
+    return failure();
+  TRY(same, g.create1<ts::EqualOp>({*xi, *xj}));
+  // Ties: i before j when i < j.
+  SmallVector<int64_t> pairMask(rank + 1, 1);
+  pairMask[a] = n;
+  pairMask[a + 1] = n;
+  SmallVector<bool> lower(n * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      lower[i * n + j] = i < j;
+  Value lowerMask = g.constant(DenseElementsAttr::get(
+      RankedTensorType::get(pairMask, g.builder.getI1Type()), ArrayRef<bool>(lower)));
+  TRY(tie, g.create1<ts::AndOp>({*same, lowerMask}));
+  TRY(ahead, g.create1<ts::OrOp>({*before, *tie}));
+  TRY(count, g.castTo(*ahead, i64));
+  TRY(rankOf, g.reduce<ts::ReduceSumOp>(*count, {a}, /*keepdims=*/true)); // [.., 1, n, ..]
+  // Output r takes the element of rank r.
+  SmallVector<int64_t> rShape(rank + 1, 1), jIotaShape(rank + 1, 1);
+  rShape[a] = k;
+  jIotaShape[a + 1] = n;
+  SmallVector<int64_t> rs, js;
+  for (int64_t r = 0; r < k; ++r)
+    rs.push_back(r);
+  for (int64_t j = 0; j < n; ++j)
+    js.push_back(j);
+  Value rIota = g.constant(DenseElementsAttr::get(RankedTensorType::get(rShape, i64),
+                                                  ArrayRef<int64_t>(rs)));
+  Value jIota = g.constant(DenseElementsAttr::get(RankedTensorType::get(jIotaShape, i64),
+                                                  ArrayRef<int64_t>(js)));
+  TRY(hit, g.create1<ts::EqualOp>({*rankOf, rIota})); // [.., k, n, ..]
+  TRY(pickedValues, g.create1<ts::WhereOp>({*hit, *xj, g.scalar(e, 0)}));
+  TRY(pickedIndices, g.create1<ts::WhereOp>({*hit, jIota, g.scalar(i64, 0)}));
+  TRY(values, g.reduce<ts::ReduceSumOp>(*pickedValues, {a + 1}, /*keepdims=*/false));
+  TRY(indices, g.reduce<ts::ReduceSumOp>(*pickedIndices, {a + 1}, /*keepdims=*/false));
+  return g.setOutputs({*values, *indices});
 }
 
 LogicalResult convertInstanceNorm(GI &g) {
@@ -427,7 +603,11 @@ mlir::tessera::onnx_import::lookupTensorCompositeConverter(llvm::StringRef opTyp
       {"SpaceToDepth", convertDepthSpace<false>},
       {"Tile", convertTile},
       {"OneHot", convertOneHot},
-      {"CumSum", convertCumSum},
+      {"CumSum", convertCumulative<false>},
+      {"CumProd", convertCumulative<true>},
+      {"TopK", convertTopK},
+      {"EyeLike", convertEyeLike},
+      {"GatherND", convertGatherND},
       {"InstanceNormalization", convertInstanceNorm},
       {"Einsum", convertEinsum},
   };

@@ -961,13 +961,10 @@ LogicalResult convertGemm(GI &g) {
                       g.named("trans_b", bd.getBoolAttr(g.attrInt("transB", 0)))}));
 }
 
-/// Window attributes shared by Conv and the pools, with auto_pad resolved.
-struct Window {
-  llvm::SmallVector<int64_t> kernel, strides, pads, dilations;
-};
+} // namespace
 
-FailureOr<Window> readWindow(GI &g, RankedTensorType input,
-                             llvm::SmallVector<int64_t> kernel) {
+FailureOr<Window> mlir::tessera::onnx_import::readWindow(GI &g, RankedTensorType input,
+                                                         llvm::SmallVector<int64_t> kernel) {
   int64_t spatial = input.getRank() - 2;
   if (spatial < 1)
     return g.fail("input must have rank 3 or more");
@@ -1004,6 +1001,8 @@ FailureOr<Window> readWindow(GI &g, RankedTensorType input,
   }
   return w;
 }
+
+namespace {
 
 LogicalResult convertConv(GI &g) {
   auto x = g.requiredInput(0), wt = g.requiredInput(1);
@@ -1369,6 +1368,8 @@ OpConverter tessera::onnx_import::lookupConverter(llvm::StringRef opType) {
   if (OpConverter c = lookupTensorCompositeConverter(opType))
     return c;
   if (OpConverter c = lookupQuantizeConverter(opType))
+    return c;
+  if (OpConverter c = lookupPoolNormConverter(opType))
     return c;
   return lookupNNCompositeConverter(opType);
 }

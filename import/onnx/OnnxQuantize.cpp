@@ -13,9 +13,9 @@
 //   QLinearMatMul          the i32 product of MatMulInteger, scaled by
 //                          a_scale * b_scale / y_scale and quantized
 //
-// Scales and zero points are per tensor (a scalar or a 1-element vector) or
-// per axis (a vector along `axis`, broadcast over the other dimensions);
-// blocked quantization (block_size > 0) is unsupported.
+// Scales and zero points are per tensor (a scalar or a 1-element vector),
+// per axis (a vector along `axis`, broadcast over the other dimensions) or
+// blocked (block_size > 0: one per block_size elements along `axis`).
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,26 +35,43 @@ namespace {
 using GI = GraphImporter;
 
 /// `param` (a scale or zero point) shaped to broadcast against `x`: a
-/// per-tensor one as a scalar, a per-axis vector along `axis`.
+/// per-tensor one as a scalar, a per-axis vector along `axis`, a blocked
+/// one (`blockSize` > 0: x's shape with ceil(n / blockSize) along `axis`)
+/// with each element repeated over its block (a gather along `axis`).
 FailureOr<Value> broadcastParam(GI &g, Value param, Value x, int64_t axis,
-                                llvm::StringRef what) {
+                                llvm::StringRef what, int64_t blockSize = 0) {
   RankedTensorType p = typeOf(param), t = typeOf(x);
-  if (p.getNumElements() == 1 && p.getRank() <= 1)
+  if (blockSize == 0 && p.getNumElements() == 1 && p.getRank() <= 1)
     return g.reshape(param, {});
+  TRY(a, g.normalizeAxis(axis, t.getRank()));
+  int64_t n = t.getDimSize(*a);
+  if (blockSize > 0) {
+    SmallVector<int64_t> want(t.getShape());
+    want[*a] = llvm::divideCeil(n, blockSize);
+    if (p.getShape() != ArrayRef<int64_t>(want)) {
+      (void)g.fail(llvm::Twine("the ") + what + " of a blocked quantization must have " +
+                   "the input's shape with ceil(n / block_size) along the axis");
+      return failure();
+    }
+    SmallVector<int64_t> block;
+    for (int64_t i = 0; i < n; ++i)
+      block.push_back(i / blockSize);
+    Value index = g.constant(DenseElementsAttr::get(
+        RankedTensorType::get({n}, g.builder.getI64Type()), ArrayRef<int64_t>(block)));
+    return g.create1<ts::GatherOp>({param, index},
+                                   {g.named("axis", g.builder.getI64IntegerAttr(*a))});
+  }
   if (p.getRank() != 1) {
-    (void)g.unsupported(llvm::Twine("a ") + what + " of rank " + llvm::Twine(p.getRank()) +
-                        " (blocked quantization)");
+    (void)g.fail(llvm::Twine("the ") + what + " must be a scalar or 1-D without block_size");
     return failure();
   }
-  TRY(a, g.normalizeAxis(axis, t.getRank()));
-  if (p.getDimSize(0) != t.getDimSize(*a)) {
+  if (p.getDimSize(0) != n) {
     (void)g.fail(llvm::Twine("the ") + what + " has " + llvm::Twine(p.getDimSize(0)) +
-                 " elements, axis " + llvm::Twine(*a) + " has " +
-                 llvm::Twine(t.getDimSize(*a)));
+                 " elements, axis " + llvm::Twine(*a) + " has " + llvm::Twine(n));
     return failure();
   }
   SmallVector<int64_t> shape(t.getRank(), 1);
-  shape[*a] = p.getDimSize(0);
+  shape[*a] = n;
   return g.reshape(param, shape);
 }
 
@@ -101,15 +118,17 @@ FailureOr<IntegerType> quantizedType(GI &g, Type t) {
   return it;
 }
 
-LogicalResult checkBlocks(GI &g) {
-  if (g.attrInt("block_size", 0) != 0)
-    return g.unsupported("blocked quantization (block_size > 0)");
-  return success();
+FailureOr<int64_t> blockSize(GI &g) {
+  int64_t b = g.attrInt("block_size", 0);
+  if (b < 0) {
+    (void)g.fail("block_size must not be negative, got " + llvm::Twine(b));
+    return failure();
+  }
+  return b;
 }
 
 LogicalResult convertDequantizeLinear(GI &g) {
-  if (failed(checkBlocks(g)))
-    return failure();
+  TRY(block, blockSize(g));
   TRY(x, g.requiredInput(0));
   TRY(scaleIn, g.requiredInput(1));
   if (failed(quantizedType(g, typeOf(*x).getElementType())))
@@ -123,13 +142,13 @@ LogicalResult convertDequantizeLinear(GI &g) {
       return g.unsupported("output_dtype " + dataTypeName(static_cast<int32_t>(dt)));
   }
   int64_t axis = g.attrInt("axis", 1);
-  TRY(scale, broadcastParam(g, *scaleIn, *x, axis, "scale"));
+  TRY(scale, broadcastParam(g, *scaleIn, *x, axis, "scale", *block));
   TRY(xf, g.castTo(*x, f));
   Value centered = *xf;
   if (Value zpIn = g.input(2)) {
     if (typeOf(zpIn).getElementType() != typeOf(*x).getElementType())
       return g.fail("the zero point's type differs from the input's");
-    TRY(zp, broadcastParam(g, zpIn, *x, axis, "zero point"));
+    TRY(zp, broadcastParam(g, zpIn, *x, axis, "zero point", *block));
     TRY(zf, g.castTo(*zp, f));
     TRY(d, g.create1<ts::SubOp>({*xf, *zf}));
     centered = *d;
@@ -140,8 +159,7 @@ LogicalResult convertDequantizeLinear(GI &g) {
 }
 
 LogicalResult convertQuantizeLinear(GI &g) {
-  if (failed(checkBlocks(g)))
-    return failure();
+  TRY(block, blockSize(g));
   TRY(x, g.requiredInput(0));
   TRY(scaleIn, g.requiredInput(1));
   if (!isa<FloatType>(typeOf(*x).getElementType()))
@@ -159,10 +177,10 @@ LogicalResult convertQuantizeLinear(GI &g) {
   }
   TRY(it, quantizedType(g, to));
   int64_t axis = g.attrInt("axis", 1);
-  TRY(scale, broadcastParam(g, *scaleIn, *x, axis, "scale"));
+  TRY(scale, broadcastParam(g, *scaleIn, *x, axis, "scale", *block));
   Value zp;
   if (zpIn) {
-    TRY(z, broadcastParam(g, zpIn, *x, axis, "zero point"));
+    TRY(z, broadcastParam(g, zpIn, *x, axis, "zero point", *block));
     zp = *z;
   }
   TRY(y, quantize(g, *x, *scale, zp, *it));

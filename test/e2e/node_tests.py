@@ -72,10 +72,12 @@ def check(args, test_dir):
         for i, vi in enumerate(real):
             pb = os.path.join(data, "input_%d.pb" % i)
             a = load(pb) if os.path.exists(pb) else None
-            if (a is None or a.dtype not in SUPPORTED
-                    or vi.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16):
-                # (NumPy holds bfloat16 as uint16; .npy has no bfloat16.)
+            bf16 = vi.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16
+            if a is None or not (a.dtype in SUPPORTED or (bf16 and a.dtype.name == "bfloat16")):
                 return ops, "unsupported", "input data"
+            if bf16:
+                # .npy has no bfloat16: tessera-run reads its bit patterns.
+                a = a.view(np.uint16)
             if (vi.type.tensor_type.elem_type in (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
                     or a.ndim == 0 or vi.name in parameters):
                 binds.append("--bind-input=%s=%s" % (vi.name, pb))
@@ -88,9 +90,13 @@ def check(args, test_dir):
         expected = []
         for j, out in enumerate(m.graph.output):
             a = load(os.path.join(data, "output_%d.pb" % j))
-            if (a is None or a.dtype not in SUPPORTED
-                    or out.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16):
+            if a is None or not (a.dtype in SUPPORTED or a.dtype.name == "bfloat16"):
                 return ops, "unsupported", "output data"
+            if (out.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16
+                    and a.dtype == np.uint16):
+                # Older test data reads back as the bit patterns.
+                import ml_dtypes
+                a = a.view(ml_dtypes.bfloat16)
             expected.append((out.name, a))
         artifact = os.path.join(tmp, "m.tsr")
         cuda = args.target == "cuda"
@@ -139,6 +145,11 @@ def run_and_compare(args, artifact, feeds, expected, tmp, rtol=1e-3, atol=1e-5):
         if not os.path.exists(path):
             return "fail", "no output %s" % name
         got = np.load(path)
+        if want.dtype.name == "bfloat16":
+            # tessera-run writes bf16 as its uint16 bit patterns.
+            if got.dtype != np.uint16:
+                return "fail", "output %s is %s, expected bf16 bit patterns" % (name, got.dtype)
+            got = got.view(want.dtype)
         if got.shape != want.shape:
             return "fail", "output %s has shape %s, expected %s" % (name, got.shape, want.shape)
         if want.dtype == np.bool_ or got.dtype == np.bool_:
@@ -153,6 +164,9 @@ def run_and_compare(args, artifact, feeds, expected, tmp, rtol=1e-3, atol=1e-5):
             # rounds every f16 intermediate; Tessera computes f16 products
             # in f32): a few of f16's ulps (9.8e-4 at 1.0).
             r, a = (max(rtol, 4e-3), max(atol, 4e-3)) if want.dtype == np.float16 else (rtol, atol)
+            if want.dtype.name == "bfloat16":
+                # bf16 keeps 8 bits of mantissa (an ulp is 7.8e-3 at 1.0).
+                r, a = max(rtol, 2e-2), max(atol, 2e-2)
             ok = np.allclose(got.astype(np.float64), want.astype(np.float64),
                              rtol=r, atol=a, equal_nan=True)
         if not ok:

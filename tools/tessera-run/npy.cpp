@@ -232,6 +232,8 @@ bool PendingFile::write(const std::string &path, const Array &array, std::string
   for (const Descr &d : kDescrs)
     if (d.dtype == array.dtype)
       descr = d.text;
+  if (array.dtype == TSR_DTYPE_BF16)
+    descr = "<u2"; // .npy has no bfloat16: its bit patterns
   if (!descr) {
     error = path + ": cannot write element type " + tsr_dtype_name(array.dtype) + " to .npy";
     return false;

@@ -336,6 +336,9 @@ int main(int argc, char **argv) {
       rc = fail(error);
       return cleanup();
     }
+    // .npy has no bfloat16: a bf16 input reads uint16 bit patterns.
+    if (ti.dtype == TSR_DTYPE_BF16 && a.dtype == TSR_DTYPE_U16)
+      a.dtype = TSR_DTYPE_BF16;
     if (a.dtype != ti.dtype || a.shape != std::vector<int64_t>(ti.shape, ti.shape + ti.rank)) {
       rc = fail(std::string("input '") + ti.name + "' must be " +
                 describe(ti.dtype, ti.rank, ti.shape) + ", " + it->second + " holds " +

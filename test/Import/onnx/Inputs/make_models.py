@@ -122,7 +122,7 @@ with open(os.path.join(out, "truncated.onnx"), "wb") as f:
 
 save("unsupported", helper.make_graph(
     [helper.make_node("Relu", ["x"], ["h"], name="relu0"),
-     helper.make_node("Hardmax", ["h"], ["y"], name="hardmax1")],
+     helper.make_node("Unique", ["h"], ["y"], name="unique1")],
     "g", [vi("x", [2, 3])], [vi("y", [2, 3])]), opset=13)
 save("cycle", helper.make_graph(
     [helper.make_node("Add", ["x", "b"], ["a"], name="n1"),
