@@ -12,6 +12,14 @@
 //                 a product with a 0/1 matrix, so infinities stay exact
 //   CumProd       the same with reduce_prod and 1
 //   EyeLike       a constant: ones where column = row + k
+//   HannWindow, HammingWindow, BlackmanWindow  constants (`size` constant)
+//   ReverseSequence  gather_elements along the time axis at
+//                 where(t < len[b], len[b] - 1 - t, t)
+//   TensorScatter a cache position p of batch b takes update[p - w[b]]
+//                 (mod the cache length when circular) where that lies in
+//                 the update, else keeps the cache: a gather and a select
+//   CenterCropPad one pad whose negative entries crop (the extra element of
+//                 an odd difference on the end side)
 //   GatherND      a gather along the first axis of the data flattened over
 //                 its batch and indexed dimensions, at the linear index of
 //                 each index tuple (negatives wrapped)
@@ -33,6 +41,8 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::tessera::onnx_import;
@@ -265,6 +275,166 @@ LogicalResult convertGatherND(GI &g) {
   TRY(flat, g.reshape(*data, flatShape));
   TRY(y, g.create1<ts::GatherOp>({*flat, index},
                                  {g.named("axis", g.builder.getI64IntegerAttr(0))}));
+  return g.setOutputs(*y);
+}
+
+enum class WindowKind { Hann, Hamming, Blackman };
+
+template <WindowKind kind>
+LogicalResult convertWindow(GI &g) {
+  TRY(size, g.constantInts(0));
+  if (size->size() != 1 || (*size)[0] < 0)
+    return g.fail("size must be one non-negative value");
+  int64_t n = (*size)[0];
+  Type e = convertDataType(g.ctx, static_cast<int32_t>(g.attrInt("output_datatype", 1)));
+  if (!e)
+    return g.unsupported("output_datatype " +
+                         dataTypeName(static_cast<int32_t>(g.attrInt("output_datatype", 1))));
+  double denom = g.attrInt("periodic", 1) != 0 ? static_cast<double>(n)
+                                                : static_cast<double>(n - 1);
+  SmallVector<double> w;
+  for (int64_t i = 0; i < n; ++i) {
+    double x = static_cast<double>(i) * M_PI / denom;
+    switch (kind) {
+    case WindowKind::Hann: w.push_back(std::sin(x) * std::sin(x)); break;
+    case WindowKind::Hamming: w.push_back(25.0 / 46.0 - 21.0 / 46.0 * std::cos(2 * x)); break;
+    case WindowKind::Blackman:
+      w.push_back(0.42 - 0.5 * std::cos(2 * x) + 0.08 * std::cos(4 * x));
+      break;
+    }
+  }
+  Value f64 = g.constant(DenseElementsAttr::get(
+      RankedTensorType::get({n}, g.builder.getF64Type()), ArrayRef<double>(w)));
+  TRY(y, g.castTo(f64, e));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertCenterCropPad(GI &g) {
+  TRY(x, g.requiredInput(0));
+  TRY(shape, g.constantInts(1));
+  RankedTensorType t = typeOf(*x);
+  int64_t rank = t.getRank();
+  SmallVector<int64_t> axes;
+  if (auto a = g.attrInts("axes")) {
+    for (int64_t v : *a) {
+      TRY(axis, g.normalizeAxis(v, rank));
+      axes.push_back(*axis);
+    }
+  } else {
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  }
+  if (shape->size() != axes.size())
+    return g.fail("shape has " + llvm::Twine(shape->size()) + " entries for " +
+                  llvm::Twine(axes.size()) + " axes");
+  SmallVector<int64_t> pads(2 * rank, 0);
+  for (auto [a, target] : llvm::zip(axes, *shape)) {
+    if (target < 0)
+      return g.fail("shape entries must not be negative");
+    int64_t d = target - t.getDimSize(a); // > 0 pads, < 0 crops
+    int64_t begin = d >= 0 ? d / 2 : -((-d) / 2);
+    pads[a] = begin;
+    pads[a + rank] = d - begin;
+  }
+  TRY(y, g.create1<ts::PadOp>(*x, {g.named("pads", g.builder.getDenseI64ArrayAttr(pads)),
+                                   g.named("mode", g.builder.getStringAttr("constant"))}));
+  return g.setOutputs(*y);
+}
+
+/// `v` broadcast to `shape` (an expand, or `v` itself).
+FailureOr<Value> expandTo(GI &g, Value v, ArrayRef<int64_t> shape) {
+  if (typeOf(v).getShape() == shape)
+    return v;
+  return g.create1<ts::ExpandOp>(
+      v, {}, RankedTensorType::get(shape, typeOf(v).getElementType()));
+}
+
+/// A constant 0, 1, ..., n - 1 along dimension `d` of a rank-`rank` i64
+/// tensor whose other dimensions are 1.
+Value iotaAlong(GI &g, int64_t rank, int64_t d, int64_t n) {
+  SmallVector<int64_t> shape(rank, 1), values;
+  shape[d] = n;
+  for (int64_t i = 0; i < n; ++i)
+    values.push_back(i);
+  return g.constant(DenseElementsAttr::get(RankedTensorType::get(shape, g.builder.getI64Type()),
+                                           ArrayRef<int64_t>(values)));
+}
+
+LogicalResult convertReverseSequence(GI &g) {
+  TRY(x, g.requiredInput(0));
+  TRY(lens, g.requiredInput(1));
+  RankedTensorType t = typeOf(*x);
+  int64_t rank = t.getRank();
+  if (rank < 2)
+    return g.fail("the input must have rank 2 or more");
+  TRY(batchAxis, g.normalizeAxis(g.attrInt("batch_axis", 1), rank));
+  TRY(timeAxis, g.normalizeAxis(g.attrInt("time_axis", 0), rank));
+  if (*batchAxis == *timeAxis)
+    return g.fail("batch_axis and time_axis must differ");
+  RankedTensorType lt = typeOf(*lens);
+  if (lt.getRank() != 1 || lt.getDimSize(0) != t.getDimSize(*batchAxis))
+    return g.fail("sequence_lens must be a vector of the batch size");
+  Type i64 = g.builder.getI64Type();
+  SmallVector<int64_t> lenShape(rank, 1);
+  lenShape[*batchAxis] = t.getDimSize(*batchAxis);
+  TRY(l64, g.castTo(*lens, i64));
+  TRY(l, g.reshape(*l64, lenShape));
+  Value time = iotaAlong(g, rank, *timeAxis, t.getDimSize(*timeAxis));
+  TRY(inside, g.create1<ts::LessOp>({time, *l}));
+  TRY(last, g.create1<ts::SubOp>({*l, g.scalar(i64, 1)}));
+  TRY(mirrored, g.create1<ts::SubOp>({*last, time}));
+  TRY(index, g.create1<ts::WhereOp>({*inside, *mirrored, time}));
+  TRY(full, expandTo(g, *index, t.getShape()));
+  TRY(y, g.create1<ts::GatherElementsOp>(
+             {*x, *full}, {g.named("axis", g.builder.getI64IntegerAttr(*timeAxis))}));
+  return g.setOutputs(*y);
+}
+
+LogicalResult convertTensorScatter(GI &g) {
+  TRY(cache, g.requiredInput(0));
+  TRY(update, g.requiredInput(1));
+  RankedTensorType ct = typeOf(*cache), ut = typeOf(*update);
+  int64_t rank = ct.getRank();
+  if (rank < 2 || ut.getRank() != rank || ct.getElementType() != ut.getElementType())
+    return g.fail("past_cache and update must have one rank (2 or more) and element type");
+  TRY(axis, g.normalizeAxis(g.attrInt("axis", -2), rank));
+  if (*axis == 0)
+    return g.fail("axis must not be the batch axis");
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != *axis ? ut.getDimSize(d) != ct.getDimSize(d)
+                   : ut.getDimSize(d) > ct.getDimSize(d))
+      return g.fail("the update's shape does not fit the cache's");
+  std::string mode = g.attrString("mode", "linear");
+  if (mode != "linear" && mode != "circular")
+    return g.fail("mode must be linear or circular, not '" + mode + "'");
+  Type i64 = g.builder.getI64Type();
+  int64_t cacheLen = ct.getDimSize(*axis), updateLen = ut.getDimSize(*axis);
+  SmallVector<int64_t> batchShape(rank, 1);
+  batchShape[0] = ct.getDimSize(0);
+  Value w = g.scalar(i64, 0);
+  if (Value wi = g.input(2)) {
+    if (typeOf(wi).getRank() != 1 || typeOf(wi).getDimSize(0) != ct.getDimSize(0))
+      return g.fail("write_indices must be a vector of the batch size");
+    TRY(w64, g.castTo(wi, i64));
+    TRY(wr, g.reshape(*w64, batchShape));
+    w = *wr;
+  }
+  Value p = iotaAlong(g, rank, *axis, cacheLen);
+  TRY(j, g.create1<ts::SubOp>({p, w}));
+  Value offset = *j;
+  if (mode == "circular") {
+    TRY(m, g.create1<ts::ModOp>({*j, g.scalar(i64, static_cast<double>(cacheLen))},
+                                {g.named("fmod", g.builder.getBoolAttr(false))}));
+    offset = *m;
+  }
+  TRY(low, g.create1<ts::GreaterEqualOp>({offset, g.scalar(i64, 0)}));
+  TRY(high, g.create1<ts::LessOp>({offset, g.scalar(i64, static_cast<double>(updateLen))}));
+  TRY(valid, g.create1<ts::AndOp>({*low, *high}));
+  TRY(safe, g.create1<ts::WhereOp>({*valid, offset, g.scalar(i64, 0)}));
+  TRY(index, expandTo(g, *safe, ct.getShape()));
+  TRY(taken, g.create1<ts::GatherElementsOp>(
+                 {*update, *index}, {g.named("axis", g.builder.getI64IntegerAttr(*axis))}));
+  TRY(y, g.create1<ts::WhereOp>({*valid, *taken, *cache}));
   return g.setOutputs(*y);
 }
 
@@ -607,6 +777,12 @@ mlir::tessera::onnx_import::lookupTensorCompositeConverter(llvm::StringRef opTyp
       {"CumProd", convertCumulative<true>},
       {"TopK", convertTopK},
       {"EyeLike", convertEyeLike},
+      {"HannWindow", convertWindow<WindowKind::Hann>},
+      {"HammingWindow", convertWindow<WindowKind::Hamming>},
+      {"BlackmanWindow", convertWindow<WindowKind::Blackman>},
+      {"CenterCropPad", convertCenterCropPad},
+      {"ReverseSequence", convertReverseSequence},
+      {"TensorScatter", convertTensorScatter},
       {"GatherND", convertGatherND},
       {"InstanceNormalization", convertInstanceNorm},
       {"Einsum", convertEinsum},

@@ -174,6 +174,33 @@ art::DType dtypeOf(Type t) {
   return art::DType::Invalid;
 }
 
+/// See the caller: empty inputs become unused tensor<1xi8> arguments (their
+/// uses an empty constant), empty results a tensor<1xi8> zero.
+void placeholdEmptyBoundaries(func::FuncOp func) {
+  auto isEmpty = [](Type t) { return cast<RankedTensorType>(t).getNumElements() == 0; };
+  Block &body = func.getBody().front();
+  OpBuilder b(func.getContext());
+  auto placeholder = RankedTensorType::get({1}, b.getI8Type());
+  b.setInsertionPointToStart(&body);
+  for (BlockArgument arg : body.getArguments()) {
+    if (!isEmpty(arg.getType()))
+      continue;
+    auto type = cast<RankedTensorType>(arg.getType());
+    Value none = ts::ConstantOp::create(b, arg.getLoc(),
+                                        DenseElementsAttr::getFromRawBuffer(type, {}));
+    arg.replaceAllUsesWith(none);
+    arg.setType(placeholder);
+  }
+  Operation *ret = body.getTerminator();
+  b.setInsertionPoint(ret);
+  for (OpOperand &o : ret->getOpOperands())
+    if (isEmpty(o.get().getType()))
+      o.set(ts::ConstantOp::create(b, ret->getLoc(),
+                                   DenseElementsAttr::get(placeholder, b.getI8IntegerAttr(0))));
+  func.setFunctionType(FunctionType::get(func.getContext(), body.getArgumentTypes(),
+                                         ret->getOperandTypes()));
+}
+
 art::TensorSpec specOf(StringRef name, Type type) {
   auto t = cast<RankedTensorType>(type);
   art::TensorSpec s;
@@ -403,22 +430,14 @@ int main(int argc, char **argv) {
   });
   if (!tooLarge.empty())
     return fail(inputFile + ": " + tooLarge);
-  // An empty output may be a constant or a view of an input, which the
-  // out-parameter ABI cannot return yet. An empty input is fine when only
-  // its first dimension is 0; a later 0 leaves MLIR's memref without static
-  // strides, so the entry point's bare-pointer convention cannot take it.
-  for (const art::TensorSpec &s : manifest.outputs)
-    if (s.byteSize() == 0 && compileTo == Phase::Artifact)
-      return fail(inputFile + ": output '" + s.name +
-                  "' is an empty tensor; unsupported at the model boundary");
-
-
-  for (const art::TensorSpec &s : manifest.inputs)
-    if (compileTo == Phase::Artifact && s.shape.size() > 1 &&
-        llvm::is_contained(llvm::ArrayRef<int64_t>(s.shape).drop_front(), 0))
-      return fail(inputFile + ": input '" + s.name +
-                  "' is empty in a dimension after the first; unsupported at the model "
-                  "boundary");
+  // Zero-byte inputs and outputs hold no data, and the entry point's
+  // bare-pointer convention cannot take them (a memref with a 0 past its
+  // first dimension has no static strides; an empty constant or view is no
+  // out-parameter). Each keeps its slot in tessera_entry's arguments as a
+  // one-byte placeholder: an input's is never read, an output's gets one
+  // ignored byte (the runtime passes at least one byte for every output).
+  if (compileTo == Phase::Artifact)
+    placeholdEmptyBoundaries(func);
 
   auto runPhase = [&](llvm::function_ref<void(OpPassManager &)> build,
                       StringRef what, bool instrument = false) -> bool {

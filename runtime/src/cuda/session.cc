@@ -143,7 +143,8 @@ Status runOnRank(const SessionSetup &s, const MeshRunArgs &args, Rank &r,
   for (const Buffer &w : r.weights)
     run.args.push_back(address(w.get()));
   for (const artifact::TensorSpec &t : mf.outputs) {
-    size_t bytes = localBytes(t, *s.mesh);
+    // At least one byte: an empty output's placeholder gets one.
+    size_t bytes = std::max<size_t>(localBytes(t, *s.mesh), 1);
     Buffer b;
     if (!(st = Buffer::make(d, bytes, "output '" + t.name + "'", b)).ok() ||
         !(st = d.zero(b.get(), bytes)).ok())
