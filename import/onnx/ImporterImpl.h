@@ -207,6 +207,8 @@ OpConverter lookupQuantizeConverter(llvm::StringRef opType);
 /// GlobalMaxPool, GlobalLpPool, LpNormalization, GroupNormalization,
 /// Hardmax.
 OpConverter lookupPoolNormConverter(llvm::StringRef opType);
+/// Signal processing (OnnxSignal.cpp): DFT as dense cosine/sine maps.
+OpConverter lookupSignalConverter(llvm::StringRef opType);
 /// ConvTranspose as a convolution over the upsampled input
 /// (OnnxConvTranspose.cpp).
 LogicalResult convertConvTranspose(GraphImporter &g);

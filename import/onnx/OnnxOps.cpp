@@ -1371,5 +1371,7 @@ OpConverter tessera::onnx_import::lookupConverter(llvm::StringRef opType) {
     return c;
   if (OpConverter c = lookupPoolNormConverter(opType))
     return c;
+  if (OpConverter c = lookupSignalConverter(opType))
+    return c;
   return lookupNNCompositeConverter(opType);
 }

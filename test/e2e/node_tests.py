@@ -72,6 +72,13 @@ def check(args, test_dir):
         for i, vi in enumerate(real):
             pb = os.path.join(data, "input_%d.pb" % i)
             a = load(pb) if os.path.exists(pb) else None
+            declared = [d.dim_value if d.HasField("dim_value") else None
+                        for d in vi.type.tensor_type.shape.dim]
+            if (a is not None and None not in declared
+                    and list(a.shape) != declared):
+                # Old test data whose tensor contradicts the model's static
+                # shape (Debian's castlike tests give 'like' as [1]).
+                return ops, "unsupported", "input data does not match the declared shape"
             bf16 = vi.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16
             if a is None or not (a.dtype in SUPPORTED or (bf16 and a.dtype.name == "bfloat16")):
                 return ops, "unsupported", "input data"

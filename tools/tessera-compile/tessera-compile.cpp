@@ -193,10 +193,15 @@ void placeholdEmptyBoundaries(func::FuncOp func) {
   }
   Operation *ret = body.getTerminator();
   b.setInsertionPoint(ret);
+  // Distinct values, so that no two placeholders fold into one returned
+  // value (the cuda pipeline's out-parameter promotion crashes on a value
+  // returned twice; up to 256 empty outputs stay distinct).
+  int64_t k = 0;
   for (OpOperand &o : ret->getOpOperands())
     if (isEmpty(o.get().getType()))
-      o.set(ts::ConstantOp::create(b, ret->getLoc(),
-                                   DenseElementsAttr::get(placeholder, b.getI8IntegerAttr(0))));
+      o.set(ts::ConstantOp::create(
+          b, ret->getLoc(),
+          DenseElementsAttr::get(placeholder, b.getI8IntegerAttr(static_cast<int8_t>(k++)))));
   func.setFunctionType(FunctionType::get(func.getContext(), body.getArgumentTypes(),
                                          ret->getOperandTypes()));
 }
