@@ -1,14 +1,18 @@
 //===- LoweringUtils.h - Helpers the tessera lowerings share ----*- C++ -*-===//
 //
 // Internal to codegen/Conversion/TesseraToLinalg: the pieces that
-// TesseraToLinalg.cpp, ScatterLowering.cpp and ResizeLowering.cpp all need.
+// TesseraToLinalg.cpp, ElementwiseLowering.cpp, ScatterLowering.cpp,
+// ResizeLowering.cpp and Signedness.cpp need.
 //
 //===----------------------------------------------------------------------===//
 #ifndef TESSERA_CODEGEN_CONVERSION_TESSERATOLINALG_LOWERINGUTILS_H
 #define TESSERA_CODEGEN_CONVERSION_TESSERATOLINALG_LOWERINGUTILS_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+
+#include <functional>
 
 namespace mlir::func {
 class FuncOp;
@@ -20,6 +24,19 @@ inline RankedTensorType tensorType(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
 
+/// Whether `t` (or its element type) is a float.
+bool isFloat(Type t);
+/// A scalar arith constant of `type` (float or integer) holding `value`.
+Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
+
+/// Maps an elementwise op's operand scalars to its result scalar.
+using ElementBody = std::function<Value(OpBuilder &, Location, ValueRange)>;
+/// An elementwise `linalg.generic` over `resultType` reading `operands` with
+/// NumPy broadcasting (size-1 and missing dimensions read through constant
+/// or dropped map results).
+Value buildElementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
+                       ValueRange operands, const ElementBody &body);
+
 /// How two values combine (reductions, scatter's reduction attribute).
 /// UMax and UMin compare integers as unsigned.
 enum class Combine { Add, Mul, Max, Min, UMax, UMin };
@@ -30,6 +47,8 @@ constexpr llvm::StringLiteral kUnsignedAttr = "tessera.unsigned";
 constexpr llvm::StringLiteral kUnsignedResultAttr = "tessera.unsigned_result";
 bool isUnsignedOp(Operation *op);
 bool hasUnsignedResult(Operation *op);
+/// The unsigned form of a signed integer comparison (others unchanged).
+arith::CmpIPredicate unsignedPredicate(arith::CmpIPredicate p);
 /// Max and Min as UMax and UMin when `isUnsigned`.
 Combine withSignedness(Combine kind, bool isUnsigned);
 

@@ -88,6 +88,17 @@ bool lowering::hasUnsignedResult(Operation *op) {
   return op->hasAttr(kUnsignedResultAttr);
 }
 
+/// The unsigned form of a signed integer comparison.
+arith::CmpIPredicate lowering::unsignedPredicate(arith::CmpIPredicate p) {
+  switch (p) {
+  case arith::CmpIPredicate::slt: return arith::CmpIPredicate::ult;
+  case arith::CmpIPredicate::sle: return arith::CmpIPredicate::ule;
+  case arith::CmpIPredicate::sgt: return arith::CmpIPredicate::ugt;
+  case arith::CmpIPredicate::sge: return arith::CmpIPredicate::uge;
+  default: return p;
+  }
+}
+
 lowering::Combine lowering::withSignedness(Combine kind, bool isUnsigned) {
   if (!isUnsigned)
     return kind;

@@ -12,6 +12,10 @@ namespace mlir::tessera {
 void populateTesseraToLinalgPatterns(TypeConverter &converter,
                                      RewritePatternSet &patterns);
 
+/// The elementwise ops' lowerings (ElementwiseLowering.cpp); part of
+/// populateTesseraToLinalgPatterns.
+void populateElementwisePatterns(TypeConverter &converter,
+                                 RewritePatternSet &patterns);
 /// Patterns lowering scatter_elements and scatter_nd to scf.for nests that
 /// tensor.insert into a tensor carried through the loops (ScatterLowering.cpp);
 /// populateTesseraToLinalgPatterns includes them.
