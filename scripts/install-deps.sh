@@ -36,8 +36,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# PyPI packages: test references (onnx helper, ONNX Runtime, NumPy) and lit.
-py_pkgs=(lit numpy onnx onnxruntime)
+# PyPI packages: test references (onnx helper, ONNX Runtime, NumPy) and lit;
+# the model zoo's exporters (torch, torchvision, transformers, onnxscript for
+# the dynamo exporter), pinned so that the cached exports stay valid. torch's
+# Linux wheel brings its CUDA libraries (about 3.5 GB in the venv).
+py_pkgs=(lit numpy onnx onnxruntime torch==2.9.1 torchvision==0.24.1
+         transformers==5.25.0 onnxscript==0.7.2)
 if [ ! -x "$venv/bin/python" ]; then
   echo "tessera: creating virtual environment $venv"
   mkdir -p "$build_dir"

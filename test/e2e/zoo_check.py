@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""The model-zoo tier: each zoo_models.py export compiled by tessera-compile,
+run by tessera-run on one device and compared with ONNX Runtime (rtol 1e-3,
+atol 1e-4); then, for the meshes a model lists, compiled with --mesh and
+compared with one device (rtol 1e-4) and ONNX Runtime.
+
+    zoo_check.py --compile tessera-compile --run tessera-run --work DIR
+                 [--only NAME[,NAME]] [--cache DIR] [--no-mesh]
+
+Prints one line per model and mesh: compile seconds, run seconds, the
+largest differences; exits 1 when any fails. Exports are cached
+(zoo_models.py), so a second run only compiles and runs.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import zoo_models  # noqa: E402
+from tessera_tools import run_artifact  # noqa: E402
+
+RTOL, ATOL = 1e-3, 1e-4
+TIMEOUT = 900
+
+
+def compile_timed(tool, model, artifact, flags=()):
+    start = time.time()
+    try:
+        c = subprocess.run([tool, model, "-o", artifact, "--quiet"] + list(flags),
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return "tessera-compile: did not finish in %d s" % TIMEOUT, time.time() - start
+    err = "" if c.returncode == 0 else "tessera-compile: " + c.stderr.strip()
+    return err, time.time() - start
+
+
+def load(d):
+    import json
+    with open(os.path.join(d, "meta.json")) as f:
+        meta = json.load(f)
+    feeds = {k: np.load(os.path.join(d, "in.%s.npy" % k)) for k in meta["inputs"]}
+    return meta, feeds, np.load(os.path.join(d, "ort.y.npy"))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--compile", required=True)
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--cache")
+    ap.add_argument("--only")
+    args = ap.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+    passed = failed = 0
+    for name, exporter in zoo_models.entries(only):
+        label = "%s.%s" % (name, exporter)
+        try:
+            d = zoo_models.ensure(name, exporter, args.cache)
+        except Exception as e:  # an exporter failure is the zoo's, say so
+            print("FAIL %s: export failed: %s" % (label, str(e).splitlines()[0]))
+            failed += 1
+            continue
+        meta, feeds, ref = load(d)
+        work = os.path.join(args.work, label)
+        os.makedirs(work, exist_ok=True)
+        artifact = os.path.join(work, "single.tsr")
+        err, csec = compile_timed(args.compile, os.path.join(d, "model.onnx"), artifact)
+        if err:
+            print("FAIL %s (opset %d): %s" % (label, meta["opset"], err.splitlines()[0]))
+            failed += 1
+            sys.stdout.flush()
+            continue
+        start = time.time()
+        err, outs = run_artifact(args.run, artifact, feeds, os.path.join(work, "single"))
+        rsec = time.time() - start
+        if err:
+            print("FAIL %s (opset %d): %s" % (label, meta["opset"], err.splitlines()[0]))
+            failed += 1
+            sys.stdout.flush()
+            continue
+        got = outs["y"]
+        ok = got.shape == ref.shape and np.allclose(got, ref, rtol=RTOL, atol=ATOL)
+        diff = float(np.max(np.abs(got.astype(np.float64) - ref))) if got.shape == ref.shape \
+            else float("nan")
+        print("%s %s (opset %d, %.1fM parameters): compile %.1f s, run %.2f s, "
+              "max abs difference from ONNX Runtime %.3g%s" %
+              ("ok  " if ok else "FAIL", label, meta["opset"], meta["parameters"] / 1e6,
+               csec, rsec, diff, "" if got.shape == ref.shape else
+               " (shape %s, want %s)" % (got.shape, ref.shape)))
+        sys.stdout.flush()
+        passed += ok
+        failed += not ok
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
