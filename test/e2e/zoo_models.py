@@ -63,6 +63,8 @@ class _First:
 
             def forward(self, *args):
                 out = self.model(**dict(zip(keys, args)))
+                if isinstance(out, torch.Tensor):
+                    return out
                 if isinstance(out, (tuple, list)):
                     return out[0]
                 return out[0] if not hasattr(out, "logits") else out.logits
@@ -70,19 +72,25 @@ class _First:
         return Wrapper()
 
 
-# name: (builder, inputs {name: (shape, kind)}, exporters, tp-able)
+# name: (builder, inputs {name: (shape, kind)}, exporters, meshes)
 # kind: "ids:N" (int64 token ids below N), "mask" (int64 ones with the last
-# quarter of each row zero), "normal" (float32).
+# quarter of each row zero), "normal" (float32). Batch 2, so that dp=2
+# splits it; exporters fix the shapes. zoo_check.py compiles the first
+# exporter's model for each mesh.
 SEQ = 32
+B = 2
+LM_MESHES = ["dp=2", "tp=2", "tp=4", "dp=2,tp=2"]
+CNN_MESHES = ["dp=2"]
 MODELS = {
-    "gpt2": (lambda: _hf("gpt2"), {"input_ids": ((1, SEQ), "ids:50257")},
-             ["ts", "dynamo"]),
+    "gpt2": (lambda: _hf("gpt2"), {"input_ids": ((B, SEQ), "ids:50257")},
+             ["ts", "dynamo"], LM_MESHES),
     "bert": (lambda: _hf("bert"),
-             {"input_ids": ((1, SEQ), "ids:30522"), "attention_mask": ((1, SEQ), "mask")},
-             ["ts"]),
+             {"input_ids": ((B, SEQ), "ids:30522"), "attention_mask": ((B, SEQ), "mask")},
+             ["ts"], LM_MESHES),
     "distilbert": (lambda: _hf("distilbert"),
-                   {"input_ids": ((1, SEQ), "ids:30522"),
-                    "attention_mask": ((1, SEQ), "mask")}, ["ts"]),
+                   {"input_ids": ((B, SEQ), "ids:30522"),
+                    "attention_mask": ((B, SEQ), "mask")}, ["ts"],
+                   LM_MESHES),
     # Llama-style: RMSNorm, rotary embeddings, grouped-query attention (12
     # query heads over 4 KV heads), SiLU-gated MLP.
     "llama": (lambda: _hf("llama", vocab_size=32000, hidden_size=768,
@@ -92,20 +100,21 @@ MODELS = {
                           # The TorchScript exporter cannot export SDPA with
                           # enable_gqa: eager attention, as users export it.
                           attn_implementation="eager"),
-              {"input_ids": ((1, SEQ), "ids:32000")}, ["ts", "dynamo"]),
+              {"input_ids": ((B, SEQ), "ids:32000")}, ["ts", "dynamo"], LM_MESHES),
     "t5_encoder": (lambda: _hf("t5", d_model=512, d_ff=2048, num_layers=6, num_heads=8),
-                   {"input_ids": ((1, SEQ), "ids:32128")}, ["ts"]),
+                   {"input_ids": ((B, SEQ), "ids:32128")}, ["ts"], LM_MESHES),
     # whisper-base's encoder: 80 mel bins x 3000 frames.
     "whisper_encoder": (lambda: _hf("whisper", d_model=512, encoder_layers=6,
                                     encoder_attention_heads=8, decoder_layers=6,
                                     decoder_attention_heads=8, encoder_ffn_dim=2048,
                                     decoder_ffn_dim=2048),
-                        {"input_features": ((1, 80, 3000), "normal")}, ["ts"]),
-    "vit_b16": (lambda: _hf("vit"), {"pixel_values": ((1, 3, 224, 224), "normal")}, ["ts"]),
-    "resnet50": (lambda: __import__("torchvision").models.resnet50(),
-                 {"x": ((1, 3, 224, 224), "normal")}, ["ts", "dynamo"]),
-    "mobilenet_v2": (lambda: __import__("torchvision").models.mobilenet_v2(),
-                     {"x": ((1, 3, 224, 224), "normal")}, ["ts"]),
+                        {"input_features": ((B, 80, 3000), "normal")}, ["ts"], LM_MESHES),
+    "vit_b16": (lambda: _hf("vit"), {"pixel_values": ((B, 3, 224, 224), "normal")}, ["ts"],
+                LM_MESHES),
+    "resnet50": (lambda: _torchvision("resnet50"),
+                 {"x": ((B, 3, 224, 224), "normal")}, ["ts", "dynamo"], CNN_MESHES),
+    "mobilenet_v2": (lambda: _torchvision("mobilenet_v2"),
+                     {"x": ((B, 3, 224, 224), "normal")}, ["ts"], CNN_MESHES),
 }
 
 
@@ -126,6 +135,24 @@ def cache_root(cache=None):
         os.path.expanduser("~"), ".cache", "tessera", "zoo")
 
 
+def _torchvision(name):
+    """A torchvision model whose BatchNorm statistics come from a few
+    batches of random images (as trained ones would): with the initial
+    mean 0 and variance 1, MobileNetV2's logits are about 1e-9, which no
+    tolerance can check."""
+    import torch
+    import torchvision
+    model = getattr(torchvision.models, name)()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = None  # a cumulative average
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(4, 3, 224, 224))
+    return model.eval()
+
+
 def _inputs(shapes, rng):
     feeds = {}
     for n, (shape, kind) in shapes.items():
@@ -143,7 +170,7 @@ def _inputs(shapes, rng):
 def _export(name, exporter, d):
     import onnxruntime as ort
     import torch
-    build, shapes, _ = MODELS[name]
+    build, shapes, _, _ = MODELS[name]
     torch.manual_seed(0)
     model = build().eval()
     keys = list(shapes)
@@ -199,11 +226,13 @@ def ensure(name, exporter, cache=None, log=print):
 
 
 def entries(only=None):
-    for name, (_, _, exporters) in MODELS.items():
+    """(name, exporter, meshes) per export; meshes only on a model's first
+    exporter."""
+    for name, (_, _, exporters, meshes) in MODELS.items():
         if only and name not in only:
             continue
-        for e in exporters:
-            yield name, e
+        for i, e in enumerate(exporters):
+            yield name, e, meshes if i == 0 else []
 
 
 def main():
@@ -214,7 +243,7 @@ def main():
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
     failed = False
-    for name, e in entries(only):
+    for name, e, _ in entries(only):
         if args.list:
             print("%s.%s" % (name, e))
             continue

@@ -190,13 +190,18 @@ void mlir::tessera::populateElementwisePatterns(TypeConverter &tc, RewritePatter
     return arith::SelectOp::create(b, loc, fix, sum, r);
   });
 
-  addElementwise<AbsOp>(tc, p, [](AbsOp op, OpBuilder &b, Location loc, Type,
+  addElementwise<AbsOp>(tc, p, [](AbsOp op, OpBuilder &b, Location loc, Type t,
                                   ValueRange a) -> Value {
     if (isFloat(a[0].getType()))
       return math::AbsFOp::create(b, loc, a[0]);
     if (isUnsignedOp(op))
       return a[0];
-    return math::AbsIOp::create(b, loc, a[0]);
+    // x < 0 ? 0 - x : x, not math.absi: the host phase's convert-to-llvm
+    // leaves math.absi illegal (T5's relative position buckets).
+    Value zero = scalarConstant(b, loc, t, 0);
+    Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a[0], zero);
+    return arith::SelectOp::create(b, loc, neg,
+                                   arith::SubIOp::create(b, loc, zero, a[0]), a[0]);
   });
   addElementwise<NegOp>(tc, p, [](NegOp, OpBuilder &b, Location loc, Type t,
                                   ValueRange a) -> Value {
