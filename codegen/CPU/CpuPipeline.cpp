@@ -50,6 +50,7 @@ void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createDropBroadcastUnitDimsPass());
     pm.addNestedPass<func::FuncOp>(createUnrollWindowsPass());
     pm.addPass(createCanonicalizerPass());
+    pm.addNestedPass<func::FuncOp>(createReplicateCapturesPass());
     // Forward first, so the strategies' splits of the inputs (dp) reach
     // the ops before the weights' splits (tp) are pulled back into them:
     // the upstream default (backward first) gathers the batch before a
@@ -60,6 +61,7 @@ void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
     propagation.traversal = shard::TraversalOrder::ForwardBackward;
     pm.addNestedPass<func::FuncOp>(shard::createShardingPropagation(propagation));
     pm.addNestedPass<func::FuncOp>(shard::createShardingPropagation(propagation));
+    pm.addNestedPass<func::FuncOp>(createPreparePartitionPass());
     pm.addPass(createRecordShardingsPass());
     pm.addNestedPass<func::FuncOp>(shard::createPartition());
     pm.addPass(createCanonicalizerPass());

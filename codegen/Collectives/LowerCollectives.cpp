@@ -124,7 +124,8 @@ LogicalResult lowerAllGather(ModuleOp module, shard::AllGatherOp op) {
       !in.getElementType().isIntOrFloat())
     return op.emitError("all_gather of ") << in << " is not supported";
   int64_t axis = op.getGatherAxis().getSExtValue();
-  int64_t outer = 1, inner = in.getElementTypeBitWidth() / 8;
+  // Bytes per element as stored (an i1 takes a byte).
+  int64_t outer = 1, inner = (in.getElementTypeBitWidth() + 7) / 8;
   for (int64_t d = 0; d < in.getRank(); ++d)
     (d < axis ? outer : inner) *= in.getDimSize(d);
   Value send = l.readBuffer(op.getInput());

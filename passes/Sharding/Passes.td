@@ -52,9 +52,9 @@ def RecordShardingsPass : Pass<"tessera-record-shardings", "ModuleOp"> {
     arguments and results into their local shards: each argument's and
     result's split axes are stored as `tessera.split = [[axes], ...]`
     (an array of i16 arrays, one per dimension), for the artifact's
-    manifest and the runtime's slicing. An argument nothing uses gets a
-    replicated annotation of its own: upstream `shard-partition` (LLVM 22)
-    crashes on an unannotated, unused argument.
+    manifest and the runtime's slicing. Runs after
+    `tessera-shard-prepare-partition`, which leaves each argument one
+    annotation.
   }];
 }
 
@@ -114,6 +114,69 @@ def ApplyShardingSpecPass : Pass<"tessera-apply-sharding-spec", "ModuleOp"> {
     Option<"path", "path", "std::string", "", "The spec file">
   ];
   let statistics = [Statistic<"numAnnotations", "annotations", "Tensors annotated">];
+  let dependentDialects = ["::mlir::shard::ShardDialect"];
+}
+
+def ReplicateCapturesPass
+    : Pass<"tessera-shard-replicate-captures", "func::FuncOp"> {
+  let summary = "Make the tensors an op's body reads from outside visible to sharding";
+  let description = [{
+    A Gather lowers to a `linalg.generic` whose body reads the table with
+    `tensor.extract` of a value defined outside the op (a capture), not
+    through an operand. Sharding propagation and partitioning only see
+    operands: a captured table computed from a split value (BERT's
+    attention mask gathered by token position) would be read as the local
+    shard, with global indices, and a captured value nothing else uses
+    would stay unannotated (shard-partition crashes on it). This pass gives
+    each captured ranked tensor a replicated `shard.shard ...
+    annotate_for_users` just before the op and makes the body read that:
+    propagation annotates the capture's producers, and partitioning
+    gathers the capture whole where its producer is split.
+
+    ```mlir
+    %t = ... : tensor<64x1xi1>
+    %r = linalg.generic ... { tensor.extract %t[%i, %c0] ... }
+    // becomes
+    %s = shard.sharding @mesh split_axes = [[]] : !shard.sharding
+    %t1 = shard.shard %t to %s annotate_for_users : tensor<64x1xi1>
+    %r = linalg.generic ... { tensor.extract %t1[%i, %c0] ... }
+    ```
+
+    Runs before `sharding-propagation`.
+  }];
+  let statistics = [Statistic<"numCaptures", "captures", "Captured tensors annotated">];
+  let dependentDialects = ["::mlir::shard::ShardDialect"];
+}
+
+def PreparePartitionPass
+    : Pass<"tessera-shard-prepare-partition", "func::FuncOp"> {
+  let summary = "Bring annotated IR into the form shard-partition handles";
+  let description = [{
+    Runs between `sharding-propagation` and `shard-partition`. Upstream
+    partitioning (LLVM 22) asserts, crashes or silently miscompiles on
+    IR that propagation can leave behind; this pass rewrites those cases:
+
+    * Every ranked tensor argument gets exactly one use, a `shard.shard`:
+      annotations of one argument with the same sharding are merged; an
+      argument with differing annotations (a weight shared by two layers
+      that shard it differently), or none, or uses no annotation covers,
+      gets one annotation of its own (replicated when its users disagree),
+      and its users reshard from it.
+    * Every ranked tensor operand and result of an op has its annotation
+      (a replicated one where propagation left none), and an op without a
+      sharding rule reads and writes replicated values (it runs whole on
+      every device).
+    * Every resharding (a `shard.shard` of a `shard.shard` with another
+      sharding) is one step upstream implements (split one more axis,
+      unsplit the last axis, move the last axis to another dimension);
+      a longer one, or a move (an all-to-all, which the runtime has no
+      collective for), becomes a chain of unsplit and split steps.
+  }];
+  let statistics = [
+    Statistic<"numArguments", "arguments", "Argument annotations rewritten">,
+    Statistic<"numOperations", "operations", "Operand and result annotations added or replicated">,
+    Statistic<"numReshards", "reshards", "Reshardings split into steps">
+  ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
 

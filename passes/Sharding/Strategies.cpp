@@ -473,27 +473,10 @@ struct RecordShardingsPass
     func::FuncOp func = mainOf(getOperation());
     if (!func)
       return;
-    // shard-partition crashes (LLVM 22) on an argument no op of the
-    // function's body uses: one nothing uses, or one only read inside a
-    // region (a Gather's table, read by tensor.extract in a linalg body).
-    // Give such arguments a replicated annotation, which their uses read.
-    for (BlockArgument arg : func.getArguments()) {
-      if (!isa<RankedTensorType>(arg.getType()) ||
-          llvm::any_of(arg.getUsers(), [&](Operation *user) {
-            return user->getParentRegion() == &func.getBody();
-          }))
-        continue;
-      OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
-      auto sharding = shard::ShardingOp::create(
-          b, func.getLoc(), FlatSymbolRefAttr::get(func.getContext(), kMeshName),
-          ArrayRef<shard::GridAxesAttr>{DenseI16ArrayAttr::get(func.getContext(), {})});
-      auto shardOp = shard::ShardOp::create(b, func.getLoc(), arg, sharding,
-                                            /*annotate_for_users=*/true);
-      arg.replaceAllUsesExcept(shardOp.getResult(), shardOp);
-    }
+    // tessera-shard-prepare-partition left each argument one annotation.
     for (BlockArgument arg : func.getArguments())
       for (Operation *user : arg.getUsers())
-        if (auto s = dyn_cast<shard::ShardOp>(user); s && s.getAnnotateForUsers())
+        if (auto s = dyn_cast<shard::ShardOp>(user))
           if (auto sharding = s.getSharding().getDefiningOp<shard::ShardingOp>())
             func.setArgAttr(arg.getArgNumber(), kSplitAttrName, splitAttr(sharding));
     func.walk([&](func::ReturnOp ret) {
