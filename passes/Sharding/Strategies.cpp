@@ -59,33 +59,66 @@ func::FuncOp mainOf(ModuleOp module) {
   return module.lookupSymbol<func::FuncOp>("main");
 }
 
-/// Splits dimension `dim` of argument `arg` over `axis`, merging with a
-/// split the argument already has (dp and tp on one weight).
-void splitArgument(func::FuncOp func, BlockArgument arg, int64_t dim,
-                   int16_t axis) {
-  auto type = cast<RankedTensorType>(arg.getType());
-  SmallVector<SmallVector<int16_t>> axes(type.getRank());
-  shard::ShardOp existing;
-  for (Operation *user : arg.getUsers())
-    if (auto s = dyn_cast<shard::ShardOp>(user); s && s.getAnnotateForUsers())
-      existing = s;
-  if (existing) {
-    auto sharding = existing.getSharding().getDefiningOp<shard::ShardingOp>();
-    for (auto [d, a] : llvm::enumerate(sharding.getSplitAxes().getAxes()))
-      axes[d].assign(a.asArrayRef().begin(), a.asArrayRef().end());
-  }
-  if (!llvm::is_contained(axes[dim], axis))
-    axes[dim].push_back(axis);
-  OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
-  MLIRContext *ctx = func.getContext();
+/// The sharding op for `axes` (one list of mesh axes per dimension),
+/// created at `b`.
+Value createSharding(OpBuilder &b, Location loc,
+                     ArrayRef<SmallVector<int16_t>> axes) {
+  MLIRContext *ctx = b.getContext();
   SmallVector<shard::GridAxesAttr> split;
   for (auto &a : axes)
     split.push_back(DenseI16ArrayAttr::get(ctx, a));
   // Trailing unsplit dimensions may be left out.
   while (!split.empty() && split.back().empty())
     split.pop_back();
-  auto sharding = shard::ShardingOp::create(
-      b, func.getLoc(), FlatSymbolRefAttr::get(ctx, kMeshName), split);
+  return shard::ShardingOp::create(b, loc, FlatSymbolRefAttr::get(ctx, kMeshName),
+                                   split);
+}
+
+/// The split axes per dimension of the sharding `annotation` reads.
+SmallVector<SmallVector<int16_t>> axesOf(shard::ShardOp annotation, int64_t rank) {
+  SmallVector<SmallVector<int16_t>> axes(rank);
+  auto sharding = annotation.getSharding().getDefiningOp<shard::ShardingOp>();
+  for (auto [d, a] : llvm::enumerate(sharding.getSplitAxes().getAxes()))
+    axes[d].assign(a.asArrayRef().begin(), a.asArrayRef().end());
+  return axes;
+}
+
+/// Splits dimension `dim` of argument `arg` over `axis`, merging with a
+/// split the argument already has (dp and tp on one weight). With `users`,
+/// only their operands read the split: a weight shared with other ops (a
+/// tied embedding and LM head, or one zero bias that an exporter
+/// deduplicated across layers) keeps its other uses as they were.
+void splitArgument(func::FuncOp func, BlockArgument arg, int64_t dim,
+                   int16_t axis, ArrayRef<Operation *> users = {}) {
+  auto type = cast<RankedTensorType>(arg.getType());
+  shard::ShardOp existing;
+  for (Operation *user : arg.getUsers())
+    if (auto s = dyn_cast<shard::ShardOp>(user); s && s.getAnnotateForUsers())
+      existing = s;
+  Value current = existing ? existing.getResult() : Value(arg);
+  bool shared = !users.empty() && llvm::any_of(current.getUsers(), [&](Operation *u) {
+    return !llvm::is_contained(users, u);
+  });
+  SmallVector<SmallVector<int16_t>> axes =
+      existing ? axesOf(existing, type.getRank())
+               : SmallVector<SmallVector<int16_t>>(type.getRank());
+  if (!llvm::is_contained(axes[dim], axis))
+    axes[dim].push_back(axis);
+  if (shared) {
+    // One annotation for the given users' operands.
+    for (Operation *user : users) {
+      OpBuilder b(user);
+      Value sharding = createSharding(b, user->getLoc(), axes);
+      auto shardOp = shard::ShardOp::create(b, user->getLoc(), arg, sharding,
+                                            /*annotate_for_users=*/true);
+      for (OpOperand &operand : user->getOpOperands())
+        if (operand.get() == current)
+          operand.set(shardOp.getResult());
+    }
+    return;
+  }
+  OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
+  Value sharding = createSharding(b, func.getLoc(), axes);
   auto shardOp = shard::ShardOp::create(b, func.getLoc(), arg, sharding,
                                         /*annotate_for_users=*/true);
   if (existing) {
@@ -167,11 +200,12 @@ std::optional<Contraction> asContraction(func::FuncOp func, Operation *op) {
 }
 
 /// Ops that act per element on their chain operand (other operands
-/// broadcast to it).
+/// broadcast to it): elementwise ones, the broadcasting binary ops
+/// (arithmetic, comparisons, logic) and Where, and Clip.
 bool isPointwise(Operation *op) {
   return op->getNumResults() == 1 &&
-         (op->hasTrait<OpTrait::Elementwise>() ||
-          isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, WhereOp, ClipOp>(op));
+         (op->hasTrait<::mlir::OpTrait::Elementwise>() ||
+          op->hasTrait<tessera::OpTrait::BroadcastPointwise>() || isa<ClipOp>(op));
 }
 
 /// Ops a column split passes through between the column- and the
@@ -195,7 +229,7 @@ bool isConstantLike(Value v) {
   Operation *def = v.getDefiningOp();
   if (!def)
     return false;
-  if (isa<ConstantOp>(def) || def->hasTrait<OpTrait::ConstantLike>())
+  if (isa<ConstantOp>(def) || def->hasTrait<::mlir::OpTrait::ConstantLike>())
     return true;
   return def->getNumOperands() > 0 &&
          llvm::all_of(def->getOperands(), isConstantLike);
@@ -347,7 +381,8 @@ void splitFusedProjections(func::FuncOp func) {
 struct TensorParallelGroup {
   SmallVector<Contraction> columns;
   std::optional<Contraction> row;
-  SmallVector<BlockArgument> columnVectors;
+  /// Per-column vectors (a bias added separately) and the op adding each.
+  SmallVector<std::pair<BlockArgument, Operation *>> columnVectors;
 };
 
 /// The group that starts at `first`, if the graph has one.
@@ -389,7 +424,7 @@ std::optional<TensorParallelGroup> findGroup(func::FuncOp func,
                                      .getDimSize(c.nDim) == t.getDimSize(0);
                         });
           if (column)
-            group.columnVectors.push_back(a);
+            group.columnVectors.push_back({a, user});
           else if (t.getNumElements() != 1)
             return std::nullopt;
           continue;
@@ -444,15 +479,15 @@ struct ShardTensorParallelPass
       if (!ok)
         continue;
       for (const Contraction &c : group->columns) {
-        splitArgument(func, c.weight, c.nDim, axis->first);
+        splitArgument(func, c.weight, c.nDim, axis->first, {c.op});
         if (BlockArgument b = argumentOf(c.bias); isWeight(func, b) &&
             cast<RankedTensorType>(b.getType()).getRank() == 1)
-          splitArgument(func, b, 0, axis->first);
+          splitArgument(func, b, 0, axis->first, {c.op});
         used.insert(c.op);
       }
-      for (BlockArgument a : group->columnVectors)
-        splitArgument(func, a, 0, axis->first);
-      splitArgument(func, row.weight, row.kDim, axis->first);
+      for (auto [a, user] : group->columnVectors)
+        splitArgument(func, a, 0, axis->first, {user});
+      splitArgument(func, row.weight, row.kDim, axis->first, {row.op});
       used.insert(row.op);
       ++numGroups;
     }

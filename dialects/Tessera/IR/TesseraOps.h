@@ -10,6 +10,13 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::tessera {
+namespace OpTrait {
+/// Marks the elementwise ops whose operands broadcast as in NumPy (Add,
+/// Equal, And, Where, ...).
+template <typename ConcreteType>
+class BroadcastPointwise
+    : public ::mlir::OpTrait::TraitBase<ConcreteType, BroadcastPointwise> {};
+} // namespace OpTrait
 
 /// NumPy broadcast of two static shapes; failure when a pair of dimensions
 /// is neither equal nor 1.

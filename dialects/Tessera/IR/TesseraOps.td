@@ -161,8 +161,14 @@ def Tessera_CastOp : Tessera_Op<"cast", [Elementwise]> {
 // Elementwise binary and ternary, with NumPy broadcasting
 //===----------------------------------------------------------------------===//
 
+// Pointwise with NumPy broadcasting; the trait marks them for the sharding
+// strategies (it verifies nothing: the ops' own inference does).
+def Tessera_BroadcastPointwise : NativeOpTrait<"BroadcastPointwise"> {
+  let cppNamespace = "::mlir::tessera::OpTrait";
+}
 class Tessera_BroadcastOp<string mnemonic, list<Trait> traits = []>
-    : Tessera_Op<mnemonic, !listconcat([InferTypeOpAdaptor], traits)> {
+    : Tessera_Op<mnemonic, !listconcat([InferTypeOpAdaptor,
+                                        Tessera_BroadcastPointwise], traits)> {
   let extraClassDefinition = [{
     ::llvm::LogicalResult $cppClass::inferReturnTypes(
         ::mlir::MLIRContext *context, std::optional<::mlir::Location> location,
