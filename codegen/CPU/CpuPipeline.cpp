@@ -98,6 +98,7 @@ void mlir::tessera::buildCpuLlvmPhase(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   if (options.ukernels)
     pm.addPass(createMathToUkernelsPass());
+  pm.addPass(createOutlineLoopsPass());
   buildHostToLlvmPhase(pm, options.artifactAbi);
 }
 

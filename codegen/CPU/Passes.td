@@ -196,4 +196,44 @@ def ConvToGemmPass : Pass<"tessera-cpu-conv-to-gemm", "func::FuncOp"> {
   ];
 }
 
+def OutlineLoopsPass : Pass<"tessera-cpu-outline-loops", "ModuleOp"> {
+  let summary = "Give each loop nest of a function a function of its own";
+  let description = [{
+    After bufferization and `convert-linalg-to-loops`, a whole model is one
+    function of thousands of loop nests, and LLVM's optimisation and code
+    generation grow faster than linearly in a function's size (a ViT-B/16
+    took over two minutes in LLVM alone). This pass moves each top-level
+    `scf.for` nest into a private function of its own (`@main_loop3`),
+    called in its place and marked `no_inline`, so LLVM works on small
+    functions. Identical nests (every layer of a transformer repeats its
+    own) share one function, so LLVM compiles each kind of nest once and
+    compile time grows with a model's layers only through the MLIR passes.
+
+    Values the nest reads from outside become parameters: memrefs with the
+    identity layout and scalars. Constants and views with other layouts
+    (`memref.subview` and its kin) are recomputed inside from their
+    sources, as the bare-pointer calling convention passes only identity
+    layouts.
+
+    ```mlir
+    scf.for %i = %c0 to %c64 step %c1 { ... %buf ... }
+    // becomes
+    func.call @main_loop0(%buf) : (memref<64xf32>) -> ()
+    func.func private @main_loop0(%arg0: memref<64xf32>) attributes {no_inline} {
+      scf.for %i = %c0 to %c64 step %c1 { ... %arg0 ... }
+      return
+    }
+    ```
+  }];
+  let options = [
+    Option<"minOps", "min-ops", "unsigned", "8",
+           "Nests with fewer operations stay inline">
+  ];
+  let statistics = [
+    Statistic<"numOutlined", "outlined", "Loop nests outlined">,
+    Statistic<"numShared", "shared", "Loop nests that call a function an identical nest got">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // TESSERA_CODEGEN_CPU_PASSES

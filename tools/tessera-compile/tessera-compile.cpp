@@ -372,7 +372,7 @@ int main(int argc, char **argv) {
   std::string firstError;
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
     if (diag.getSeverity() == DiagnosticSeverity::Error && firstError.empty())
-      firstError = describe(diag.getLocation()) + diag.str();
+      firstError = describe(diag.getLocation()) + llvm::StringRef(diag.str()).rtrim().str();
     return success();
   });
 
@@ -447,8 +447,12 @@ int main(int argc, char **argv) {
   auto runPhase = [&](llvm::function_ref<void(OpPassManager &)> build,
                       StringRef what, bool instrument = false) -> bool {
     PassManager pm(&context);
-    if (failed(applyPassManagerCLOptions(pm)))
+    firstError.clear();
+    if (failed(applyPassManagerCLOptions(pm))) {
+      // e.g. --mlir-print-ir-module-scope without --mlir-disable-threading
+      fail(firstError.empty() ? "invalid pass manager options" : firstError);
       return false;
+    }
     applyDefaultTimingPassManagerCLOptions(pm);
     if (instrument)
       pm.addInstrumentation(
