@@ -69,9 +69,35 @@ LogicalResult rewriteConv(ConvOp conv, int64_t maxPatchBytes) {
   Value x = conv.getInput();
   bool pointwise = kk == 1 && llvm::all_of(strides, [](int64_t s) { return s == 1; }) &&
                    llvm::all_of(pads, [](int64_t v) { return v == 0; });
+  // Non-overlapping windows (ViT's 16x16 patches, stride 16): the patches
+  // are a reshape and a transpose of the input, [N, C, O1, K1, O2, K2] ->
+  // [N, C, K1, K2, O1, O2], one op where slices would take one per offset.
+  bool patchify = !pointwise;
+  for (int64_t i = 0; i < spatial; ++i)
+    patchify = patchify && strides[i] == kernel[i] && dilations[i] == 1 &&
+               pads[i] == 0 && pads[spatial + i] == 0 &&
+               outSpatial[i] * kernel[i] == in.getDimSize(2 + i);
   Value patches;
   if (pointwise) {
     patches = r.reshape(x, {n, groups, ck, p});
+  } else if (patchify) {
+    SmallVector<int64_t> split = {n, c}, perm = {0, 1}, moved = {n, c};
+    for (int64_t i = 0; i < spatial; ++i) {
+      split.push_back(outSpatial[i]);
+      split.push_back(kernel[i]);
+    }
+    for (int64_t i = 0; i < spatial; ++i) {
+      perm.push_back(3 + 2 * i);
+      moved.push_back(kernel[i]);
+    }
+    for (int64_t i = 0; i < spatial; ++i) {
+      perm.push_back(2 + 2 * i);
+      moved.push_back(outSpatial[i]);
+    }
+    Value t = TransposeOp::create(b, r.loc, r.type(moved), r.reshape(x, split),
+                                  r.ints(perm))
+                  .getResult();
+    patches = r.reshape(t, {n, groups, ck, p});
   } else {
     if (llvm::any_of(pads, [](int64_t v) { return v != 0; })) {
       SmallVector<int64_t> all(2 * rank, 0), padded(in.getShape());

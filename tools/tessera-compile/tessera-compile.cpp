@@ -19,6 +19,9 @@
 #include "codegen/CPU/CpuTarget.h"
 #include "codegen/CUDA/CudaPipeline.h"
 #include "codegen/CUDA/CudaTarget.h"
+#include "codegen/CUDA/Passes.h"
+#include "codegen/Collectives/Passes.h"
+#include "codegen/Conversion/Passes.h"
 #include "passes/Sharding/Passes.h"
 #include "sharding.h"
 #include "codegen/CPU/Passes.h"
@@ -33,6 +36,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
@@ -233,6 +237,14 @@ std::string nameAttr(DictionaryAttr attrs) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Registered so that --mlir-print-ir-before=PASS and its kin can name
+  // any pass of the pipeline.
+  registerAllPasses();
+  ts::registerTesseraConversionPasses();
+  ts::registerTesseraCpuPasses();
+  ts::registerTesseraCudaPasses();
+  ts::registerTesseraShardingPasses();
+  ts::registerTesseraCollectivesPasses();
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
