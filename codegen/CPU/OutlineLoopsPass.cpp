@@ -55,6 +55,7 @@ struct OutlineLoopsPass
         continue;
       unsigned counter = 0;
       llvm::StringMap<func::FuncOp> kernels;
+      Operation *last = func;
       for (Operation &op : llvm::make_early_inc_range(func.getBody().front())) {
         auto loop = dyn_cast<scf::ForOp>(op);
         if (!loop || loop.getNumResults() != 0)
@@ -63,7 +64,7 @@ struct OutlineLoopsPass
         loop->walk([&](Operation *) { ++size; });
         if (size < minOps)
           continue;
-        if (outline(symbols, func, loop, counter, kernels))
+        if (outline(symbols, func, loop, counter, kernels, last))
           ++numOutlined;
       }
     }
@@ -72,7 +73,8 @@ struct OutlineLoopsPass
   /// Moves `loop` into a new function; false (and no change) when a value
   /// it reads can be neither passed nor recomputed.
   bool outline(SymbolTable &symbols, func::FuncOp func, scf::ForOp loop,
-               unsigned &counter, llvm::StringMap<func::FuncOp> &kernels) {
+               unsigned &counter, llvm::StringMap<func::FuncOp> &kernels,
+               Operation *&last) {
     // What the nest reads from outside, with the recomputed ops' own
     // operands in their place, in an order that defines before use.
     llvm::SetVector<Value> reads;
@@ -102,7 +104,8 @@ struct OutlineLoopsPass
       if (!visit(v))
         return false;
 
-    OpBuilder b(func);
+    OpBuilder b(func.getContext());
+    b.setInsertionPointAfter(last);
     SmallVector<Type> types;
     for (Value v : params)
       types.push_back(v.getType());
@@ -141,11 +144,16 @@ struct OutlineLoopsPass
       symbols.erase(kernel);
       kernel = it->second;
       ++numShared;
+    } else {
+      last = kernel;
     }
 
     OpBuilder at(loop);
     func::CallOp::create(at, loop.getLoc(), kernel, params.getArrayRef());
     loop.erase();
+    for (Operation *op : llvm::reverse(recomputed))
+      if (op->use_empty())
+        op->erase();
     return true;
   }
 };

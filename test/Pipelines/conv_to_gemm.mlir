@@ -1,0 +1,26 @@
+// RUN: tessera-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tessera-cpu-conv-to-gemm))' | FileCheck %s
+
+// Non-overlapping windows (a ViT patch embedding: kernel 4 = stride 4): the
+// patches are one reshape and one transpose of the input, no slices.
+// CHECK-LABEL: func.func @patches(
+// CHECK: %[[S:.+]] = tessera.reshape %{{.+}} : tensor<2x3x8x8xf32> -> tensor<2x3x2x4x2x4xf32>
+// CHECK: %[[T:.+]] = tessera.transpose %[[S]] {perm = array<i64: 0, 1, 3, 5, 2, 4>} : tensor<2x3x2x4x2x4xf32> -> tensor<2x3x4x4x2x2xf32>
+// CHECK: tessera.reshape %[[T]] : tensor<2x3x4x4x2x2xf32> -> tensor<2x1x48x4xf32>
+// CHECK-NOT: tessera.slice
+// CHECK: tessera.matmul
+func.func @patches(%x: tensor<2x3x8x8xf32>, %w: tensor<5x3x4x4xf32>) -> tensor<2x5x2x2xf32> {
+  %0 = tessera.conv %x, %w {strides = array<i64: 4, 4>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64} : (tensor<2x3x8x8xf32>, tensor<5x3x4x4xf32>) -> tensor<2x5x2x2xf32>
+  return %0 : tensor<2x5x2x2xf32>
+}
+
+// -----
+
+// Overlapping windows take one strided slice per kernel offset.
+// CHECK-LABEL: func.func @overlapping(
+// CHECK-COUNT-4: tessera.slice
+// CHECK: tessera.concat
+// CHECK-NOT: tessera.transpose
+func.func @overlapping(%x: tensor<1x1x5x5xf32>, %w: tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32> {
+  %0 = tessera.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64} : (tensor<1x1x5x5xf32>, tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32>
+  return %0 : tensor<1x1x4x4xf32>
+}
