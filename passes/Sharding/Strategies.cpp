@@ -213,7 +213,12 @@ bool isPointwise(Operation *op) {
 /// the attention products (contractions of two split values) and softmax
 /// along the unsplit last axis.
 bool carriesSplit(func::FuncOp func, Operation *op) {
-  if (isPointwise(op) || isa<ReshapeOp, TransposeOp>(op))
+  // Head reshapes and transposes; rotary embeddings' halves (Slice, Neg,
+  // Concat along the head dimension); grouped-query attention's repeated
+  // KV heads (Expand of a unit dimension, then a Reshape). Propagation
+  // keeps the split where these leave the split dimension whole, and
+  // gathers otherwise.
+  if (isPointwise(op) || isa<ReshapeOp, TransposeOp, SliceOp, ConcatOp, ExpandOp>(op))
     return true;
   if (auto softmax = dyn_cast<SoftmaxOp>(op)) {
     int64_t rank = cast<RankedTensorType>(softmax.getType()).getRank();
@@ -235,31 +240,35 @@ bool isConstantLike(Value v) {
          llvm::all_of(def->getOperands(), isConstantLike);
 }
 
-/// The weight contraction `v` comes from through reshapes, transposes and
-/// pointwise ops with one non-constant operand (a bias add), if any.
+/// The one weight contraction `v` comes from through ops that carry a
+/// split (reshapes, transposes, rotary slices and concats, a GQA expand,
+/// pointwise ops with constant or weight operands besides), if exactly
+/// one: every path back from `v` must end at it or at a constant.
 std::optional<Contraction> contractionBehind(func::FuncOp func, Value v) {
-  for (Operation *def = v.getDefiningOp(); def; def = v.getDefiningOp()) {
-    if (std::optional<Contraction> c = asContraction(func, def))
-      return c;
-    if (isa<ReshapeOp, TransposeOp>(def)) {
-      v = def->getOperand(0);
+  std::optional<Contraction> found;
+  llvm::DenseSet<Value> seen;
+  SmallVector<Value> work = {v};
+  while (!work.empty()) {
+    Value cur = work.pop_back_val();
+    if (!seen.insert(cur).second)
+      continue;
+    Operation *def = cur.getDefiningOp();
+    if (!def)
+      return std::nullopt; // an input, not a projection
+    if (std::optional<Contraction> c = asContraction(func, def)) {
+      if (found && found->op != c->op)
+        return std::nullopt;
+      found = c;
       continue;
     }
-    if (!isPointwise(def))
+    if (!isPointwise(def) &&
+        !isa<ReshapeOp, TransposeOp, SliceOp, ConcatOp, ExpandOp>(def))
       return std::nullopt;
-    Value next;
-    for (Value operand : def->getOperands()) {
-      if (isWeight(func, argumentOf(operand)) || isConstantLike(operand))
-        continue;
-      if (next)
-        return std::nullopt;
-      next = operand;
-    }
-    if (!next)
-      return std::nullopt;
-    v = next;
+    for (Value operand : def->getOperands())
+      if (!isWeight(func, argumentOf(operand)) && !isConstantLike(operand))
+        work.push_back(operand);
   }
-  return std::nullopt;
+  return found;
 }
 
 /// A new weight argument holding columns [begin, begin + count) of weight
@@ -423,10 +432,10 @@ std::optional<TensorParallelGroup> findGroup(func::FuncOp func,
                           return cast<RankedTensorType>(c.weight.getType())
                                      .getDimSize(c.nDim) == t.getDimSize(0);
                         });
+          // Any other (rotary cos/sin tables, a causal mask: constants the
+          // mesh compile outlined) is read replicated, as constants are.
           if (column)
             group.columnVectors.push_back({a, user});
-          else if (t.getNumElements() != 1)
-            return std::nullopt;
           continue;
         }
         // The other side of an attention product: another projection.
@@ -434,6 +443,21 @@ std::optional<TensorParallelGroup> findGroup(func::FuncOp func,
           std::optional<Contraction> other = contractionBehind(func, operand);
           if (!other || columnOps.contains(other->op))
             return std::nullopt;
+          group.columns.push_back(*other);
+          columnOps.insert(other->op);
+          work.push_back(other->op->getResult(0));
+          continue;
+        }
+        // A gate (SwiGLU's silu(x·Wg) * x·Wu): a projection of as many
+        // columns as one of the group's, multiplied in pointwise, joins
+        // it.
+        if (std::optional<Contraction> other = contractionBehind(func, operand);
+            other && !columnOps.contains(other->op) &&
+            llvm::any_of(group.columns, [&](const Contraction &c) {
+              return cast<RankedTensorType>(c.weight.getType()).getDimSize(c.nDim) ==
+                     cast<RankedTensorType>(other->weight.getType())
+                         .getDimSize(other->nDim);
+            })) {
           group.columns.push_back(*other);
           columnOps.insert(other->op);
           work.push_back(other->op->getResult(0));
@@ -445,6 +469,32 @@ std::optional<TensorParallelGroup> findGroup(func::FuncOp func,
   if (!group.row)
     return std::nullopt;
   return group;
+}
+
+/// The number of heads contraction `c`'s columns are cut into: the head
+/// reshape its result reaches through pointwise ops (a bias) turns the
+/// last dimension N into [H, N/H]. `chain` gets the ops on the way.
+std::optional<int64_t> headsOf(func::FuncOp func, const Contraction &c,
+                               SmallVectorImpl<Operation *> &chain) {
+  int64_t columns = cast<RankedTensorType>(c.weight.getType()).getDimSize(c.nDim);
+  Value v = c.op->getResult(0);
+  while (v.hasOneUse()) {
+    Operation *user = *v.user_begin();
+    if (auto reshape = dyn_cast<ReshapeOp>(user)) {
+      auto in = cast<RankedTensorType>(reshape->getOperand(0).getType());
+      auto out = cast<RankedTensorType>(reshape.getType());
+      if (in.getRank() < 1 || out.getRank() != in.getRank() + 1 ||
+          in.getShape().drop_back() != out.getShape().drop_back(2) ||
+          in.getShape().back() != columns)
+        return std::nullopt;
+      return out.getDimSize(out.getRank() - 2);
+    }
+    if (!isPointwise(user))
+      return std::nullopt;
+    chain.push_back(user);
+    v = user->getResult(0);
+  }
+  return std::nullopt;
 }
 
 struct ShardTensorParallelPass
@@ -472,21 +522,38 @@ struct ShardTensorParallelPass
       bool ok = !used.contains(row.op) &&
                 cast<RankedTensorType>(row.weight.getType()).getDimSize(row.kDim) %
                         axis->second == 0;
-      for (const Contraction &c : group->columns)
-        ok = ok && !used.contains(c.op) && weights.insert(c.weight).second &&
-             cast<RankedTensorType>(c.weight.getType()).getDimSize(c.nDim) %
-                     axis->second == 0;
+      // A projection to fewer heads than devices (grouped-query
+      // attention's K and V on tp=8 over 4 KV heads) stays whole: each
+      // device computes all KV heads and takes the ones its query heads
+      // read. The others split by columns.
+      llvm::DenseSet<Operation *> replicated, biasChains;
+      for (const Contraction &c : group->columns) {
+        ok = ok && !used.contains(c.op) && weights.insert(c.weight).second;
+        SmallVector<Operation *> chain;
+        std::optional<int64_t> heads = headsOf(func, c, chain);
+        int64_t columns = cast<RankedTensorType>(c.weight.getType()).getDimSize(c.nDim);
+        if (heads ? *heads % axis->second != 0 : columns % axis->second != 0) {
+          if (!heads || group->columns.size() < 2)
+            ok = false;
+          replicated.insert(c.op);
+          biasChains.insert(chain.begin(), chain.end());
+        }
+      }
+      ok = ok && replicated.size() < group->columns.size();
       if (!ok)
         continue;
       for (const Contraction &c : group->columns) {
+        used.insert(c.op);
+        if (replicated.contains(c.op))
+          continue;
         splitArgument(func, c.weight, c.nDim, axis->first, {c.op});
         if (BlockArgument b = argumentOf(c.bias); isWeight(func, b) &&
             cast<RankedTensorType>(b.getType()).getRank() == 1)
           splitArgument(func, b, 0, axis->first, {c.op});
-        used.insert(c.op);
       }
       for (auto [a, user] : group->columnVectors)
-        splitArgument(func, a, 0, axis->first, {user});
+        if (!biasChains.contains(user))
+          splitArgument(func, a, 0, axis->first, {user});
       splitArgument(func, row.weight, row.kDim, axis->first, {row.op});
       used.insert(row.op);
       ++numGroups;

@@ -31,6 +31,7 @@ MESHES = ([], ["--mesh=dp=2"], ["--mesh=tp=2"], ["--mesh=dp=2,tp=2"])
 CASES = [
     ("mlp", "mlp.py", {"x": ((4, 256), "normal")}),
     ("gpt2_block", "gpt2_block.py", {"x": ((2, 16, 64), "normal")}),
+    ("llama_block", "llama_block.py", {"x": ((2, 16, 64), "normal")}),
     ("bert_block", "bert_block.py", {"x": ((2, 16, 64), "normal"), "mask": ((2, 16), "mask")}),
     ("resnet_small", "resnet_small.py", {"x": ((2, 3, 32, 32), "normal")}),
 ]

@@ -215,6 +215,8 @@ def main():
                     "once to a cache by onnx_node_cases.py")
     ap.add_argument("--filter", default="")
     ap.add_argument("--table", action="store_true", help="print the table by op")
+    ap.add_argument("--unsupported-list", metavar="FILE",
+                    help="write each unsupported test and its one-line reason to FILE")
     ap.add_argument("--target", default="cpu", choices=["cpu", "cuda", "cuda-emulated"])
     ap.add_argument("--gpu-arch", default="sm_90",
                     help="comma-separated; with --compile-only every one is compiled")
@@ -276,6 +278,12 @@ def main():
         for op in sorted(by_op):
             c = by_op[op]
             print("%-28s %5d %5d %12d" % (op, c["pass"], c["fail"], c["unsupported"]))
+    if args.unsupported_list:
+        with open(args.unsupported_list, "w") as f:
+            for t, (_, outcome, msg) in zip(tests, results):
+                if outcome == "unsupported":
+                    f.write("%s: %s\n" % (os.path.basename(t), (msg or "").splitlines()[0]
+                                           if msg else ""))
     for t, (_, outcome, msg) in zip(tests, results):
         if outcome == "fail":
             print("FAIL %s: %s" % (os.path.relpath(t, os.path.dirname(os.path.dirname(t))), msg[:300]))

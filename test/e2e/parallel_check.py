@@ -29,6 +29,9 @@ CASES = [
     ("gpt2_block", "gpt2_block.py", {"x": ((4, 16, 64), "normal")}, MESHES),
     ("bert_block", "bert_block.py",
      {"x": ((4, 16, 64), "normal"), "mask": ((4, 16), "mask")}, MESHES),
+    # RMSNorm, rotary embeddings, grouped-query attention (4 query heads
+    # over 2 KV heads: tp=4 keeps K and V whole), SwiGLU.
+    ("llama_block", "llama_block.py", {"x": ((4, 16, 64), "normal")}, MESHES),
     # An embedding (Gather on a weight) and an LM head: dp used to crash
     # shard-partition (a table read only inside a linalg body).
     ("embedding_lm", "embedding_lm.py", {"ids": ((4, 16), "ids:128")}, MESHES),
