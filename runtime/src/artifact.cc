@@ -318,6 +318,40 @@ uint64_t checksum(const void *data, size_t size) {
   return h ^ size;
 }
 
+void Checksum::update(const void *data, size_t size) {
+  const unsigned char *p = static_cast<const unsigned char *>(data);
+  size_ += size;
+  // Complete a word left over from the last piece first.
+  while (tailSize_ && size) {
+    tail_[tailSize_++] = *p++;
+    --size;
+    if (tailSize_ == 8) {
+      uint64_t w;
+      std::memcpy(&w, tail_, 8);
+      hash_ = (hash_ ^ w) * 1099511628211ull;
+      hash_ ^= hash_ >> 29;
+      tailSize_ = 0;
+    }
+  }
+  if (tailSize_)
+    return; // the piece ended inside the word
+  for (; size >= 8; p += 8, size -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    hash_ = (hash_ ^ w) * 1099511628211ull;
+    hash_ ^= hash_ >> 29;
+  }
+  std::memcpy(tail_, p, size);
+  tailSize_ = size;
+}
+
+uint64_t Checksum::finish() const {
+  uint64_t h = hash_;
+  for (size_t i = 0; i < tailSize_; ++i)
+    h = (h ^ tail_[i]) * 1099511628211ull;
+  return h ^ size_;
+}
+
 uint64_t layoutWeights(std::vector<WeightSpec> &weights) {
   uint64_t offset = 0;
   for (WeightSpec &w : weights) {
@@ -339,32 +373,57 @@ size_t alignmentOf(SectionKind kind) {
   }
 }
 
-/// The header and table for `sections`; fills each section's offset.
-std::string headerFor(const std::vector<SectionData> &sections,
-                      std::vector<uint64_t> &offsets) {
-  size_t n = sections.size();
-  offsets.clear();
-  uint64_t offset = kHeaderSize + n * kEntrySize;
-  for (const SectionData &s : sections) {
-    size_t align = alignmentOf(s.kind);
+/// Each section's offset in a container of sections of `sizes`.
+std::vector<uint64_t> offsetsFor(const std::vector<SectionKind> &kinds,
+                                 const std::vector<uint64_t> &sizes,
+                                 uint64_t &fileSize) {
+  std::vector<uint64_t> offsets;
+  uint64_t offset = kHeaderSize + kinds.size() * kEntrySize;
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    size_t align = alignmentOf(kinds[i]);
     offset = (offset + align - 1) / align * align;
     offsets.push_back(offset);
-    offset += s.size;
+    offset += sizes[i];
   }
+  fileSize = offset;
+  return offsets;
+}
+
+/// The header and table of sections of `kinds`, `sizes` and `sums` at
+/// `offsets`.
+std::string headerOf(const std::vector<SectionKind> &kinds,
+                     const std::vector<uint64_t> &sizes,
+                     const std::vector<uint64_t> &sums,
+                     const std::vector<uint64_t> &offsets, uint64_t fileSize) {
   std::string head;
   head.append(kMagic, 4);
   put32(head, kFormatVersion);
-  put32(head, static_cast<uint32_t>(n));
+  put32(head, static_cast<uint32_t>(kinds.size()));
   put32(head, 0);
-  put64(head, offset);
-  for (size_t i = 0; i < n; ++i) {
-    put32(head, static_cast<uint32_t>(sections[i].kind));
+  put64(head, fileSize);
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    put32(head, static_cast<uint32_t>(kinds[i]));
     put32(head, 0);
     put64(head, offsets[i]);
-    put64(head, sections[i].size);
-    put64(head, checksum(sections[i].data, sections[i].size));
+    put64(head, sizes[i]);
+    put64(head, sums[i]);
   }
   return head;
+}
+
+/// The header and table for `sections`; fills each section's offset.
+std::string headerFor(const std::vector<SectionData> &sections,
+                      std::vector<uint64_t> &offsets) {
+  std::vector<SectionKind> kinds;
+  std::vector<uint64_t> sizes, sums;
+  for (const SectionData &s : sections) {
+    kinds.push_back(s.kind);
+    sizes.push_back(s.size);
+    sums.push_back(checksum(s.data, s.size));
+  }
+  uint64_t fileSize = 0;
+  offsets = offsetsFor(kinds, sizes, fileSize);
+  return headerOf(kinds, sizes, sums, offsets, fileSize);
 }
 } // namespace
 
@@ -382,28 +441,52 @@ bool write(const std::string &path, const Manifest &manifest,
            const std::string &hostCode, const std::vector<char> &weights,
            std::string &error, const std::string &deviceCode,
            const std::string &deviceBinary) {
+  return write(
+      path, manifest, hostCode, weights.size(),
+      [&](const Emit &emit, std::string &) {
+        return weights.empty() || emit(weights.data(), weights.size());
+      },
+      error, deviceCode, deviceBinary);
+}
+
+bool write(const std::string &path, const Manifest &manifest,
+           const std::string &hostCode, uint64_t weightsSize,
+           const WeightWriter &weights, std::string &error,
+           const std::string &deviceCode, const std::string &deviceBinary) {
   std::string manifestText = manifest.serialize();
-  std::vector<SectionData> sections = {
-      {SectionKind::Manifest, manifestText.data(), manifestText.size()},
-      {SectionKind::HostCode, hostCode.data(), hostCode.size()},
-      {SectionKind::Weights, weights.data(), weights.size()},
+  struct Section {
+    SectionKind kind;
+    const std::string *bytes; // null: the weights
   };
+  std::vector<Section> sections = {{SectionKind::Manifest, &manifestText},
+                                   {SectionKind::HostCode, &hostCode},
+                                   {SectionKind::Weights, nullptr}};
   if (!deviceCode.empty())
-    sections.push_back({SectionKind::DeviceCode, deviceCode.data(), deviceCode.size()});
+    sections.push_back({SectionKind::DeviceCode, &deviceCode});
   if (!deviceBinary.empty())
-    sections.push_back({SectionKind::DeviceBinary, deviceBinary.data(), deviceBinary.size()});
-  std::vector<uint64_t> offsets;
-  std::string head = headerFor(sections, offsets);
+    sections.push_back({SectionKind::DeviceBinary, &deviceBinary});
+  std::vector<SectionKind> kinds;
+  std::vector<uint64_t> sizes, sums;
+  for (const Section &s : sections) {
+    kinds.push_back(s.kind);
+    sizes.push_back(s.bytes ? s.bytes->size() : weightsSize);
+  }
+  uint64_t fileSize = 0;
+  std::vector<uint64_t> offsets = offsetsFor(kinds, sizes, fileSize);
   // Written under a temporary name and renamed: a failed write (or a
   // compiler killed while writing) leaves no partial artifact at `path`.
+  // The table's checksums are known once the sections are written: the
+  // header is written last, over its placeholder.
   std::string temp = path + ".tessera-tmp-" + std::to_string(::getpid());
   FILE *f = std::fopen(temp.c_str(), "wbx");
   if (!f) {
     error = "cannot open '" + path + "' for writing: " + std::strerror(errno);
     return false;
   }
-  bool ok = std::fwrite(head.data(), 1, head.size(), f) == head.size();
-  uint64_t pos = head.size();
+  std::string placeholder(kHeaderSize + kinds.size() * kEntrySize, '\0');
+  bool ok = std::fwrite(placeholder.data(), 1, placeholder.size(), f) == placeholder.size();
+  uint64_t pos = placeholder.size();
+  std::string producerError;
   for (size_t i = 0; ok && i < sections.size(); ++i) {
     static const char zeros[4096] = {};
     while (ok && pos < offsets[i]) {
@@ -411,10 +494,29 @@ bool write(const std::string &path, const Manifest &manifest,
       ok = std::fwrite(zeros, 1, k, f) == k;
       pos += k;
     }
-    ok = ok && (sections[i].size == 0 ||
-                std::fwrite(sections[i].data, 1, sections[i].size, f) ==
-                    sections[i].size);
-    pos += sections[i].size;
+    Checksum sum;
+    uint64_t written = 0;
+    Emit emit = [&](const char *data, size_t size) {
+      if (size == 0)
+        return true;
+      if (written + size > sizes[i] || std::fwrite(data, 1, size, f) != size)
+        return false;
+      sum.update(data, size);
+      written += size;
+      return true;
+    };
+    if (sections[i].bytes)
+      ok = ok && emit(sections[i].bytes->data(), sections[i].bytes->size());
+    else
+      ok = ok && weights(emit, producerError);
+    ok = ok && written == sizes[i];
+    pos += written;
+    sums.push_back(sum.finish());
+  }
+  if (ok) {
+    std::string head = headerOf(kinds, sizes, sums, offsets, fileSize);
+    ok = std::fseek(f, 0, SEEK_SET) == 0 &&
+         std::fwrite(head.data(), 1, head.size(), f) == head.size();
   }
   ok = (std::fclose(f) == 0) && ok;
   if (ok && std::rename(temp.c_str(), path.c_str()) != 0) {
@@ -423,7 +525,8 @@ bool write(const std::string &path, const Manifest &manifest,
     return false;
   }
   if (!ok) {
-    error = "cannot write '" + path + "': " + std::strerror(errno);
+    error = !producerError.empty() ? producerError
+                                   : "cannot write '" + path + "': " + std::strerror(errno);
     std::remove(temp.c_str());
   }
   return ok;

@@ -36,6 +36,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,35 @@ struct Manifest {
 
 /// A 64-bit checksum of `size` bytes (FNV-1a over 8-byte words).
 uint64_t checksum(const void *data, size_t size);
+
+/// checksum() over bytes that arrive in pieces: update() any number of
+/// times, then finish() gives what checksum() gives for their
+/// concatenation.
+class Checksum {
+public:
+  void update(const void *data, size_t size);
+  uint64_t finish() const;
+
+private:
+  uint64_t hash_ = 1469598103934665603ull;
+  uint64_t size_ = 0;
+  unsigned char tail_[8];
+  size_t tailSize_ = 0;
+};
+
+/// Produces the WEIGHTS section in order: calls `emit(data, size)` for
+/// consecutive pieces; returns false (with `error` set) to abandon the
+/// write. The pieces must add up to the size given to write().
+using Emit = std::function<bool(const char *data, size_t size)>;
+using WeightWriter = std::function<bool(const Emit &emit, std::string &error)>;
+
+/// Writes an artifact whose WEIGHTS section of `weightsSize` bytes comes
+/// from `weights` piece by piece, so that no copy of the whole section is
+/// held in memory (the compiler streams mapped weights through it).
+bool write(const std::string &path, const Manifest &manifest,
+           const std::string &hostCode, uint64_t weightsSize,
+           const WeightWriter &weights, std::string &error,
+           const std::string &deviceCode = {}, const std::string &deviceBinary = {});
 
 /// Writes an artifact. `weights` holds the WEIGHTS section bytes, laid out
 /// as the manifest's offsets say (see WeightLayout).

@@ -553,8 +553,16 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < manifest.outputs.size(); ++i)
     splitText(func.getResultAttr(i, ts::kSplitAttrName),
               manifest.outputs[i].shape.size(), manifest.outputs[i].split);
+  // Each weight's bytes stay where the importer put them (mapped from
+  // external data, or the model's own buffer) until the artifact is
+  // written: the writer streams them, cutting split ones into shards.
+  struct WeightSource {
+    ArrayRef<char> whole;
+    ::tessera::sharding::Split split;
+    std::vector<int64_t> local;
+  };
   std::vector<art::WeightSpec> weights;
-  std::vector<std::vector<char>> weightData;
+  std::vector<WeightSource> sources;
   for (unsigned i = manifest.inputs.size(); i < func.getNumArguments(); ++i) {
     auto attr = func.getArgAttrOfType<DenseResourceElementsAttr>(
         i, ts::kWeightAttrName);
@@ -568,33 +576,22 @@ int main(int argc, char **argv) {
     if (!blob || static_cast<int64_t>(blob->getData().size()) != w.byteSize())
       return fail(inputFile + ": weight '" + w.name + "' has no data");
     splitText(func.getArgAttr(i, ts::kSplitAttrName), w.shape.size(), w.split);
-    ArrayRef<char> whole = blob->getData();
-    if (w.split.empty()) {
-      weightData.emplace_back(whole.begin(), whole.end());
-    } else {
-      ::tessera::sharding::Split split;
-      std::vector<int64_t> local;
+    WeightSource source{blob->getData(), {}, {}};
+    if (!w.split.empty()) {
       std::string error;
-      if (!::tessera::sharding::parseSplit(w.split, w.shape.size(), mesh, split, error) ||
-          !::tessera::sharding::localShape(w.shape, split, mesh, local, error))
+      if (!::tessera::sharding::parseSplit(w.split, w.shape.size(), mesh, source.split,
+                                           error) ||
+          !::tessera::sharding::localShape(w.shape, source.split, mesh, source.local,
+                                           error))
         return fail(inputFile + ": weight '" + w.name + "': " + error);
-      size_t elem = art::dtypeSize(w.dtype);
-      int64_t localBytes = static_cast<int64_t>(elem);
-      for (int64_t d : local)
+      int64_t localBytes = static_cast<int64_t>(art::dtypeSize(w.dtype));
+      for (int64_t d : source.local)
         localBytes *= d;
       w.size = static_cast<uint64_t>(localBytes);
-      w.shards = static_cast<uint64_t>(::tessera::sharding::shardCount(split, mesh));
-      std::vector<char> data(static_cast<size_t>((w.shards - 1) * w.shardStride() + w.size));
-      for (uint64_t k = 0; k < w.shards; ++k) {
-        auto coords = ::tessera::sharding::shardCoords(split, mesh, static_cast<int64_t>(k));
-        auto offsets = ::tessera::sharding::shardOffsets(local, split, mesh, coords);
-        ::tessera::sharding::copyBlock(const_cast<char *>(whole.data()),
-                                       data.data() + k * w.shardStride(), w.shape, local,
-                                       offsets, elem, /*toLocal=*/true);
-      }
-      weightData.push_back(std::move(data));
+      w.shards = static_cast<uint64_t>(::tessera::sharding::shardCount(source.split, mesh));
     }
     weights.push_back(w);
+    sources.push_back(std::move(source));
   }
 
   progress(3, steps, cuda ? "lowering to kernels (" + gpuArch + " PTX) and host LLVM"
@@ -692,13 +689,45 @@ int main(int argc, char **argv) {
     return fail(inputFile + ": " + error);
 
   progress(5, steps, "writing " + output);
-  std::vector<char> weightSection(weightBytes, 0);
-  for (size_t i = 0; i < weights.size(); ++i)
-    std::memcpy(weightSection.data() + weights[i].offset, weightData[i].data(),
-                weightData[i].size());
   if (output == "-")
     return fail("an artifact is binary; give -o FILE.tsr");
-  if (!art::write(output, manifest, *so, weightSection, error, ptx, cubin))
+  auto writeWeights = [&](const art::Emit &emit, std::string &) {
+    static const char zeros[4096] = {};
+    uint64_t pos = 0;
+    auto padTo = [&](uint64_t offset) {
+      while (pos < offset) {
+        size_t k = static_cast<size_t>(std::min<uint64_t>(offset - pos, sizeof(zeros)));
+        if (!emit(zeros, k))
+          return false;
+        pos += k;
+      }
+      return true;
+    };
+    std::vector<char> shard;
+    for (size_t i = 0; i < weights.size(); ++i) {
+      const art::WeightSpec &w = weights[i];
+      const WeightSource &src = sources[i];
+      if (w.split.empty()) {
+        if (!padTo(w.offset) || !emit(src.whole.data(), src.whole.size()))
+          return false;
+        pos += src.whole.size();
+        continue;
+      }
+      shard.assign(w.size, 0);
+      for (uint64_t k = 0; k < w.shards; ++k) {
+        auto coords = ::tessera::sharding::shardCoords(src.split, mesh, static_cast<int64_t>(k));
+        auto offsets = ::tessera::sharding::shardOffsets(src.local, src.split, mesh, coords);
+        ::tessera::sharding::copyBlock(const_cast<char *>(src.whole.data()), shard.data(),
+                                       w.shape, src.local, offsets, art::dtypeSize(w.dtype),
+                                       /*toLocal=*/true);
+        if (!padTo(w.offset + k * w.shardStride()) || !emit(shard.data(), shard.size()))
+          return false;
+        pos += shard.size();
+      }
+    }
+    return padTo(weightBytes);
+  };
+  if (!art::write(output, manifest, *so, weightBytes, writeWeights, error, ptx, cubin))
     return fail(error);
   if (explain) {
     report.model = llvm::sys::path::filename(inputFile).str();
