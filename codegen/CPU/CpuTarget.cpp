@@ -1,6 +1,7 @@
 //===- CpuTarget.cpp - LLVM dialect to host shared objects ----------------===//
 
 #include "codegen/CPU/CpuTarget.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -125,6 +126,26 @@ FailureOr<std::unique_ptr<llvm::Module>> mlir::tessera::translateToLLVMIR(
     const CpuTargetOptions &options, std::string &error) {
   registerBuiltinDialectTranslation(*module.getContext());
   registerLLVMDialectTranslation(*module.getContext());
+  // Tessera's own argument and result attributes (tessera.name,
+  // tessera.weight, tessera.split) have served the manifest by now. LLVM's
+  // translation warns about each one it does not know, and every warning
+  // prints the whole function: minutes on a 48-layer model.
+  module.walk([](LLVM::LLVMFuncOp f) {
+    auto keep = [](DictionaryAttr attrs) {
+      SmallVector<NamedAttribute> kept;
+      if (attrs)
+        for (NamedAttribute a : attrs)
+          if (!a.getName().getValue().starts_with("tessera."))
+            kept.push_back(a);
+      return DictionaryAttr::get(attrs ? attrs.getContext() : nullptr, kept);
+    };
+    for (unsigned i = 0; i < f.getNumArguments(); ++i)
+      if (DictionaryAttr d = f.getArgAttrDict(i))
+        f.setArgAttrs(i, keep(d));
+    for (unsigned i = 0; i < f.getNumResults(); ++i)
+      if (DictionaryAttr d = f.getResultAttrDict(i))
+        f.setResultAttrs(i, keep(d));
+  });
   std::unique_ptr<llvm::Module> llvmModule =
       mlir::translateModuleToLLVMIR(module, context, "tessera");
   if (!llvmModule) {

@@ -60,6 +60,12 @@ struct EmitEntryPointPass
                            LLVM::Linkage::External, "tessera_abi_version",
                            b.getI32IntegerAttr(kAbiVersion));
     main.setLinkage(LLVM::Linkage::Internal);
+    // The entry function is glue (views, calls of the loop nests' own
+    // functions and of the microkernels, collectives) that grows with a
+    // model's layers; LLVM's optimisations gain nothing there and took
+    // minutes on a 48-layer model. Compiled without them.
+    main.setOptimizeNone(true);
+    main.setNoInline(true);
   }
 };
 } // namespace

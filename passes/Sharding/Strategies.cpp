@@ -382,6 +382,12 @@ void splitFusedProjections(func::FuncOp func) {
         unused.set(a.getArgNumber());
   }
   unused.resize(func.getNumArguments());
+  // The fused weights' bytes are not needed any more: drop them (a mapped
+  // one is unmapped), so a large model does not hold them beside their
+  // slices.
+  for (unsigned i : unused.set_bits())
+    if (auto attr = func.getArgAttrOfType<DenseResourceElementsAttr>(i, kWeightAttrName))
+      attr.getRawHandle().getResource()->setBlob(AsmResourceBlob());
   (void)func.eraseArguments(unused);
 }
 

@@ -558,6 +558,7 @@ int main(int argc, char **argv) {
   // written: the writer streams them, cutting split ones into shards.
   struct WeightSource {
     ArrayRef<char> whole;
+    DenseResourceElementsAttr attr;
     ::tessera::sharding::Split split;
     std::vector<int64_t> local;
   };
@@ -576,7 +577,7 @@ int main(int argc, char **argv) {
     if (!blob || static_cast<int64_t>(blob->getData().size()) != w.byteSize())
       return fail(inputFile + ": weight '" + w.name + "' has no data");
     splitText(func.getArgAttr(i, ts::kSplitAttrName), w.shape.size(), w.split);
-    WeightSource source{blob->getData(), {}, {}};
+    WeightSource source{blob->getData(), attr, {}, {}};
     if (!w.split.empty()) {
       std::string error;
       if (!::tessera::sharding::parseSplit(w.split, w.shape.size(), mesh, source.split,
@@ -704,6 +705,16 @@ int main(int argc, char **argv) {
       return true;
     };
     std::vector<char> shard;
+    // Each weight's bytes are dropped once written (a mapped one is
+    // unmapped): peak memory stays near one weight, not the model.
+    llvm::DenseMap<void *, int> readers; // weights left to write per blob
+    for (const WeightSource &src : sources)
+      ++readers[src.attr.getRawHandle().getResource()];
+    auto release = [&](size_t i) {
+      auto *entry = sources[i].attr.getRawHandle().getResource();
+      if (--readers[entry] == 0)
+        entry->setBlob(AsmResourceBlob());
+    };
     for (size_t i = 0; i < weights.size(); ++i) {
       const art::WeightSpec &w = weights[i];
       const WeightSource &src = sources[i];
@@ -711,6 +722,7 @@ int main(int argc, char **argv) {
         if (!padTo(w.offset) || !emit(src.whole.data(), src.whole.size()))
           return false;
         pos += src.whole.size();
+        release(i);
         continue;
       }
       shard.assign(w.size, 0);
@@ -724,6 +736,7 @@ int main(int argc, char **argv) {
           return false;
         pos += shard.size();
       }
+      release(i);
     }
     return padTo(weightBytes);
   };

@@ -13,7 +13,9 @@
 //
 // The device defaults to the artifact's target: cuda artifacts run on
 // cuda:0, cpu artifacts on cpu:0. --memory prints each rank's device memory
-// (weights, workspace, the allocator's peak) to stderr after the runs.
+// (weights, workspace, the allocator's peak) to stderr after the runs, and
+// this process's resident memory: all of it, and the artifact's pages (on
+// Linux, from /proc/self/smaps).
 //
 // With --comm=mpi (under mpirun) or --comm=nccl (under mpirun, or with
 // TESSERA_RANK / TESSERA_WORLD_SIZE / TESSERA_NCCL_RENDEZVOUS) each process
@@ -24,6 +26,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include <fstream>
+#include <climits>
+#include <cctype>
 #include "format_bytes.h"
 #include "npy.h"
 #include "tessera/runtime.h"
@@ -155,6 +160,37 @@ bool parseCount(const std::string &s, long &v) {
   return !s.empty() && *end == '\0' && v >= 1 && v <= 1000000;
 }
 } // namespace
+
+/// This process's resident bytes (VmRSS), and those of its mappings of
+/// `path` (the artifact: its resident weights); -1 where /proc has no
+/// answer.
+static void residentBytes(const std::string &path, int64_t &total, int64_t &mapped) {
+  total = mapped = -1;
+  char real[PATH_MAX];
+  if (!realpath(path.c_str(), real))
+    return;
+  std::ifstream smaps("/proc/self/smaps");
+  if (!smaps)
+    return;
+  total = mapped = 0;
+  bool inArtifact = false;
+  std::string line;
+  while (std::getline(smaps, line)) {
+    // A mapping's first line: "start-end perms offset dev inode [path]".
+    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) &&
+        line.find('-') != std::string::npos && line.find(':') > line.find(' ')) {
+      size_t slash = line.find('/');
+      inArtifact = slash != std::string::npos && line.substr(slash) == real;
+      continue;
+    }
+    if (line.compare(0, 4, "Rss:") == 0) {
+      int64_t kb = std::atoll(line.c_str() + 4);
+      total += kb * 1024;
+      if (inArtifact)
+        mapped += kb * 1024;
+    }
+  }
+}
 
 int main(int argc, char **argv) {
   // A file-size limit (ulimit -f) makes a write fail with EFBIG, reported as
@@ -394,6 +430,12 @@ int main(int argc, char **argv) {
                 formatBytes(m.device_cached_bytes);
       std::fprintf(stderr, "%s\n", line.c_str());
     }
+    int64_t total = 0, mapped = 0;
+    residentBytes(artifactPath, total, mapped);
+    if (total >= 0)
+      std::fprintf(stderr,
+                   "tessera-run: process %d: resident %s, of which the artifact's pages %s\n",
+                   processRank, formatBytes(total).c_str(), formatBytes(mapped).c_str());
   }
   // Under MPI the other ranks hold no outputs.
   if (processRank != 0)
