@@ -44,7 +44,11 @@ void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
       pm.addPass(createShardTensorParallelPass());
   }
   pm.addNestedPass<func::FuncOp>(createConvToGemmPass());
-  pm.addNestedPass<func::FuncOp>(createConvertTesseraToLinalgPass());
+  // Gathers (embeddings) keep their own sharding rule through
+  // partitioning and are lowered after it.
+  ConvertTesseraToLinalgPassOptions lower;
+  lower.keepGathers = partition;
+  pm.addNestedPass<func::FuncOp>(createConvertTesseraToLinalgPass(lower));
   pm.addPass(createCanonicalizerPass());
   if (partition) {
     pm.addNestedPass<func::FuncOp>(createDropBroadcastUnitDimsPass());
@@ -64,6 +68,7 @@ void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createPreparePartitionPass());
     pm.addPass(createRecordShardingsPass());
     pm.addNestedPass<func::FuncOp>(shard::createPartition());
+    pm.addNestedPass<func::FuncOp>(createConvertTesseraToLinalgPass());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createLowerCollectivesPass());
     pm.addPass(createCanonicalizerPass());

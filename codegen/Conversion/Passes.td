@@ -27,6 +27,11 @@ def ConvertTesseraToLinalgPass : Pass<"tessera-convert-to-linalg", "func::FuncOp
     } -> tensor<4xf32>
     ```
   }];
+  let options = [
+    Option<"keepGathers", "keep-gathers", "bool", "false",
+           "Leave tessera.gather on float tensors as it is (a mesh compile "
+           "shards it with its own rule, then lowers it after partitioning)">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",

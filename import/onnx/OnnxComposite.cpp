@@ -100,6 +100,9 @@ LogicalResult convertCastLike(GI &g) {
   TRY(x, g.requiredInput(0));
   TRY(like, g.requiredInput(1));
   TRY(y, g.castTo(*x, typeOf(*like).getElementType()));
+  if (g.attrInt("saturate", 1) == 0)
+    if (auto c = y->getDefiningOp<ts::CastOp>())
+      c.setSaturate(false);
   return g.setOutputs(*y);
 }
 

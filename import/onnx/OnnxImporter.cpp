@@ -366,7 +366,36 @@ LogicalResult GraphImporter::convertNode(const onnx::NodeProto &n) {
   OpConverter convert = lookupConverter(n.op_type());
   if (!convert)
     return unsupported("op");
-  return convert(*this);
+  // Float8 and float4 values are converted by Cast and CastLike and moved
+  // by the data-movement ops; no other op computes on them.
+  static const llvm::StringSet<> miniFloatOps = {
+      "Cast", "CastLike", "Identity", "Reshape", "Flatten", "Squeeze",
+      "Unsqueeze", "Transpose", "Concat", "Slice", "Split", "Gather",
+      "Shape", "Size", "Expand", "Tile"};
+  auto typeName = [](Value v) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << getElementTypeOrSelf(v.getType());
+    return llvm::StringRef(text).lower();
+  };
+  auto isMiniFloat = [](Type t) {
+    return isa<Float8E4M3FNType, Float8E4M3FNUZType, Float8E5M2Type,
+               Float8E5M2FNUZType, Float4E2M1FNType, Float8E8M0FNUType>(
+        getElementTypeOrSelf(t));
+  };
+  if (!miniFloatOps.contains(n.op_type()))
+    for (const std::string &name : n.input())
+      if (auto it = values.find(name); it != values.end() && it->second &&
+                                        isMiniFloat(it->second.getType()))
+        return unsupported(n.op_type() + " of " + typeName(it->second));
+  if (failed(convert(*this)))
+    return failure();
+  if (!miniFloatOps.contains(n.op_type()))
+    for (const std::string &name : n.output())
+      if (auto it = values.find(name); it != values.end() && it->second &&
+                                        isMiniFloat(it->second.getType()))
+        return unsupported(n.op_type() + " to " + typeName(it->second));
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -212,7 +212,15 @@ LogicalResult convertCast(GI &g) {
   Type element = convertDataType(g.ctx, static_cast<int32_t>(to));
   if (!element)
     return g.unsupported("cast to " + dataTypeName(static_cast<int32_t>(to)));
-  return bind(g, g.castTo(*x, element));
+  if (g.attrString("round_mode", "up") != "up" &&
+      isa<Float8E8M0FNUType>(element))
+    return g.unsupported("cast to float8e8m0 with round_mode '" +
+                         g.attrString("round_mode", "up") + "'");
+  auto y = g.castTo(*x, element);
+  if (succeeded(y) && g.attrInt("saturate", 1) == 0)
+    if (auto c = y->getDefiningOp<ts::CastOp>())
+      c.setSaturate(false);
+  return bind(g, y);
 }
 
 LogicalResult convertIdentity(GI &g) {

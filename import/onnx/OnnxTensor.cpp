@@ -53,6 +53,12 @@ Type tessera::onnx_import::convertDataType(MLIRContext *ctx, int32_t dt) {
   case onnx::TensorProto::UINT16: return b.getIntegerType(16, /*isSigned=*/false);
   case onnx::TensorProto::UINT8: return b.getIntegerType(8, /*isSigned=*/false);
   case onnx::TensorProto::BOOL: return b.getI1Type();
+  case onnx::TensorProto::FLOAT8E4M3FN: return b.getType<Float8E4M3FNType>();
+  case onnx::TensorProto::FLOAT8E4M3FNUZ: return b.getType<Float8E4M3FNUZType>();
+  case onnx::TensorProto::FLOAT8E5M2: return b.getType<Float8E5M2Type>();
+  case onnx::TensorProto::FLOAT8E5M2FNUZ: return b.getType<Float8E5M2FNUZType>();
+  case onnx::TensorProto::FLOAT4E2M1: return b.getType<Float4E2M1FNType>();
+  case onnx::TensorProto::FLOAT8E8M0: return b.getType<Float8E8M0FNUType>();
   default: return {};
   }
 }
@@ -65,8 +71,9 @@ std::string tessera::onnx_import::dataTypeName(int32_t dt) {
   return "data type " + std::to_string(dt);
 }
 
+/// Bytes per element as Tessera stores it (a 4-bit float takes a byte).
 static int64_t byteWidth(Type t) {
-  return t.isInteger(1) ? 1 : t.getIntOrFloatBitWidth() / 8;
+  return t.isInteger(1) ? 1 : std::max<int64_t>(1, t.getIntOrFloatBitWidth() / 8);
 }
 
 namespace {
@@ -214,6 +221,10 @@ FailureOr<ElementsAttr> tessera::onnx_import::convertTensor(
   }
   int64_t needed = *count * width;
   auto type = RankedTensorType::get(shape, element);
+  // ONNX packs 4-bit elements two to a byte, the first in the low nibble.
+  bool packed4 = element.getIntOrFloatBitWidth() == 4;
+  if (packed4)
+    needed = (*count + 1) / 2;
 
   TensorBytes bytes;
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
@@ -227,6 +238,11 @@ FailureOr<ElementsAttr> tessera::onnx_import::convertTensor(
       return failure();
     }
     bytes.data = llvm::ArrayRef<char>(raw.data(), raw.size());
+  } else if (packed4) {
+    // int32_data holds the packed bytes, one per value.
+    for (int32_t v : tensor.int32_data())
+      bytes.owned.push_back(static_cast<char>(v));
+    bytes.data = bytes.owned;
   } else {
     int64_t given = 0;
     switch (tensor.data_type()) {
@@ -260,6 +276,18 @@ FailureOr<ElementsAttr> tessera::onnx_import::convertTensor(
     bytes.data = bytes.owned;
   }
 
+  if (packed4) {
+    if (static_cast<int64_t>(bytes.data.size()) != needed) {
+      error = "tensor '" + name + "' has " + std::to_string(bytes.data.size()) +
+              " bytes of data, its shape needs " + std::to_string(needed);
+      return failure();
+    }
+    std::vector<char> unpacked(static_cast<size_t>(*count));
+    for (int64_t i = 0; i < *count; ++i)
+      unpacked[i] = static_cast<char>((static_cast<unsigned char>(bytes.data[i / 2]) >>
+                                       (i % 2 ? 4 : 0)) & 0xF);
+    return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(type, unpacked));
+  }
   if (element.isInteger(1)) {
     llvm::SmallVector<bool> values;
     for (char c : bytes.data)

@@ -35,13 +35,23 @@ def ShardTensorParallelPass : Pass<"tessera-shard-tensor-parallel", "ModuleOp"> 
     An MLP is one such pair; attention is Q, K and V with the output
     projection. The column weights are split by columns (with their biases),
     the row weight by rows, so each group needs one all-reduce, after the
-    row-parallel contraction: two per transformer block. Everything else is
-    left to `sharding-propagation` (replicated unless a split reaches it).
+    row-parallel contraction: two per transformer block.
+
+    Embedding tables (a weight gathered along axis 0) split over their
+    hidden dimension, the lookup gathered whole right after (one
+    all-gather); an LM head tied to the table reads it split. A large
+    weight contraction in no group (an untied LM head, a classifier) is
+    row-parallel: one all-reduce of its result. Everything else is left to
+    `sharding-propagation` (replicated unless a split reaches it).
   }];
   let options = [
     Option<"axisName", "axis", "std::string", "\"tp\"", "The mesh axis">
   ];
-  let statistics = [Statistic<"numGroups", "groups", "Column/row groups split">];
+  let statistics = [
+    Statistic<"numGroups", "groups", "Column/row groups split">,
+    Statistic<"numEmbeddings", "embeddings", "Embedding tables split over hidden">,
+    Statistic<"numHeads", "heads", "Lone large contractions split row-parallel">
+  ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
 

@@ -327,8 +327,19 @@ void splitFusedProjections(func::FuncOp func) {
     if (axis != type.getRank() - 1 || sizes.size() < 2 ||
         llvm::any_of(sizes, [&](int64_t n) { return n != sizes.front(); }))
       continue;
-    // Split(Add(contraction, bias)) or Split(contraction).
+    // Split(Add(contraction, bias)) or Split(contraction), maybe through a
+    // Reshape that keeps the last dimension (GPT-2's Conv1D exports as a
+    // Gemm on [B*S, H] and a Reshape to [B, S, 3H]).
     Value v = split.getInput();
+    ReshapeOp reshape = v.getDefiningOp<ReshapeOp>();
+    if (reshape) {
+      auto in = cast<RankedTensorType>(reshape->getOperand(0).getType());
+      if (in.getRank() < 1 || in.getShape().back() != type.getDimSize(axis) ||
+          !reshape->hasOneUse())
+        reshape = {};
+      else
+        v = reshape->getOperand(0);
+    }
     AddOp add = v.getDefiningOp<AddOp>();
     BlockArgument bias;
     if (add) {
@@ -356,6 +367,10 @@ void splitFusedProjections(func::FuncOp func) {
       continue;
     OpBuilder b(split);
     int64_t n = sizes.front();
+    auto fused = cast<RankedTensorType>(mm->getResult(0).getType());
+    SmallVector<int64_t> partShape(fused.getShape());
+    partShape.back() = n;
+    auto partType = RankedTensorType::get(partShape, fused.getElementType());
     for (auto [i, result] : llvm::enumerate(split.getResults())) {
       int64_t begin = static_cast<int64_t>(i) * n;
       IRMapping mapping;
@@ -363,16 +378,20 @@ void splitFusedProjections(func::FuncOp func) {
       if (gemmBias)
         mapping.map(gemmBias, sliceWeight(func, gemmBias, 0, begin, n, i));
       Operation *part = b.clone(*mm, mapping);
-      part->getResult(0).setType(result.getType());
+      part->getResult(0).setType(partType);
       if (add) {
         mapping.map(mm->getResult(0), part->getResult(0));
         mapping.map(bias, sliceWeight(func, bias, 0, begin, n, i));
         part = b.clone(*add, mapping);
-        part->getResult(0).setType(result.getType());
+        part->getResult(0).setType(partType);
       }
+      if (reshape)
+        part = ReshapeOp::create(b, reshape->getLoc(), result.getType(), part->getResult(0));
       result.replaceAllUsesWith(part->getResult(0));
     }
     split.erase();
+    if (reshape)
+      reshape->erase();
     if (add)
       add.erase();
     mm->erase();
@@ -503,6 +522,10 @@ std::optional<int64_t> headsOf(func::FuncOp func, const Contraction &c,
   return std::nullopt;
 }
 
+/// The smallest weight (elements) a lone contraction is split for: an LM
+/// head or a classifier, not a pooler's square matrix.
+constexpr int64_t kMinHeadElements = int64_t(1) << 20;
+
 struct ShardTensorParallelPass
     : mlir::tessera::impl::ShardTensorParallelPassBase<ShardTensorParallelPass> {
   using Base::Base;
@@ -563,6 +586,99 @@ struct ShardTensorParallelPass
       splitArgument(func, row.weight, row.kDim, axis->first, {row.op});
       used.insert(row.op);
       ++numGroups;
+    }
+    splitEmbeddings(func, ops, *axis);
+    splitHeads(func, ops, used, *axis);
+  }
+
+  /// Embeddings: a weight table gathered along axis 0 splits over its
+  /// hidden dimension (each device looks up its columns of every row); the
+  /// lookup is gathered whole right after, one all-gather. A table all of
+  /// whose other uses are transposes (an LM head tied to it) is split for
+  /// every use, so the head reads it split too.
+  void splitEmbeddings(func::FuncOp func, ArrayRef<Operation *> ops,
+                       std::pair<int16_t, int64_t> axis) {
+    MLIRContext *ctx = func.getContext();
+    for (Operation *op : ops) {
+      auto gather = dyn_cast<GatherOp>(op);
+      if (!gather || gather.getAxis() != 0)
+        continue;
+      BlockArgument table = argumentOf(gather.getData());
+      if (!isWeight(func, table))
+        continue;
+      auto type = cast<RankedTensorType>(table.getType());
+      if (type.getRank() != 2 || !isa<FloatType>(type.getElementType()) ||
+          type.getDimSize(1) % axis.second != 0)
+        continue;
+      Value current = table;
+      for (Operation *u : table.getUsers())
+        if (auto s = dyn_cast<shard::ShardOp>(u); s && s.getAnnotateForUsers())
+          current = s.getResult();
+      SmallVector<Operation *> gathers;
+      bool tiedOnly = true;
+      for (Operation *u : current.getUsers()) {
+        if (auto g = dyn_cast<GatherOp>(u); g && g.getAxis() == 0)
+          gathers.push_back(u);
+        else if (!isa<TransposeOp>(u))
+          tiedOnly = false;
+      }
+      if (!llvm::is_contained(gathers, op))
+        continue; // done with an earlier gather of this table
+      splitArgument(func, table, 1, axis.first,
+                    tiedOnly ? ArrayRef<Operation *>{} : ArrayRef<Operation *>(gathers));
+      // The lookup's hidden split is gathered right away, so LayerNorm and
+      // the residual stream stay whole; its index dimensions keep the
+      // split the indices have (dp's batch split).
+      for (Operation *g : gathers) {
+        Value out = g->getResult(0);
+        int64_t rank = cast<RankedTensorType>(out.getType()).getRank();
+        SmallVector<SmallVector<int16_t>> whole(rank);
+        Value ids = g->getOperand(1);
+        if (auto s = ids.getDefiningOp<shard::ShardOp>()) {
+          auto idsRank = cast<RankedTensorType>(ids.getType()).getRank();
+          SmallVector<SmallVector<int16_t>> idsAxes = axesOf(s, idsRank);
+          for (int64_t d = 0; d < idsRank && d < rank; ++d)
+            whole[d] = idsAxes[d];
+        }
+        SmallVector<SmallVector<int16_t>> split = whole;
+        split.back().push_back(axis.first);
+        OpBuilder b(ctx);
+        b.setInsertionPointAfter(g);
+        auto self = shard::ShardOp::create(b, g->getLoc(), out,
+                                           createSharding(b, g->getLoc(), split),
+                                           /*annotate_for_users=*/false);
+        Value users = llvm::all_of(whole, [](auto &a) { return a.empty(); })
+                          ? shard::ShardingOp::create(
+                                b, g->getLoc(), FlatSymbolRefAttr::get(ctx, kMeshName),
+                                ArrayRef<shard::GridAxesAttr>{DenseI16ArrayAttr::get(ctx, {})})
+                                .getResult()
+                          : createSharding(b, g->getLoc(), whole);
+        auto forUsers = shard::ShardOp::create(b, g->getLoc(), self.getResult(), users,
+                                               /*annotate_for_users=*/true);
+        out.replaceAllUsesExcept(forUsers.getResult(), self);
+      }
+      ++numEmbeddings;
+    }
+  }
+
+  /// A large weight contraction no group took (an LM head, a classifier)
+  /// is row-parallel: its weight splits over K, its input is sliced
+  /// locally, and its result all-reduced.
+  void splitHeads(func::FuncOp func, ArrayRef<Operation *> ops,
+                  llvm::DenseSet<Operation *> &used,
+                  std::pair<int16_t, int64_t> axis) {
+    for (Operation *op : ops) {
+      std::optional<Contraction> c = asContraction(func, op);
+      if (!c || used.contains(op))
+        continue;
+      auto type = cast<RankedTensorType>(c->weight.getType());
+      if (type.getNumElements() < kMinHeadElements ||
+          type.getDimSize(c->kDim) % axis.second != 0 ||
+          (c->bias && !isConstantLike(c->bias) && !isWeight(func, argumentOf(c->bias))))
+        continue;
+      splitArgument(func, c->weight, c->kDim, axis.first, {op});
+      used.insert(op);
+      ++numHeads;
     }
   }
 };

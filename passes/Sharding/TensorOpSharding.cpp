@@ -23,9 +23,17 @@
 // (offset 0, full size, stride 1, no padding) can be split; the others
 // stay unsplit.
 //
+// Gathers (tessera.gather, kept through partitioning: an embedding). The
+// loops are the result's dimensions, data[:axis] + indices + data[axis+1:];
+// the data's gathered axis is no loop (index 0 in its map), so it is never
+// split: an embedding table splits over its hidden dimension, each device
+// looking up its columns of every row.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/Sharding/Passes.h"
+
+#include "dialects/Tessera/IR/TesseraOps.h"
 
 #include "mlir/Dialect/Shard/Interfaces/ShardingInterface.h"
 #include "mlir/Dialect/Shard/Interfaces/ShardingInterfaceImpl.h"
@@ -398,9 +406,173 @@ struct PadShardingInterface
   }
 };
 
+/// tessera.gather: see the file comment.
+struct GatherShardingInterface
+    : public ParallelLoopsModel<GatherShardingInterface, tessera::GatherOp> {
+  static int64_t loops(tessera::GatherOp op) { return op.getType().getRank(); }
+
+  static bool splittable(tessera::GatherOp op, int64_t d, int64_t devices) {
+    return divides(op.getType().getDimSize(d), devices);
+  }
+
+  static int64_t axisOf(tessera::GatherOp op) {
+    int64_t rank = cast<RankedTensorType>(op.getData().getType()).getRank();
+    int64_t axis = op.getAxis();
+    return axis < 0 ? axis + rank : axis;
+  }
+
+  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
+    auto gather = cast<tessera::GatherOp>(op);
+    MLIRContext *ctx = op->getContext();
+    int64_t loops = gather.getType().getRank(), axis = axisOf(gather);
+    int64_t q = cast<RankedTensorType>(gather.getIndices().getType()).getRank();
+    int64_t dataRank = cast<RankedTensorType>(gather.getData().getType()).getRank();
+    SmallVector<AffineExpr> data, indices;
+    for (int64_t d = 0; d < dataRank; ++d)
+      data.push_back(d < axis    ? getAffineDimExpr(d, ctx)
+                     : d == axis ? getAffineConstantExpr(0, ctx)
+                                 : getAffineDimExpr(d - 1 + q, ctx));
+    for (int64_t i = 0; i < q; ++i)
+      indices.push_back(getAffineDimExpr(axis + i, ctx));
+    return {AffineMap::get(loops, 0, data, ctx),
+            AffineMap::get(loops, 0, indices, ctx),
+            AffineMap::getMultiDimIdentityMap(loops, ctx)};
+  }
+
+  /// The loops' splits from the result's and operands' annotations, as
+  /// upstream's default computes them, but reading the data's gathered
+  /// axis (a constant index, which the default refuses once the table has
+  /// an annotation) as never split.
+  FailureOr<shard::ShardingOption>
+  getShardingOption(Operation *op, ArrayRef<shard::Sharding> operandShardings,
+                    ArrayRef<shard::Sharding> resultShardings) const {
+    auto gather = cast<tessera::GatherOp>(op);
+    SmallVector<AffineMap> maps = getIndexingMaps(op);
+    shard::ShardingOption option;
+    option.shardingArray.resize(loops(gather));
+    bool any = false;
+    auto fill = [&](AffineMap map, const shard::Sharding &s) -> LogicalResult {
+      if (!s)
+        return success();
+      any = true;
+      if (option.grid && option.grid != s.getGridAttr())
+        return failure();
+      option.grid = s.getGridAttr();
+      for (auto [i, axes] : llvm::enumerate(s.getSplitAxes())) {
+        if (axes.empty() || i >= map.getNumResults())
+          continue;
+        auto dim = dyn_cast<AffineDimExpr>(map.getResult(i));
+        if (!dim)
+          return failure(); // the table split along its gathered axis
+        auto &loop = option.shardingArray[dim.getPosition()];
+        SmallVector<shard::GridAxis> want(axes.asArrayRef());
+        if (!loop.empty() && loop != want)
+          return failure();
+        loop = want;
+      }
+      return success();
+    };
+    for (auto [i, s] : llvm::enumerate(resultShardings))
+      if (failed(fill(maps[op->getNumOperands() + i], s)))
+        return failure();
+    for (auto [i, s] : llvm::enumerate(operandShardings))
+      if (failed(fill(maps[i], s)))
+        return failure();
+    // A mesh axis splits one loop at most.
+    llvm::SmallDenseSet<shard::GridAxis> seen;
+    for (auto &axes : option.shardingArray)
+      for (shard::GridAxis a : axes)
+        if (!seen.insert(a).second)
+          return failure();
+    if (!any) {
+      option.empty = true;
+      return option;
+    }
+    SymbolTableCollection symbols;
+    shard::GridOp grid = shard::getGridOrNull(op, option.grid, symbols);
+    if (!grid)
+      return failure();
+    for (auto [d, axes] : llvm::enumerate(option.shardingArray)) {
+      int64_t devices = 1;
+      for (shard::GridAxis a : axes)
+        devices *= grid.getShape()[a];
+      if (!axes.empty() && !splittable(gather, d, devices))
+        axes.clear();
+    }
+    while (!option.shardingArray.empty() && option.shardingArray.back().empty())
+      option.shardingArray.pop_back();
+    return option;
+  }
+
+  /// The operands' and result's shardings under `option`: upstream's
+  /// default refuses the data's constant index for the gathered axis,
+  /// which is simply never split.
+  FailureOr<std::vector<shard::Sharding>>
+  getShardingAnnotations(Operation *op, const shard::ShardingOption &option) const {
+    std::vector<shard::Sharding> out;
+    MLIRContext *ctx = op->getContext();
+    for (AffineMap map : getIndexingMaps(op)) {
+      SmallVector<shard::GridAxesAttr> split;
+      for (AffineExpr e : map.getResults()) {
+        SmallVector<shard::GridAxis> axes;
+        if (auto d = dyn_cast<AffineDimExpr>(e);
+            d && d.getPosition() < option.shardingArray.size())
+          axes = option.shardingArray[d.getPosition()];
+        split.push_back(shard::GridAxesAttr::get(ctx, axes));
+      }
+      while (split.size() > 1 && split.back().empty())
+        split.pop_back();
+      out.push_back(shard::Sharding::get(option.grid, split));
+    }
+    return out;
+  }
+
+  LogicalResult addShardingAnnotations(Operation *op, OpBuilder &b,
+                                       const shard::ShardingOption &option) const {
+    FailureOr<std::vector<shard::Sharding>> shardings =
+        getShardingAnnotations(op, option);
+    if (failed(shardings))
+      return failure();
+    unsigned n = op->getNumOperands();
+    shard::maybeInsertTargetShardingAnnotation((*shardings)[n], op->getResult(0), b);
+    for (OpOperand &operand : op->getOpOperands()) {
+      OpBuilder::InsertionGuard guard(b);
+      shard::maybeInsertSourceShardingAnnotation((*shardings)[operand.getOperandNumber()],
+                                                 operand, b);
+    }
+    return success();
+  }
+
+  /// The same gather of the local shards.
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<shard::Sharding> operandShardings,
+                          ArrayRef<shard::Sharding> resultShardings,
+                          IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable,
+                          OpBuilder &builder) const {
+    auto gather = cast<tessera::GatherOp>(op);
+    RankedTensorType local =
+        localResultType(op, resultShardings.front(), symbolTable);
+    if (!local)
+      return op->emitOpError("has no sharding for its result");
+    auto data = cast<RankedTensorType>(partitionedOperands[0].getType());
+    if (data.getDimSize(axisOf(gather)) !=
+        cast<RankedTensorType>(gather.getData().getType()).getDimSize(axisOf(gather)))
+      return op->emitOpError("cannot gather from a table split along its gathered axis");
+    mapResult(partitionMap, op,
+              tessera::GatherOp::create(builder, op->getLoc(), local,
+                                        partitionedOperands[0], partitionedOperands[1],
+                                        gather.getAxisAttr()));
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::tessera::registerShardingExternalModels(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, tessera::TesseraDialect *) {
+    tessera::GatherOp::attachInterface<GatherShardingInterface>(*ctx);
+  });
   registry.addExtension(+[](MLIRContext *ctx, tensor::TensorDialect *) {
     tensor::ExpandShapeOp::attachInterface<
         ReshapeShardingInterface<tensor::ExpandShapeOp>>(*ctx);

@@ -116,6 +116,8 @@ size_t dtypeSize(DType d) {
   case DType::F16: case DType::BF16: case DType::I16: case DType::U16: return 2;
   case DType::F64: case DType::I64: case DType::U64: return 8;
   case DType::I8: case DType::Bool: case DType::U8: return 1;
+  case DType::F8E4M3FN: case DType::F8E4M3FNUZ: case DType::F8E5M2:
+  case DType::F8E5M2FNUZ: case DType::F4E2M1: case DType::F8E8M0: return 1;
   case DType::Invalid: return 0;
   }
   return 0;
@@ -136,13 +138,19 @@ const char *dtypeName(DType d) {
   case DType::U16: return "u16";
   case DType::U32: return "u32";
   case DType::U64: return "u64";
+  case DType::F8E4M3FN: return "f8e4m3fn";
+  case DType::F8E4M3FNUZ: return "f8e4m3fnuz";
+  case DType::F8E5M2: return "f8e5m2";
+  case DType::F8E5M2FNUZ: return "f8e5m2fnuz";
+  case DType::F4E2M1: return "f4e2m1";
+  case DType::F8E8M0: return "f8e8m0";
   case DType::Invalid: return "invalid";
   }
   return "invalid";
 }
 
 DType dtypeFromName(const std::string &name) {
-  for (int d = 1; d <= static_cast<int>(DType::U64); ++d)
+  for (int d = 1; d <= static_cast<int>(DType::F8E8M0); ++d)
     if (name == dtypeName(static_cast<DType>(d)))
       return static_cast<DType>(d);
   return DType::Invalid;

@@ -64,6 +64,9 @@ enum class SectionKind : uint32_t {
 enum class DType : int {
   Invalid = 0, F32 = 1, F16 = 2, BF16 = 3, F64 = 4, I64 = 5, I32 = 6, I8 = 7,
   Bool = 8, I16 = 9, U8 = 10, U16 = 11, U32 = 12, U64 = 13,
+  // Float8 and float4 formats, a byte per element (its bit pattern).
+  F8E4M3FN = 14, F8E4M3FNUZ = 15, F8E5M2 = 16, F8E5M2FNUZ = 17, F4E2M1 = 18,
+  F8E8M0 = 19,
 };
 size_t dtypeSize(DType d);
 const char *dtypeName(DType d);

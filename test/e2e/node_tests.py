@@ -40,6 +40,11 @@ SUPPORTED = {np.dtype(t) for t in (np.float32, np.float16, np.float64, np.int64,
                                    np.int32, np.int16, np.int8, np.uint64, np.uint32,
                                    np.uint16, np.uint8, np.bool_)}
 
+# Float8 and float4 formats (ml_dtypes arrays): .npy has no such types, so
+# tessera-run reads and writes their bit patterns as uint8.
+MINIFLOATS = {"float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz",
+              "float4_e2m1fn", "float8_e8m0fnu"}
+
 # Float operands that play the part of attributes (Resize's roi and scales,
 # Upsample's scales): bound as constants like the integer ones.
 PARAMETER_INPUTS = {"Resize": (1, 2, 3), "Upsample": (1,)}
@@ -80,11 +85,14 @@ def check(args, test_dir):
                 # shape (Debian's castlike tests give 'like' as [1]).
                 return ops, "unsupported", "input data does not match the declared shape"
             bf16 = vi.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16
-            if a is None or not (a.dtype in SUPPORTED or (bf16 and a.dtype.name == "bfloat16")):
+            if a is None or not (a.dtype in SUPPORTED or (bf16 and a.dtype.name == "bfloat16")
+                                 or a.dtype.name in MINIFLOATS):
                 return ops, "unsupported", "input data"
             if bf16:
                 # .npy has no bfloat16: tessera-run reads its bit patterns.
                 a = a.view(np.uint16)
+            elif a.dtype.name in MINIFLOATS:
+                a = a.view(np.uint8)
             if (vi.type.tensor_type.elem_type in (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
                     or a.ndim == 0 or vi.name in parameters):
                 binds.append("--bind-input=%s=%s" % (vi.name, pb))
@@ -97,7 +105,8 @@ def check(args, test_dir):
         expected = []
         for j, out in enumerate(m.graph.output):
             a = load(os.path.join(data, "output_%d.pb" % j))
-            if a is None or not (a.dtype in SUPPORTED or a.dtype.name == "bfloat16"):
+            if a is None or not (a.dtype in SUPPORTED or a.dtype.name == "bfloat16"
+                                 or a.dtype.name in MINIFLOATS):
                 return ops, "unsupported", "output data"
             if (out.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16
                     and a.dtype == np.uint16):
@@ -157,9 +166,18 @@ def run_and_compare(args, artifact, feeds, expected, tmp, rtol=1e-3, atol=1e-5):
             if got.dtype != np.uint16:
                 return "fail", "output %s is %s, expected bf16 bit patterns" % (name, got.dtype)
             got = got.view(want.dtype)
+        if want.dtype.name in MINIFLOATS:
+            if got.dtype != np.uint8:
+                return "fail", "output %s is %s, expected %s bit patterns" % (
+                    name, got.dtype, want.dtype.name)
+            got = got.view(want.dtype)
         if got.shape != want.shape:
             return "fail", "output %s has shape %s, expected %s" % (name, got.shape, want.shape)
-        if want.dtype == np.bool_ or got.dtype == np.bool_:
+        if want.dtype.name in MINIFLOATS:
+            # Conversions to these formats round exactly: every value equal.
+            ok = np.array_equal(got.astype(np.float64), want.astype(np.float64),
+                                equal_nan=True)
+        elif want.dtype == np.bool_ or got.dtype == np.bool_:
             ok = np.array_equal(got.astype(np.bool_), want.astype(np.bool_))
         elif want.dtype.kind in "iu":
             # Integers: the same type, every value exact.

@@ -175,6 +175,12 @@ art::DType dtypeOf(Type t) {
   if (t.isInteger(16)) return art::DType::I16;
   if (t.isInteger(8)) return art::DType::I8;
   if (t.isInteger(1)) return art::DType::Bool;
+  if (isa<Float8E4M3FNType>(t)) return art::DType::F8E4M3FN;
+  if (isa<Float8E4M3FNUZType>(t)) return art::DType::F8E4M3FNUZ;
+  if (isa<Float8E5M2Type>(t)) return art::DType::F8E5M2;
+  if (isa<Float8E5M2FNUZType>(t)) return art::DType::F8E5M2FNUZ;
+  if (isa<Float4E2M1FNType>(t)) return art::DType::F4E2M1;
+  if (isa<Float8E8M0FNUType>(t)) return art::DType::F8E8M0;
   return art::DType::Invalid;
 }
 

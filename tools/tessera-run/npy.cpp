@@ -234,6 +234,8 @@ bool PendingFile::write(const std::string &path, const Array &array, std::string
       descr = d.text;
   if (array.dtype == TSR_DTYPE_BF16)
     descr = "<u2"; // .npy has no bfloat16: its bit patterns
+  if (array.dtype >= TSR_DTYPE_F8E4M3FN && array.dtype <= TSR_DTYPE_F8E8M0)
+    descr = "|u1"; // nor float8 / float4: theirs, a byte each
   if (!descr) {
     error = path + ": cannot write element type " + tsr_dtype_name(array.dtype) + " to .npy";
     return false;

@@ -375,6 +375,10 @@ int main(int argc, char **argv) {
     // .npy has no bfloat16: a bf16 input reads uint16 bit patterns.
     if (ti.dtype == TSR_DTYPE_BF16 && a.dtype == TSR_DTYPE_U16)
       a.dtype = TSR_DTYPE_BF16;
+    // Nor float8 / float4: their inputs read uint8 bit patterns.
+    if (ti.dtype >= TSR_DTYPE_F8E4M3FN && ti.dtype <= TSR_DTYPE_F8E8M0 &&
+        a.dtype == TSR_DTYPE_U8)
+      a.dtype = ti.dtype;
     if (a.dtype != ti.dtype || a.shape != std::vector<int64_t>(ti.shape, ti.shape + ti.rank)) {
       rc = fail(std::string("input '") + ti.name + "' must be " +
                 describe(ti.dtype, ti.rank, ti.shape) + ", " + it->second + " holds " +

@@ -21,6 +21,7 @@ namespace {
 struct ConvertTesseraToLinalgPass
     : mlir::tessera::impl::ConvertTesseraToLinalgPassBase<
           ConvertTesseraToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     // Unsigned integers become signless ones with marked ops first.
@@ -32,6 +33,10 @@ struct ConvertTesseraToLinalgPass
                            math::MathDialect, scf::SCFDialect,
                            tensor::TensorDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    if (keepGathers)
+      target.addDynamicallyLegalOp<GatherOp>([](GatherOp g) {
+        return isa<FloatType>(g.getType().getElementType());
+      });
     TypeConverter converter;
     converter.addConversion([](Type t) { return t; });
     RewritePatternSet patterns(ctx);

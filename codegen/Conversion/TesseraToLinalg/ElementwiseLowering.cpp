@@ -98,10 +98,19 @@ void addCompare(TypeConverter &tc, RewritePatternSet &patterns,
 /// Casts a scalar; `fromUnsigned` and `toUnsigned` give the integers'
 /// signedness (signless types carry none).
 Value castScalar(OpBuilder &b, Location loc, Value x, Type to,
-                 bool fromUnsigned = false, bool toUnsigned = false) {
+                 bool fromUnsigned = false, bool toUnsigned = false,
+                 bool saturate = true) {
   Type from = x.getType();
   if (from == to)
     return x;
+  // Float8 and float4 formats go through f32, in software.
+  if (isMiniFloat(from)) {
+    x = extFromMiniFloat(b, loc, x);
+    return castScalar(b, loc, x, to, false, toUnsigned, saturate);
+  }
+  if (isMiniFloat(to))
+    return truncToMiniFloat(b, loc, castScalar(b, loc, x, b.getF32Type(), fromUnsigned),
+                            to, saturate);
   bool fromBool = from.isInteger(1) || fromUnsigned;
   if (to.isInteger(1)) {
     Value zero = scalarConstant(b, loc, from, 0);
@@ -305,7 +314,8 @@ void mlir::tessera::populateElementwisePatterns(TypeConverter &tc, RewritePatter
   });
   addElementwise<CastOp>(tc, p, [](CastOp op, OpBuilder &b, Location loc, Type t,
                                    ValueRange a) -> Value {
-    return castScalar(b, loc, a[0], t, isUnsignedOp(op), hasUnsignedResult(op));
+    return castScalar(b, loc, a[0], t, isUnsignedOp(op), hasUnsignedResult(op),
+                      op.getSaturate());
   });
   addElementwise<WhereOp>(tc, p, [](WhereOp, OpBuilder &b, Location loc, Type,
                                     ValueRange a) -> Value {

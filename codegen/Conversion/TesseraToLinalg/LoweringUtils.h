@@ -26,6 +26,16 @@ inline RankedTensorType tensorType(Value v) {
 
 /// Whether `t` (or its element type) is a float.
 bool isFloat(Type t);
+
+/// Whether `t` is a float format LLVM has no type for (the float8 formats,
+/// f4E2M1FN): its values convert in software (MiniFloat.cpp).
+bool isMiniFloat(Type t);
+/// The f32 `x` in mini-float type `to`: rounded to nearest even; past the
+/// largest finite value, that value with `saturate`, else infinity or NaN
+/// as the format has them (ONNX Cast's semantics).
+Value truncToMiniFloat(OpBuilder &b, Location loc, Value x, Type to, bool saturate);
+/// The mini-float `x` as f32 (exact).
+Value extFromMiniFloat(OpBuilder &b, Location loc, Value x);
 /// A scalar arith constant of `type` (float or integer) holding `value`.
 Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
 

@@ -46,8 +46,13 @@ def Tessera_Dialect : Dialect {
 
 def Tessera_Float : AnyTypeOf<[F32, F16, BF16, F64]>;
 def Tessera_Int : AnyTypeOf<[I64, I32, I16, I8, UI64, UI32, UI16, UI8]>;
+// The float8 and float4 formats (ONNX FLOAT8E4M3FN, ..., FLOAT4E2M1) are
+// elements of tensors that Cast converts and data-movement ops carry; no
+// arithmetic takes them (Tessera_Float does not).
+def Tessera_MiniFloat : AnyTypeOf<[F8E4M3FN, F8E4M3FNUZ, F8E5M2, F8E5M2FNUZ,
+                                   F4E2M1FN, F8E8M0FNU]>;
 def Tessera_Element : AnyTypeOf<[F32, F16, BF16, F64, I64, I32, I16, I8, UI64, UI32,
-                                  UI16, UI8, I1]>;
+                                  UI16, UI8, I1, Tessera_MiniFloat]>;
 
 def Tessera_Tensor : RankedTensorOf<[Tessera_Element]>;
 def Tessera_FloatTensor : RankedTensorOf<[Tessera_Float]>;

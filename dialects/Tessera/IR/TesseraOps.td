@@ -145,13 +145,18 @@ def Tessera_ClipOp : Tessera_Op<"clip", [AllTypesMatch<["input", "output"]>,
 def Tessera_CastOp : Tessera_Op<"cast", [Elementwise]> {
   let summary = "Convert every element to another element type (ONNX Cast)";
   let description = [{
-    Float to int truncates toward zero; to i1 is `x != 0`.
+    Float to int truncates toward zero; to i1 is `x != 0`. To a float8 or
+    float4 format, values round to nearest even; past the format's largest
+    finite value they become that value with `saturate` (the default, as
+    in ONNX), else infinity or NaN as the format has them.
 
     ```mlir
     %y = tessera.cast %x : tensor<4xf32> -> tensor<4xi64>
+    %z = tessera.cast %x {saturate = false} : tensor<4xf32> -> tensor<4xf8E4M3FN>
     ```
   }];
-  let arguments = (ins Tessera_Tensor:$input);
+  let arguments = (ins Tessera_Tensor:$input,
+                       DefaultValuedAttr<BoolAttr, "true">:$saturate);
   let results = (outs Tessera_Tensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
   let hasFolder = 1;

@@ -71,6 +71,14 @@ typedef enum tsr_dtype_e {
   TSR_DTYPE_U16 = 11,
   TSR_DTYPE_U32 = 12,
   TSR_DTYPE_U64 = 13,
+  /* Float8 and float4 formats (ONNX FLOAT8E4M3FN, ...), a byte per element
+     holding its bit pattern; .npy files carry them as uint8. */
+  TSR_DTYPE_F8E4M3FN = 14,
+  TSR_DTYPE_F8E4M3FNUZ = 15,
+  TSR_DTYPE_F8E5M2 = 16,
+  TSR_DTYPE_F8E5M2FNUZ = 17,
+  TSR_DTYPE_F4E2M1 = 18,
+  TSR_DTYPE_F8E8M0 = 19,
 } tsr_dtype_t;
 
 /* Bytes per element; 0 for TSR_DTYPE_INVALID. */
