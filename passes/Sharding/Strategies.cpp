@@ -591,7 +591,7 @@ struct ShardTensorParallelPass
     splitHeads(func, ops, used, *axis);
   }
 
-  /// Embeddings: a weight table gathered along axis 0 splits over its
+  /// Embeddings: a large weight table gathered along axis 0 splits over its
   /// hidden dimension (each device looks up its columns of every row); the
   /// lookup is gathered whole right after, one all-gather. A table all of
   /// whose other uses are transposes (an LM head tied to it) is split for
@@ -607,8 +607,11 @@ struct ShardTensorParallelPass
       if (!isWeight(func, table))
         continue;
       auto type = cast<RankedTensorType>(table.getType());
+      // Small tables (positions, token types) stay whole: splitting them
+      // saves little and costs a collective each.
       if (type.getRank() != 2 || !isa<FloatType>(type.getElementType()) ||
-          type.getDimSize(1) % axis.second != 0)
+          type.getDimSize(1) % axis.second != 0 ||
+          type.getNumElements() < kMinHeadElements)
         continue;
       Value current = table;
       for (Operation *u : table.getUsers())

@@ -461,9 +461,11 @@ struct GatherShardingInterface
       for (auto [i, axes] : llvm::enumerate(s.getSplitAxes())) {
         if (axes.empty() || i >= map.getNumResults())
           continue;
+        // A table split along its gathered axis is resharded whole: that
+        // split says nothing of the loops.
         auto dim = dyn_cast<AffineDimExpr>(map.getResult(i));
         if (!dim)
-          return failure(); // the table split along its gathered axis
+          continue;
         auto &loop = option.shardingArray[dim.getPosition()];
         SmallVector<shard::GridAxis> want(axes.asArrayRef());
         if (!loop.empty() && loop != want)
