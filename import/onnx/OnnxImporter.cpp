@@ -366,8 +366,9 @@ LogicalResult GraphImporter::convertNode(const onnx::NodeProto &n) {
   OpConverter convert = lookupConverter(n.op_type());
   if (!convert)
     return unsupported("op");
-  // Float8 and float4 values are converted by Cast and CastLike and moved
-  // by the data-movement ops; no other op computes on them.
+  // Float8 and float4 values, and 4- and 2-bit integers, are converted by
+  // Cast and CastLike and moved by the data-movement ops; no other op
+  // computes on them.
   static const llvm::StringSet<> miniFloatOps = {
       "Cast", "CastLike", "Identity", "Reshape", "Flatten", "Squeeze",
       "Unsqueeze", "Transpose", "Concat", "Slice", "Split", "Gather",
@@ -379,9 +380,11 @@ LogicalResult GraphImporter::convertNode(const onnx::NodeProto &n) {
     return llvm::StringRef(text).lower();
   };
   auto isMiniFloat = [](Type t) {
+    Type e = getElementTypeOrSelf(t);
     return isa<Float8E4M3FNType, Float8E4M3FNUZType, Float8E5M2Type,
-               Float8E5M2FNUZType, Float4E2M1FNType, Float8E8M0FNUType>(
-        getElementTypeOrSelf(t));
+               Float8E5M2FNUZType, Float4E2M1FNType, Float8E8M0FNUType>(e) ||
+           (e.isInteger() && (e.getIntOrFloatBitWidth() == 4 ||
+                              e.getIntOrFloatBitWidth() == 2));
   };
   if (!miniFloatOps.contains(n.op_type()))
     for (const std::string &name : n.input())

@@ -59,6 +59,10 @@ Type tessera::onnx_import::convertDataType(MLIRContext *ctx, int32_t dt) {
   case onnx::TensorProto::FLOAT8E5M2FNUZ: return b.getType<Float8E5M2FNUZType>();
   case onnx::TensorProto::FLOAT4E2M1: return b.getType<Float4E2M1FNType>();
   case onnx::TensorProto::FLOAT8E8M0: return b.getType<Float8E8M0FNUType>();
+  case onnx::TensorProto::INT4: return b.getIntegerType(4);
+  case onnx::TensorProto::UINT4: return b.getIntegerType(4, /*isSigned=*/false);
+  case onnx::TensorProto::INT2: return b.getIntegerType(2);
+  case onnx::TensorProto::UINT2: return b.getIntegerType(2, /*isSigned=*/false);
   default: return {};
   }
 }
@@ -221,10 +225,13 @@ FailureOr<ElementsAttr> tessera::onnx_import::convertTensor(
   }
   int64_t needed = *count * width;
   auto type = RankedTensorType::get(shape, element);
-  // ONNX packs 4-bit elements two to a byte, the first in the low nibble.
-  bool packed4 = element.getIntOrFloatBitWidth() == 4;
+  // ONNX packs 4-bit elements two to a byte and 2-bit ones four, the first
+  // in the lowest bits.
+  unsigned bits = element.getIntOrFloatBitWidth();
+  bool packed4 = bits == 4 || bits == 2;
+  int64_t perByte = packed4 ? 8 / bits : 1;
   if (packed4)
-    needed = (*count + 1) / 2;
+    needed = (*count + perByte - 1) / perByte;
 
   TensorBytes bytes;
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
@@ -282,10 +289,17 @@ FailureOr<ElementsAttr> tessera::onnx_import::convertTensor(
               " bytes of data, its shape needs " + std::to_string(needed);
       return failure();
     }
+    // Tessera keeps a byte per element: the value, sign-extended for the
+    // signed integer types.
+    bool sext = element.isSignedInteger() || element.isSignlessInteger();
     std::vector<char> unpacked(static_cast<size_t>(*count));
-    for (int64_t i = 0; i < *count; ++i)
-      unpacked[i] = static_cast<char>((static_cast<unsigned char>(bytes.data[i / 2]) >>
-                                       (i % 2 ? 4 : 0)) & 0xF);
+    for (int64_t i = 0; i < *count; ++i) {
+      unsigned v = (static_cast<unsigned char>(bytes.data[i / perByte]) >>
+                    ((i % perByte) * bits)) & ((1u << bits) - 1);
+      if (sext && (v >> (bits - 1)))
+        v |= ~((1u << bits) - 1);
+      unpacked[i] = static_cast<char>(v);
+    }
     return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(type, unpacked));
   }
   if (element.isInteger(1)) {

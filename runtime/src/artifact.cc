@@ -118,6 +118,7 @@ size_t dtypeSize(DType d) {
   case DType::I8: case DType::Bool: case DType::U8: return 1;
   case DType::F8E4M3FN: case DType::F8E4M3FNUZ: case DType::F8E5M2:
   case DType::F8E5M2FNUZ: case DType::F4E2M1: case DType::F8E8M0: return 1;
+  case DType::I4: case DType::U4: case DType::I2: case DType::U2: return 1;
   case DType::Invalid: return 0;
   }
   return 0;
@@ -144,13 +145,17 @@ const char *dtypeName(DType d) {
   case DType::F8E5M2FNUZ: return "f8e5m2fnuz";
   case DType::F4E2M1: return "f4e2m1";
   case DType::F8E8M0: return "f8e8m0";
+  case DType::I4: return "i4";
+  case DType::U4: return "u4";
+  case DType::I2: return "i2";
+  case DType::U2: return "u2";
   case DType::Invalid: return "invalid";
   }
   return "invalid";
 }
 
 DType dtypeFromName(const std::string &name) {
-  for (int d = 1; d <= static_cast<int>(DType::F8E8M0); ++d)
+  for (int d = 1; d <= static_cast<int>(DType::U2); ++d)
     if (name == dtypeName(static_cast<DType>(d)))
       return static_cast<DType>(d);
   return DType::Invalid;

@@ -67,6 +67,8 @@ enum class DType : int {
   // Float8 and float4 formats, a byte per element (its bit pattern).
   F8E4M3FN = 14, F8E4M3FNUZ = 15, F8E5M2 = 16, F8E5M2FNUZ = 17, F4E2M1 = 18,
   F8E8M0 = 19,
+  // 4- and 2-bit integers, a byte per element: the value in the low bits.
+  I4 = 20, U4 = 21, I2 = 22, U2 = 23,
 };
 size_t dtypeSize(DType d);
 const char *dtypeName(DType d);

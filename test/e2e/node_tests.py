@@ -44,6 +44,8 @@ SUPPORTED = {np.dtype(t) for t in (np.float32, np.float16, np.float64, np.int64,
 # tessera-run reads and writes their bit patterns as uint8.
 MINIFLOATS = {"float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz",
               "float4_e2m1fn", "float8_e8m0fnu"}
+# 4- and 2-bit integers (ml_dtypes): read and written as int8 / uint8 values.
+NARROW_INTS = {"int4": np.int8, "int2": np.int8, "uint4": np.uint8, "uint2": np.uint8}
 
 # Float operands that play the part of attributes (Resize's roi and scales,
 # Upsample's scales): bound as constants like the integer ones.
@@ -86,13 +88,15 @@ def check(args, test_dir):
                 return ops, "unsupported", "input data does not match the declared shape"
             bf16 = vi.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16
             if a is None or not (a.dtype in SUPPORTED or (bf16 and a.dtype.name == "bfloat16")
-                                 or a.dtype.name in MINIFLOATS):
+                                 or a.dtype.name in MINIFLOATS or a.dtype.name in NARROW_INTS):
                 return ops, "unsupported", "input data"
             if bf16:
                 # .npy has no bfloat16: tessera-run reads its bit patterns.
                 a = a.view(np.uint16)
             elif a.dtype.name in MINIFLOATS:
                 a = a.view(np.uint8)
+            elif a.dtype.name in NARROW_INTS:
+                a = a.astype(NARROW_INTS[a.dtype.name])
             if (vi.type.tensor_type.elem_type in (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
                     or a.ndim == 0 or vi.name in parameters):
                 binds.append("--bind-input=%s=%s" % (vi.name, pb))
@@ -106,7 +110,7 @@ def check(args, test_dir):
         for j, out in enumerate(m.graph.output):
             a = load(os.path.join(data, "output_%d.pb" % j))
             if a is None or not (a.dtype in SUPPORTED or a.dtype.name == "bfloat16"
-                                 or a.dtype.name in MINIFLOATS):
+                                 or a.dtype.name in MINIFLOATS or a.dtype.name in NARROW_INTS):
                 return ops, "unsupported", "output data"
             if (out.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16
                     and a.dtype == np.uint16):
@@ -166,6 +170,8 @@ def run_and_compare(args, artifact, feeds, expected, tmp, rtol=1e-3, atol=1e-5):
             if got.dtype != np.uint16:
                 return "fail", "output %s is %s, expected bf16 bit patterns" % (name, got.dtype)
             got = got.view(want.dtype)
+        if want.dtype.name in NARROW_INTS:
+            want = want.astype(NARROW_INTS[want.dtype.name])
         if want.dtype.name in MINIFLOATS:
             if got.dtype != np.uint8:
                 return "fail", "output %s is %s, expected %s bit patterns" % (

@@ -181,6 +181,10 @@ art::DType dtypeOf(Type t) {
   if (isa<Float8E5M2FNUZType>(t)) return art::DType::F8E5M2FNUZ;
   if (isa<Float4E2M1FNType>(t)) return art::DType::F4E2M1;
   if (isa<Float8E8M0FNUType>(t)) return art::DType::F8E8M0;
+  if (t.isUnsignedInteger(4)) return art::DType::U4;
+  if (t.isInteger(4)) return art::DType::I4;
+  if (t.isUnsignedInteger(2)) return art::DType::U2;
+  if (t.isInteger(2)) return art::DType::I2;
   return art::DType::Invalid;
 }
 

@@ -236,6 +236,10 @@ bool PendingFile::write(const std::string &path, const Array &array, std::string
     descr = "<u2"; // .npy has no bfloat16: its bit patterns
   if (array.dtype >= TSR_DTYPE_F8E4M3FN && array.dtype <= TSR_DTYPE_F8E8M0)
     descr = "|u1"; // nor float8 / float4: theirs, a byte each
+  if (array.dtype == TSR_DTYPE_I4 || array.dtype == TSR_DTYPE_I2)
+    descr = "|i1"; // nor 4- and 2-bit integers: their values
+  if (array.dtype == TSR_DTYPE_U4 || array.dtype == TSR_DTYPE_U2)
+    descr = "|u1";
   if (!descr) {
     error = path + ": cannot write element type " + tsr_dtype_name(array.dtype) + " to .npy";
     return false;
@@ -264,8 +268,26 @@ bool PendingFile::write(const std::string &path, const Array &array, std::string
   }
   path_ = path;
   temp_ = temp;
+  // 4- and 2-bit integers: the host code leaves the bytes' upper bits
+  // unspecified; the file holds each value sign- or zero-extended.
+  const std::vector<char> *bytes = &array.data;
+  std::vector<char> extended;
+  int bits = array.dtype == TSR_DTYPE_I4 || array.dtype == TSR_DTYPE_U4   ? 4
+             : array.dtype == TSR_DTYPE_I2 || array.dtype == TSR_DTYPE_U2 ? 2
+                                                                          : 0;
+  if (bits) {
+    bool sign = array.dtype == TSR_DTYPE_I4 || array.dtype == TSR_DTYPE_I2;
+    extended.resize(array.data.size());
+    for (size_t i = 0; i < extended.size(); ++i) {
+      unsigned v = static_cast<unsigned char>(array.data[i]) & ((1u << bits) - 1);
+      if (sign && (v >> (bits - 1)))
+        v |= ~((1u << bits) - 1);
+      extended[i] = static_cast<char>(v);
+    }
+    bytes = &extended;
+  }
   bool ok = writeAll(fd, head.data(), head.size()) &&
-            writeAll(fd, array.data.data(), array.data.size()) && ::fsync(fd) == 0;
+            writeAll(fd, bytes->data(), bytes->size()) && ::fsync(fd) == 0;
   int savedErrno = errno;
   if (::close(fd) != 0 && ok) {
     ok = false;

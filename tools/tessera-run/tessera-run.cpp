@@ -379,6 +379,10 @@ int main(int argc, char **argv) {
     if (ti.dtype >= TSR_DTYPE_F8E4M3FN && ti.dtype <= TSR_DTYPE_F8E8M0 &&
         a.dtype == TSR_DTYPE_U8)
       a.dtype = ti.dtype;
+    // Nor 4- and 2-bit integers: int8 / uint8 values.
+    if (((ti.dtype == TSR_DTYPE_I4 || ti.dtype == TSR_DTYPE_I2) && a.dtype == TSR_DTYPE_I8) ||
+        ((ti.dtype == TSR_DTYPE_U4 || ti.dtype == TSR_DTYPE_U2) && a.dtype == TSR_DTYPE_U8))
+      a.dtype = ti.dtype;
     if (a.dtype != ti.dtype || a.shape != std::vector<int64_t>(ti.shape, ti.shape + ti.rank)) {
       rc = fail(std::string("input '") + ti.name + "' must be " +
                 describe(ti.dtype, ti.rank, ti.shape) + ", " + it->second + " holds " +

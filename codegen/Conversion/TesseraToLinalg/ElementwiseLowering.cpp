@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <cmath>
 #include <functional>
 
 using namespace mlir;
@@ -122,6 +123,23 @@ Value castScalar(OpBuilder &b, Location loc, Value x, Type to,
     return from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth()
                ? Value(arith::ExtFOp::create(b, loc, to, x))
                : Value(arith::TruncFOp::create(b, loc, to, x));
+  if (isFloat(from) && to.getIntOrFloatBitWidth() < 8) {
+    // To a 4- or 2-bit integer (ONNX's reference, through ml_dtypes): a
+    // value whose truncation is out of the type's range becomes 0.
+    unsigned w = to.getIntOrFloatBitWidth();
+    double lo = toUnsigned ? 0 : -std::ldexp(1.0, w - 1);
+    double hi = toUnsigned ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
+    Value f = castScalar(b, loc, x, b.getF32Type());
+    Value above = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, f,
+                                        scalarConstant(b, loc, b.getF32Type(), lo - 1));
+    Value below = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, f,
+                                        scalarConstant(b, loc, b.getF32Type(), hi + 1));
+    Value inRange = arith::AndIOp::create(b, loc, above, below);
+    Value safe = arith::SelectOp::create(b, loc, inRange, f,
+                                         scalarConstant(b, loc, b.getF32Type(), 0));
+    Value i = arith::FPToSIOp::create(b, loc, b.getI32Type(), safe);
+    return arith::TruncIOp::create(b, loc, to, i);
+  }
   if (isFloat(from))
     return toUnsigned ? Value(arith::FPToUIOp::create(b, loc, to, x))
                       : Value(arith::FPToSIOp::create(b, loc, to, x));

@@ -51,8 +51,10 @@ def Tessera_Int : AnyTypeOf<[I64, I32, I16, I8, UI64, UI32, UI16, UI8]>;
 // arithmetic takes them (Tessera_Float does not).
 def Tessera_MiniFloat : AnyTypeOf<[F8E4M3FN, F8E4M3FNUZ, F8E5M2, F8E5M2FNUZ,
                                    F4E2M1FN, F8E8M0FNU]>;
+// ONNX's INT4, UINT4, INT2 and UINT2: likewise only converted and moved.
+def Tessera_NarrowInt : AnyTypeOf<[I<4>, UI<4>, I<2>, UI<2>]>;
 def Tessera_Element : AnyTypeOf<[F32, F16, BF16, F64, I64, I32, I16, I8, UI64, UI32,
-                                  UI16, UI8, I1, Tessera_MiniFloat]>;
+                                  UI16, UI8, I1, Tessera_MiniFloat, Tessera_NarrowInt]>;
 
 def Tessera_Tensor : RankedTensorOf<[Tessera_Element]>;
 def Tessera_FloatTensor : RankedTensorOf<[Tessera_Float]>;

@@ -79,6 +79,13 @@ typedef enum tsr_dtype_e {
   TSR_DTYPE_F8E5M2FNUZ = 17,
   TSR_DTYPE_F4E2M1 = 18,
   TSR_DTYPE_F8E8M0 = 19,
+  /* 4- and 2-bit integers (ONNX INT4, UINT4, INT2, UINT2), a byte per
+     element: the value is in the low 4 (2) bits; in outputs the upper bits
+     are unspecified. .npy files carry them as int8 / uint8 values. */
+  TSR_DTYPE_I4 = 20,
+  TSR_DTYPE_U4 = 21,
+  TSR_DTYPE_I2 = 22,
+  TSR_DTYPE_U2 = 23,
 } tsr_dtype_t;
 
 /* Bytes per element; 0 for TSR_DTYPE_INVALID. */

@@ -721,3 +721,12 @@ func.func @resize_roi_unused(%a: tensor<2x4xf32>) {
   %0 = tessera.resize %a {roi = array<f64: 0.0, 0.0, 1.0, 1.0>, scales = array<f64: 1.0, 2.0>} : tensor<2x4xf32> -> tensor<2x8xf32>
   return
 }
+
+// -----
+
+// Float8 values are cast and moved, never computed on.
+func.func @f8_arith(%a: tensor<4xf8E4M3FN>) {
+  // expected-error @+1 {{operand #0 must be ranked tensor of}}
+  %0 = tessera.relu %a : tensor<4xf8E4M3FN>
+  return
+}

@@ -49,6 +49,13 @@ func.func @elementwise(%x: tensor<2x3xf32>, %y: tensor<3xf32>, %b: tensor<2x3xi1
   // CHECK: tessera.cast %{{.*}} : tensor<2x3xf32> -> tensor<2x3xbf16>
   %25 = tessera.cast %24 : tensor<2x3xf32> -> tensor<2x3xbf16>
   %26 = tessera.cast %25 : tensor<2x3xbf16> -> tensor<2x3xf32>
+  // Float8, float4 and 4-bit integers: cast to and from, and moved.
+  // CHECK: tessera.cast %{{.*}} {saturate = false} : tensor<2x3xf32> -> tensor<2x3xf8E4M3FN>
+  %27 = tessera.cast %26 {saturate = false} : tensor<2x3xf32> -> tensor<2x3xf8E4M3FN>
+  // CHECK: tessera.reshape %{{.*}} : tensor<2x3xf8E4M3FN> -> tensor<6xf8E4M3FN>
+  %28 = tessera.reshape %27 : tensor<2x3xf8E4M3FN> -> tensor<6xf8E4M3FN>
+  %29 = tessera.cast %28 : tensor<6xf8E4M3FN> -> tensor<6xf4E2M1FN>
+  %30 = tessera.cast %29 : tensor<6xf4E2M1FN> -> tensor<6xi4>
   return %26 : tensor<2x3xf32>
 }
 
