@@ -35,7 +35,10 @@ def ShardTensorParallelPass : Pass<"tessera-shard-tensor-parallel", "ModuleOp"> 
     An MLP is one such pair; attention is Q, K and V with the output
     projection. The column weights are split by columns (with their biases),
     the row weight by rows, so each group needs one all-reduce, after the
-    row-parallel contraction: two per transformer block.
+    row-parallel contraction: two per transformer block. A head count the
+    axis does not divide is padded to the next multiple (zero columns and
+    rows, every op between re-typed; recorded in the module attribute
+    `tessera.padded`).
 
     Embedding tables (a weight gathered along axis 0) split over their
     hidden dimension, the lookup gathered whole right after (one
@@ -50,7 +53,8 @@ def ShardTensorParallelPass : Pass<"tessera-shard-tensor-parallel", "ModuleOp"> 
   let statistics = [
     Statistic<"numGroups", "groups", "Column/row groups split">,
     Statistic<"numEmbeddings", "embeddings", "Embedding tables split over hidden">,
-    Statistic<"numHeads", "heads", "Lone large contractions split row-parallel">
+    Statistic<"numHeads", "heads", "Lone large contractions split row-parallel">,
+    Statistic<"numPadded", "padded", "Attention groups whose heads were padded">
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Sharding/Passes.h"
+#include "passes/Sharding/TensorParallel.h"
 
 #include "dialects/Tessera/IR/TesseraOps.h"
 
@@ -417,6 +418,8 @@ struct TensorParallelGroup {
   std::optional<Contraction> row;
   /// Per-column vectors (a bias added separately) and the op adding each.
   SmallVector<std::pair<BlockArgument, Operation *>> columnVectors;
+  /// The ops between the columns and the row contraction.
+  SmallVector<Operation *> region;
 };
 
 /// The group that starts at `first`, if the graph has one.
@@ -493,6 +496,7 @@ std::optional<TensorParallelGroup> findGroup(func::FuncOp func,
   }
   if (!group.row)
     return std::nullopt;
+  group.region = region.takeVector();
   return group;
 }
 
@@ -546,6 +550,7 @@ struct ShardTensorParallelPass
       std::optional<TensorParallelGroup> group = findGroup(func, *first);
       if (!group)
         continue;
+      padUnevenHeads(func, *group, axis->second);
       const Contraction &row = *group->row;
       llvm::DenseSet<BlockArgument> weights = {row.weight};
       bool ok = !used.contains(row.op) &&
@@ -589,6 +594,91 @@ struct ShardTensorParallelPass
     }
     splitEmbeddings(func, ops, *axis);
     splitHeads(func, ops, used, *axis);
+    // Weights padding replaced (and no other op reads) go, with their bytes.
+    llvm::BitVector unused(func.getNumArguments());
+    for (BlockArgument a : func.getArguments())
+      if (a.use_empty() && isWeight(func, a)) {
+        unused.set(a.getArgNumber());
+        cast<DenseResourceElementsAttr>(func.getArgAttr(a.getArgNumber(), kWeightAttrName))
+            .getRawHandle()
+            .getResource()
+            ->setBlob(AsmResourceBlob());
+      }
+    (void)func.eraseArguments(unused);
+  }
+
+  /// An attention group whose heads the axis does not divide, and whose
+  /// columns all cut the same heads (not grouped-query attention, where K
+  /// and V stay whole instead): pads the heads to the next multiple of the
+  /// axis (PadHeads.cpp). Records what it did on the module
+  /// (`tessera.padded`), for --explain.
+  bool padUnevenHeads(func::FuncOp func, TensorParallelGroup &group,
+                      int64_t devices) {
+    HeadPadding p;
+    for (const Contraction &c : group.columns) {
+      SmallVector<Operation *> chain;
+      std::optional<int64_t> heads = headsOf(func, c, chain);
+      int64_t columns = cast<RankedTensorType>(c.weight.getType()).getDimSize(c.nDim);
+      if (!heads || (p.heads && *heads != p.heads) || columns % *heads)
+        return false;
+      p.heads = *heads;
+      p.headDim = columns / *heads;
+      p.columnOps.push_back(c.op);
+      for (OpOperand &o : c.op->getOpOperands()) {
+        BlockArgument a = argumentOf(o.get());
+        if (a == c.weight)
+          p.columnWeights.push_back({&o, c.nDim});
+        else if (c.bias && a == argumentOf(c.bias) && isWeight(func, a) &&
+                 cast<RankedTensorType>(a.getType()).getRank() == 1)
+          p.columnWeights.push_back({&o, 0});
+      }
+    }
+    if (!p.heads || p.heads % devices == 0)
+      return false;
+    SmallVector<OpOperand *> vectors; // one per column vector
+    for (auto [a, user] : group.columnVectors)
+      for (OpOperand &o : user->getOpOperands())
+        if (argumentOf(o.get()) == a) {
+          p.columnWeights.push_back({&o, 0});
+          vectors.push_back(&o);
+          break;
+        }
+    if (vectors.size() != group.columnVectors.size())
+      return false;
+    const Contraction &row = *group.row;
+    for (OpOperand &o : row.op->getOpOperands())
+      if (argumentOf(o.get()) == row.weight)
+        p.rowWeight = &o;
+    if (!p.rowWeight)
+      return false;
+    p.rowDim = row.kDim;
+    p.paddedHeads = (p.heads + devices - 1) / devices * devices;
+    p.region = group.region;
+    if (failed(padHeads(func, p)))
+      return false;
+    // The group's contractions now read the padded weights.
+    for (Contraction &c : group.columns)
+      c = *asContraction(func, c.op);
+    group.row = *asContraction(func, group.row->op);
+    for (auto [i, v] : llvm::enumerate(group.columnVectors))
+      v.first = argumentOf(vectors[i]->get());
+    std::string node;
+    row.op->getLoc()->walk([&](Location l) {
+      if (auto n = dyn_cast<NameLoc>(l); n && node.empty())
+        node = n.getName().str();
+      return WalkResult::advance();
+    });
+    ModuleOp module = func->getParentOfType<ModuleOp>();
+    SmallVector<Attribute> notes;
+    if (auto old = module->getAttrOfType<ArrayAttr>("tessera.padded"))
+      notes.assign(old.begin(), old.end());
+    notes.push_back(StringAttr::get(
+        func.getContext(), "'" + node + "': " +
+                               std::to_string(p.heads) + " heads padded to " +
+                               std::to_string(p.paddedHeads)));
+    module->setAttr("tessera.padded", ArrayAttr::get(func.getContext(), notes));
+    ++numPadded;
+    return true;
   }
 
   /// Embeddings: a large weight table gathered along axis 0 splits over its

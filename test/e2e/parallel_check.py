@@ -29,6 +29,9 @@ CASES = [
     ("gpt2_block", "gpt2_block.py", {"x": ((4, 16, 64), "normal")}, MESHES),
     ("bert_block", "bert_block.py",
      {"x": ((4, 16, 64), "normal"), "mask": ((4, 16), "mask")}, MESHES),
+    # 5 heads: tp=2 and tp=4 pad them to 6 and 8 (zero heads).
+    ("gpt2_5heads", "gpt2_block.py --hidden 80 --heads 5", {"x": ((4, 16, 80), "normal")},
+     ["tp=2", "tp=4", "dp=2,tp=2"]),
     # RMSNorm, rotary embeddings, grouped-query attention (4 query heads
     # over 2 KV heads: tp=4 keeps K and V whole), SwiGLU.
     ("llama_block", "llama_block.py", {"x": ((4, 16, 64), "normal")}, MESHES),

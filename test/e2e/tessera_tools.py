@@ -71,7 +71,9 @@ def sample_model(work, name, gen, inputs, rng):
     d = os.path.join(work, name)
     os.makedirs(d, exist_ok=True)
     model = os.path.join(d, name + ".onnx")
-    subprocess.run([sys.executable, os.path.join(MODELS, gen), model], check=True)
+    # GEN may carry the generator's size options ("gpt2_block.py --heads 5").
+    script, *options = gen.split()
+    subprocess.run([sys.executable, os.path.join(MODELS, script), model] + options, check=True)
     feeds, flags = {}, []
     for n, (shape, kind) in inputs.items():
         if kind.startswith("ids:"):

@@ -182,6 +182,11 @@ void Report::printText(llvm::raw_ostream &os) const {
   for (const NodeSharding &n : nodes)
     os << "  " << llvm::left_justify(n.node, width) << "  "
        << llvm::left_justify(n.type, 16) << "  " << n.split << "\n";
+  if (!padding.empty()) {
+    os << "\npadding (zero heads added so the axis divides them):\n";
+    for (const std::string &p : padding)
+      os << "  " << p << "\n";
+  }
   os << "\ncollectives (per device, per run):\n";
   if (collectives.empty())
     os << "  none\n";
@@ -206,7 +211,9 @@ void Report::printText(llvm::raw_ostream &os) const {
 }
 
 void Report::printJson(llvm::raw_ostream &os) const {
-  llvm::json::Array jn, jc;
+  llvm::json::Array jn, jc, jp;
+  for (const std::string &p : padding)
+    jp.push_back(p);
   for (const NodeSharding &n : nodes)
     jn.push_back(llvm::json::Object{
         {"node", n.node}, {"op", n.op}, {"type", n.type}, {"split", n.split}});
@@ -227,6 +234,7 @@ void Report::printJson(llvm::raw_ostream &os) const {
       {"devices", devices},
       {"nodes", std::move(jn)},
       {"collectives", std::move(jc)},
+      {"padding", std::move(jp)},
       {"sent_bytes_per_device", sent},
       {"memory_per_device",
        llvm::json::Object{{"weight_bytes", weightBytesPerDevice},

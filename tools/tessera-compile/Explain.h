@@ -44,6 +44,9 @@ struct Report {
   int64_t devices = 1;
   std::vector<NodeSharding> nodes;
   std::vector<Collective> collectives;
+  /// What the strategies padded to split evenly ("'node': 25 heads padded
+  /// to 28").
+  std::vector<std::string> padding;
   int64_t weightBytes = 0, weightBytesPerDevice = 0;
   int64_t inputBytesPerDevice = 0, outputBytesPerDevice = 0;
   int64_t workspaceBytes = 0;

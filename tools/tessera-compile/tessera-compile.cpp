@@ -754,6 +754,9 @@ int main(int argc, char **argv) {
     return fail(error);
   if (explain) {
     report.model = llvm::sys::path::filename(inputFile).str();
+    if (auto padded = (*module)->getAttrOfType<ArrayAttr>("tessera.padded"))
+      for (Attribute a : padded)
+        report.padding.push_back(cast<StringAttr>(a).str());
     report.mesh = mesh.format();
     report.devices = 1;
     for (int64_t n : mesh.sizes)

@@ -1,0 +1,40 @@
+//===- TensorParallel.h - Pieces of the tensor-parallel strategy -*- C++ -*-===//
+//
+// Shared by Strategies.cpp (the groups) and PadHeads.cpp (uneven heads).
+//
+//===----------------------------------------------------------------------===//
+#ifndef TESSERA_PASSES_SHARDING_TENSORPARALLEL_H
+#define TESSERA_PASSES_SHARDING_TENSORPARALLEL_H
+
+#include "passes/Sharding/Passes.h"
+
+namespace mlir::tessera {
+
+/// A new weight argument holding weight `arg` with dimension `dim` grown to
+/// `size`, zeros after its data, named `<name>.padded`.
+BlockArgument padWeight(func::FuncOp func, BlockArgument arg, int64_t dim,
+                        int64_t size);
+
+/// An attention group whose head count the tp axis does not divide.
+struct HeadPadding {
+  int64_t heads = 0, paddedHeads = 0, headDim = 0;
+  /// The column contractions (their results [..., heads * headDim]).
+  SmallVector<Operation *> columnOps;
+  /// Operands to pad and the dimension: column weights (N), their biases
+  /// and per-column vectors.
+  SmallVector<std::pair<OpOperand *, int64_t>> columnWeights;
+  /// The row weight's operand and its K dimension.
+  OpOperand *rowWeight = nullptr;
+  int64_t rowDim = 0;
+  /// The ops between the columns and the row contraction.
+  SmallVector<Operation *> region;
+};
+
+/// Pads the group's heads: zero columns, zero rows, every op between
+/// re-typed. Fails, changing nothing, when an op between cannot take the
+/// padded shape.
+LogicalResult padHeads(func::FuncOp func, const HeadPadding &padding);
+
+} // namespace mlir::tessera
+
+#endif // TESSERA_PASSES_SHARDING_TENSORPARALLEL_H
