@@ -112,13 +112,13 @@ def main():
                                        capture_output=True, text=True)
                     for line in r.stderr.splitlines():
                         m = re.search(r"process (\d+): resident ([\d.]+) (GiB|MiB), of which "
-                                      r"the artifact's pages ([\d.]+) (GiB|MiB)", line)
+                                      r"weights ([\d.]+) (GiB|MiB)", line)
                         if m:
                             scale = {"GiB": 2**30, "MiB": 2**20}
                             res = float(m.group(2)) * scale[m.group(3)]
                             pages = float(m.group(4)) * scale[m.group(5)]
                             rows.append(("  tp=4 rank %s (MPI)" % m.group(1), "resident",
-                                         "", gib(res), "artifact pages %.1f%% of the weights"
+                                         "", gib(res), "weights resident %.1f%% of the model's"
                                          % (100.0 * pages / weights), ""))
                     if r.returncode:
                         rows.append(("  tp=4 run", "FAILED", "", "", "",

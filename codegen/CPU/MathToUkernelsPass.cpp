@@ -2,7 +2,11 @@
 //
 // math.exp and math.erf on f32 become calls of tessera_uk_expf and
 // tessera_uk_erff (codegen/CPU/ukernels/Math.cpp), which the compiler links
-// as bitcode and inlines, so loops of them vectorize.
+// as bitcode and inlines, so loops of them vectorize. math.tanh on f32
+// becomes upstream MLIR's polynomial approximation (arith ops, which
+// vectorize likewise), and powf by a constant small integer or 0.5
+// multiplications or a sqrt (upstream's algebraic simplification): the
+// tanh form of GELU and RMSNorm's x^2 were scalar libm calls.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +14,8 @@
 #include "codegen/Common/RuntimeCalls.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #define DEBUG_TYPE "tessera-cpu-math-to-ukernels"
 
@@ -25,6 +31,13 @@ struct MathToUkernelsPass
     : mlir::tessera::impl::MathToUkernelsPassBase<MathToUkernelsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    {
+      RewritePatternSet patterns(&getContext());
+      populateMathAlgebraicSimplificationPatterns(patterns);
+      populatePolynomialApproximateTanhPattern(patterns);
+      if (failed(applyPatternsGreedily(module, std::move(patterns))))
+        return signalPassFailure();
+    }
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (isa<math::ExpOp, math::ErfOp>(op) && op->getResult(0).getType().isF32())

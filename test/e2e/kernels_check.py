@@ -9,8 +9,9 @@ compiled with tessera-compile, run with tessera-run and compared with NumPy
     broadcast on either side and folded into M, Gemm alpha/beta/bias;
   * convolutions as im2col patches and one batched matmul: padding,
     strides, dilations, groups (depthwise included), 1x1 pointwise;
-  * exp and erf through Tessera's vectorizable versions, over their whole
-    range including overflow, underflow, infinities and NaN.
+  * exp and erf through Tessera's vectorizable versions, and tanh through
+    MLIR's polynomial one, over their whole range including overflow,
+    underflow, infinities and NaN; Pow by constant 2 and 3.
 
     kernels_check.py --compile tessera-compile --run tessera-run --work DIR
 """
@@ -102,6 +103,20 @@ def unary_case(op, fn):
     return [node], inputs, [], {"a": x}, ref
 
 
+def pow_case():
+    """x^2 + x^3 with constant exponents (RMSNorm's square, GELU's cube),
+    which the CPU code computes as products."""
+    x = np.linspace(-40, 40, 801).astype(np.float32)
+    nodes = [helper.make_node("Pow", ["a", "two"], ["sq"]),
+             helper.make_node("Pow", ["a", "three"], ["cube"]),
+             helper.make_node("Add", ["sq", "cube"], ["y"])]
+    inits = [numpy_helper.from_array(np.array(2.0, np.float32), "two"),
+             numpy_helper.from_array(np.array(3.0, np.float32), "three")]
+    inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, [x.size])]
+    xd = x.astype(np.float64)
+    return nodes, inputs, inits, {"a": x}, xd * xd + xd ** 3
+
+
 def gather_clamp_case(op):
     """Indices outside [-n, n) (undefined in ONNX) read in bounds: clamped,
     as NumPy's take(mode="clip") after negatives wrap."""
@@ -155,6 +170,9 @@ CASES = [
     # 2 ulp on normal results, a few subnormal steps below them.
     ("exp", unary_case("Exp", lambda v: math.inf if v >= 709 else math.exp(v)), 2.4e-7, 1e-44),
     ("erf", unary_case("Erf", math.erf), 0.0, 1.5e-7),
+    # MLIR's polynomial tanh (GELU's tanh form); Pow by 2 and 3 as products.
+    ("tanh", unary_case("Tanh", math.tanh), 1e-6, 1e-7),
+    ("pow 2 and 3", pow_case(), 1e-6, 0.0),
 ]
 
 

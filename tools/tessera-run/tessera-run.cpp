@@ -161,8 +161,9 @@ bool parseCount(const std::string &s, long &v) {
 }
 } // namespace
 
-/// This process's resident bytes (VmRSS), and those of its mappings of
-/// `path` (the artifact: its resident weights); -1 where /proc has no
+/// This process's resident bytes (VmRSS), and those of its weights: its
+/// mappings of `path` (the artifact) and the runtime's private copy of a
+/// rank's blocks (a memfd named tessera-weights); -1 where /proc has no
 /// answer.
 static void residentBytes(const std::string &path, int64_t &total, int64_t &mapped) {
   total = mapped = -1;
@@ -180,7 +181,8 @@ static void residentBytes(const std::string &path, int64_t &total, int64_t &mapp
     if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) &&
         line.find('-') != std::string::npos && line.find(':') > line.find(' ')) {
       size_t slash = line.find('/');
-      inArtifact = slash != std::string::npos && line.substr(slash) == real;
+      inArtifact = (slash != std::string::npos && line.substr(slash) == real) ||
+                   line.find("/memfd:tessera-weights") != std::string::npos;
       continue;
     }
     if (line.compare(0, 4, "Rss:") == 0) {
@@ -442,7 +444,7 @@ int main(int argc, char **argv) {
     residentBytes(artifactPath, total, mapped);
     if (total >= 0)
       std::fprintf(stderr,
-                   "tessera-run: process %d: resident %s, of which the artifact's pages %s\n",
+                   "tessera-run: process %d: resident %s, of which weights %s\n",
                    processRank, formatBytes(total).c_str(), formatBytes(mapped).c_str());
   }
   // Under MPI the other ranks hold no outputs.
