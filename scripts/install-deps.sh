@@ -37,20 +37,33 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # PyPI packages: test references (onnx helper, ONNX Runtime, NumPy) and lit;
-# the model zoo's exporters (torch, torchvision, transformers, onnxscript for
-# the dynamo exporter), pinned so that the cached exports stay valid. torch's
-# Linux wheel brings its CUDA libraries (about 3.5 GB in the venv).
-py_pkgs=(lit numpy onnx onnxruntime torch==2.9.1 torchvision==0.24.1
-         transformers==5.25.0 onnxscript==0.7.2)
+# then the model zoo's exporters (torch, torchvision, transformers, onnxscript
+# for the dynamo exporter), pinned so that the cached exports stay valid.
+# torch's Linux wheel on PyPI brings its CUDA libraries (about 4.5 GB in the
+# venv), so pip keeps no cache (the wheels would take as much again) and the
+# two sets install one after the other: the first stays usable if the second
+# fails.
+base_pkgs=(lit numpy onnx onnxruntime)
+zoo_pkgs=(torch==2.9.1 torchvision==0.24.1 transformers==5.25.0
+          onnxscript==0.7.2)
 if [ ! -x "$venv/bin/python" ]; then
   echo "tessera: creating virtual environment $venv"
   mkdir -p "$build_dir"
   python3 -m venv "$venv"
 fi
-stamp=$venv/.tessera-pkgs
-want="${py_pkgs[*]}"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+pip_install() {  # stamp-file, packages...
+  local stamp=$venv/.tessera-$1; shift
+  local want="$*"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   echo "tessera: installing PyPI packages into $venv: $want"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check "${py_pkgs[@]}"
+  if ! "$venv/bin/python" -m pip install -q --no-cache-dir \
+       --disable-pip-version-check "$@"; then
+    echo "tessera: error: pip could not install $want" \
+         "($(df -h --output=avail "$venv" | tail -1 | tr -d ' ') free" \
+         "on the venv's disk; the zoo's packages need about 6 GB)" >&2
+    exit 1
+  fi
   echo "$want" > "$stamp"
-fi
+}
+pip_install base-pkgs "${base_pkgs[@]}"
+pip_install zoo-pkgs "${zoo_pkgs[@]}"

@@ -13,6 +13,14 @@
 // codegen/CPU/ukernels/Collectives.cpp), which also takes over the zero
 // fill before the contraction and a bias add after it (GemmEpilogue).
 //
+// A weight (an argument of the function with `tessera.weight`) that is the
+// B operand of such calls only, [K, N] with N a multiple of the panel
+// width, is prepacked: the calls go to `tessera_uk_sgemm_f32_pb`, and the
+// argument gets `tessera.prepack = array<i64: KC, panel>`, which tells the
+// artifact writer to store it in the microkernel's panel layout (packing
+// B on every call cost about as much memory traffic as a 128-row GEMM's
+// arithmetic).
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/CPU/Passes.h"
@@ -40,6 +48,10 @@ using mlir::tessera::makeAvailableAt;
 
 namespace {
 constexpr llvm::StringLiteral kSgemm = "tessera_uk_sgemm_f32";
+constexpr llvm::StringLiteral kSgemmPacked = "tessera_uk_sgemm_f32_pb";
+/// The microkernel's prepacked layout (kPackKC, kPackPanel in
+/// ukernels/Sgemm.cpp).
+constexpr int64_t kPackKC = 256, kPackPanel = 32;
 constexpr llvm::StringLiteral kRuntimeGemm = "tessera_rt_gemm";
 constexpr int64_t kMaxBatch = 3;
 
@@ -315,6 +327,29 @@ Value applyEpilogue(linalg::LinalgOp op, GemmEpilogue &e) {
   return op->getOperand(2);
 }
 
+/// The weight argument `op`'s B operand is, when it can be prepacked: f32,
+/// [K, N] row-major with N a multiple of the panel width, read as (k, n)
+/// with no batch dimension.
+BlockArgument packableWeight(linalg::LinalgOp op, const ContractionLoops &loops) {
+  auto arg = dyn_cast<BlockArgument>(op->getOperand(1));
+  if (!arg)
+    return {};
+  auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
+  auto type = dyn_cast<MemRefType>(arg.getType());
+  if (!func || !func.getArgAttr(arg.getArgNumber(), "tessera.weight") || !type ||
+      !type.getElementType().isF32() || type.getRank() != 2 ||
+      !type.hasStaticShape() || !type.getLayout().isIdentity() ||
+      type.getDimSize(1) % kPackPanel != 0)
+    return {};
+  AffineMap map = op.getIndexingMapsArray()[1];
+  if (positionOf(map, loops.k) != 0u || positionOf(map, loops.n) != 1u)
+    return {};
+  for (unsigned d : loops.batch)
+    if (positionOf(map, d))
+      return {};
+  return arg;
+}
+
 void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
              func::FuncOp callee, bool runtimeGemm) {
   GemmEpilogue epilogue;
@@ -399,8 +434,32 @@ struct ContractionsToUkernelsPass
                            IndexType::get(module.getContext()));
     func::FuncOp callee = mlir::tessera::lookupOrDeclareFunc(
         module, runtimeGemm ? kRuntimeGemm : kSgemm, args, {});
-    for (auto &[op, loops] : matches)
-      rewrite(op, loops, callee, runtimeGemm);
+    // Weights every use of which is a packable B operand.
+    llvm::DenseMap<Value, int> packableUses;
+    if (!runtimeGemm)
+      for (auto &[op, loops] : matches)
+        if (BlockArgument w = packableWeight(op, loops))
+          ++packableUses[w];
+    auto packed = [&](linalg::LinalgOp op, const ContractionLoops &loops) {
+      BlockArgument w = runtimeGemm ? BlockArgument() : packableWeight(op, loops);
+      return w && std::distance(w.use_begin(), w.use_end()) == packableUses[w] ? w
+                                                                               : BlockArgument();
+    };
+    func::FuncOp packedCallee;
+    for (auto &[op, loops] : matches) {
+      BlockArgument w = packed(op, loops);
+      if (!w) {
+        rewrite(op, loops, callee, runtimeGemm);
+        continue;
+      }
+      if (!packedCallee)
+        packedCallee = mlir::tessera::lookupOrDeclareFunc(module, kSgemmPacked, args, {});
+      auto func = cast<func::FuncOp>(w.getOwner()->getParentOp());
+      func.setArgAttr(w.getArgNumber(), "tessera.prepack",
+                      DenseI64ArrayAttr::get(module.getContext(), {kPackKC, kPackPanel}));
+      rewrite(op, loops, packedCallee, runtimeGemm);
+      ++numPrepacked;
+    }
     numCalls += matches.size();
   }
 };

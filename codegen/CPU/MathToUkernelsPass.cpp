@@ -13,6 +13,7 @@
 #include "codegen/CPU/Passes.h"
 #include "codegen/Common/RuntimeCalls.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -38,6 +39,20 @@ struct MathToUkernelsPass
       if (failed(applyPatternsGreedily(module, std::move(patterns))))
         return signalPassFailure();
     }
+    // The tanh approximation builds math.fma, which LLVM lowers to a libm
+    // call (__fmaf_fma3) on targets without guaranteed FMA: a multiply and
+    // an add that may contract do the same work inline.
+    module.walk([](math::FmaOp fma) {
+      OpBuilder b(fma);
+      auto contract = arith::FastMathFlagsAttr::get(
+          b.getContext(), arith::FastMathFlags::contract);
+      Value mul = arith::MulFOp::create(b, fma.getLoc(), fma.getA(), fma.getB(),
+                                        contract);
+      Value add =
+          arith::AddFOp::create(b, fma.getLoc(), mul, fma.getC(), contract);
+      fma.replaceAllUsesWith(add);
+      fma.erase();
+    });
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (isa<math::ExpOp, math::ErfOp>(op) && op->getResult(0).getType().isF32())

@@ -112,7 +112,8 @@ def ContractionsToUkernelsPass
            "destination, when it shares no bytes with the GEMM's operands)">
   ];
   let statistics = [
-    Statistic<"numCalls", "contractions", "Contractions given to the microkernel">
+    Statistic<"numCalls", "contractions", "Contractions given to the microkernel">,
+    Statistic<"numPrepacked", "prepacked", "Calls reading a weight prepacked at compile time">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",

@@ -167,10 +167,13 @@ def _inputs(shapes, rng):
     return feeds
 
 
-def _export(name, exporter, d):
+def _export(name, exporter, d, shapes=None):
+    """Exports NAME with EXPORTER into D (its inputs: SHAPES, default the
+    zoo's)."""
     import onnxruntime as ort
     import torch
-    build, shapes, _, _ = MODELS[name]
+    build, default_shapes, _, _ = MODELS[name]
+    shapes = shapes or default_shapes
     torch.manual_seed(0)
     model = build().eval()
     keys = list(shapes)

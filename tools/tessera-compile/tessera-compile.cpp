@@ -30,6 +30,7 @@
 
 #include "artifact.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -571,6 +572,9 @@ int main(int argc, char **argv) {
     DenseResourceElementsAttr attr;
     ::tessera::sharding::Split split;
     std::vector<int64_t> local;
+    // Stored in the GEMM microkernel's panel layout (tessera.prepack):
+    // K-slices of packKC rows, panels of packPanel columns.
+    int64_t packKC = 0, packPanel = 0;
   };
   std::vector<art::WeightSpec> weights;
   std::vector<WeightSource> sources;
@@ -643,6 +647,23 @@ int main(int argc, char **argv) {
   }
   if (compileTo == Phase::Llvm || emit == Emit::Mlir)
     return printModule();
+
+  // Weights the microkernel reads prepacked (tessera.prepack on the entry
+  // function's argument, set by tessera-cpu-contractions-to-ukernels).
+  for (auto llvmFunc : (*module)->getRegion(0).getOps<LLVM::LLVMFuncOp>()) {
+    if (llvmFunc.getSymName() != "main")
+      continue;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      unsigned arg = manifest.inputs.size() + i;
+      if (arg >= llvmFunc.getNumArguments())
+        break;
+      if (auto pack = llvmFunc.getArgAttrOfType<DenseI64ArrayAttr>(arg, "tessera.prepack");
+          pack && pack.size() == 2) {
+        sources[i].packKC = pack[0];
+        sources[i].packPanel = pack[1];
+      }
+    }
+  }
 
   // The memory plan (tessera-cpu-plan-memory).
   auto moduleBytes = [&](llvm::StringRef name) -> int64_t {
@@ -725,13 +746,33 @@ int main(int argc, char **argv) {
       if (--readers[entry] == 0)
         entry->setBlob(AsmResourceBlob());
     };
+    std::vector<char> packed;
+    // A [K, N] f32 block in the microkernel's panel layout (see
+    // kPackKC in codegen/CPU/ukernels/Sgemm.cpp).
+    auto pack = [&](const WeightSource &src, const char *block,
+                    const std::vector<int64_t> &shape) -> ArrayRef<char> {
+      int64_t k = shape[0], n = shape[1], kcMax = src.packKC, panel = src.packPanel;
+      packed.resize(static_cast<size_t>(k * n) * sizeof(float));
+      auto *in = reinterpret_cast<const float *>(block);
+      auto *out = reinterpret_cast<float *>(packed.data());
+      for (int64_t p0 = 0; p0 < k; p0 += kcMax) {
+        int64_t kc = std::min(kcMax, k - p0);
+        for (int64_t j = 0; j < n; j += panel)
+          for (int64_t p = 0; p < kc; ++p)
+            std::memcpy(out + p0 * n + j * kc + p * panel, in + (p0 + p) * n + j,
+                        static_cast<size_t>(panel) * sizeof(float));
+      }
+      return packed;
+    };
     for (size_t i = 0; i < weights.size(); ++i) {
       const art::WeightSpec &w = weights[i];
       const WeightSource &src = sources[i];
       if (w.split.empty()) {
-        if (!padTo(w.offset) || !emit(src.whole.data(), src.whole.size()))
+        ArrayRef<char> bytes =
+            src.packPanel ? pack(src, src.whole.data(), w.shape) : src.whole;
+        if (!padTo(w.offset) || !emit(bytes.data(), bytes.size()))
           return false;
-        pos += src.whole.size();
+        pos += bytes.size();
         release(i);
         continue;
       }
@@ -742,9 +783,11 @@ int main(int argc, char **argv) {
         ::tessera::sharding::copyBlock(const_cast<char *>(src.whole.data()), shard.data(),
                                        w.shape, src.local, offsets, art::dtypeSize(w.dtype),
                                        /*toLocal=*/true);
-        if (!padTo(w.offset + k * w.shardStride()) || !emit(shard.data(), shard.size()))
+        ArrayRef<char> bytes = src.packPanel ? pack(src, shard.data(), src.local)
+                                             : ArrayRef<char>(shard);
+        if (!padTo(w.offset + k * w.shardStride()) || !emit(bytes.data(), bytes.size()))
           return false;
-        pos += shard.size();
+        pos += bytes.size();
       }
       release(i);
     }

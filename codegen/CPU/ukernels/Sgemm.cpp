@@ -59,9 +59,21 @@ template <int W> inline void store(float *p, Vec<W> v) {
   __builtin_memcpy(p, &v, sizeof(v));
 }
 
+/// The panel layout of a B prepacked at compile time (a weight: see
+/// tessera-cpu-contractions-to-ukernels, which writes the same constants
+/// into the weight's `tessera.prepack` attribute for the artifact writer):
+/// K in slices of kPackKC rows (the last one shorter), each slice's columns
+/// in panels of kPackPanel, each panel K-major. Element (p, q) of slice s
+/// (p0 = s * kPackKC, kc rows), in panel q / kPackPanel, is at
+///   p0 * N + (q / kPackPanel) * kPackPanel * kc + (p - p0) * kPackPanel
+///   + q % kPackPanel.
+constexpr int64_t kPackKC = 256;
+constexpr int64_t kPackPanel = 32;
+
 struct Operand {
   const float *base;
   int64_t rowStride, colStride;
+  bool packed = false; // B only: prepacked panels (rowStride is N)
   float at(int64_t r, int64_t c) const {
     return base[r * rowStride + c * colStride];
   }
@@ -113,7 +125,7 @@ void tileRows(int mr, int64_t k, const float *a, int64_t aRow, int64_t aCol,
 
 template <int W, int MR, int NV> struct Gemm {
   static constexpr int64_t NR = NV * W;
-  static constexpr int64_t KC = 256;
+  static constexpr int64_t KC = kPackKC;
   static constexpr int64_t MC = MR * 12;
   static constexpr int64_t NC = NR * 64;
 
@@ -194,11 +206,11 @@ template <int W, int MR, int NV> struct Gemm {
     // or used by few rows: packing then costs more than it saves (measured
     // on AVX-512: reading in place is faster up to a 256x256 B). A is read
     // in place when few column panels reuse it.
-    bool directB = b.colStride == 1 && (m <= MR || k * n <= (1 << 17));
+    bool directB = !b.packed && b.colStride == 1 && (m <= MR || k * n <= (1 << 17));
     bool directA = n <= 2 * NR;
     for (int64_t p0 = 0; p0 < k; p0 += KC) {
       int64_t kc = k - p0 < KC ? k - p0 : KC;
-      if (!directB)
+      if (!directB && !b.packed)
         packB(bPack, p0, kc, j0, nc);
       for (int64_t i0 = 0; i0 < m; i0 += MC) {
         int64_t mc = m - i0 < MC ? m - i0 : MC;
@@ -208,7 +220,11 @@ template <int W, int MR, int NV> struct Gemm {
           int64_t cols = nc - j < NR ? nc - j : NR;
           const float *bp;
           int64_t ldb;
-          if (!directB) {
+          if (b.packed) {
+            int64_t q = j0 + j;
+            bp = b.base + p0 * n + (q / kPackPanel) * kPackPanel * kc + q % kPackPanel;
+            ldb = kPackPanel;
+          } else if (!directB) {
             bp = bPack + j * kc;
             ldb = NR;
           } else if (cols == NR || cols == W) {
@@ -248,7 +264,7 @@ template <typename G> void runBlock(void *ctx, int64_t index) {
   // Packing space for this block: B's KC x NC panel (NR-padded) and A's
   // MC x KC block; on the stack when small.
   int64_t kc = g.k < G::KC ? g.k : G::KC;
-  int64_t bFloats = kc * ((nc + G::NR - 1) / G::NR) * G::NR;
+  int64_t bFloats = g.b.packed ? 0 : kc * ((nc + G::NR - 1) / G::NR) * G::NR;
   int64_t aFloats = kc * (g.m < G::MC ? g.m : G::MC);
   constexpr int64_t kStackFloats = 16384;
   float stack[kStackFloats];
@@ -330,6 +346,41 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32(
       for (int64_t i2 = 0; i2 < b2; ++i2) {
         Operand av{a + i0 * ab0 + i1 * ab1 + i2 * ab2, am, ak};
         Operand bv{b + i0 * bb0 + i1 * bb1 + i2 * bb2, bk, bn};
+        float *cv = c + i0 * cb0 + i1 * cb1 + i2 * cb2;
+        if (tessera_uk_vector_bits >= 512)
+          gemm<16, 12, 2>(m, n, k, av, bv, cv, cm, cn);
+        else if (tessera_uk_vector_bits >= 256)
+          gemm<8, 6, 2>(m, n, k, av, bv, cv, cm, cn);
+        else
+          gemm<4, 6, 2>(m, n, k, av, bv, cv, cm, cn);
+      }
+}
+
+/// tessera_uk_sgemm_f32 with B a weight prepacked at compile time (the
+/// layout at kPackKC above): [K, N] with N a multiple of kPackPanel, the
+/// same for every batch (its strides are ignored).
+extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_pb(
+    int64_t b0, int64_t b1, int64_t b2, int64_t m, int64_t n, int64_t k,
+    intptr_t aAddr, int64_t ab0, int64_t ab1, int64_t ab2, int64_t am,
+    int64_t ak, intptr_t bAddr, int64_t, int64_t, int64_t, int64_t, int64_t,
+    intptr_t cAddr, int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn) {
+  auto *a = reinterpret_cast<const float *>(aAddr);
+  auto *c = reinterpret_cast<float *>(cAddr);
+  int64_t sizes[3] = {b0, b1, b2}, aStrides[3] = {ab0, ab1, ab2},
+          cStrides[3] = {cb0, cb1, cb2};
+  for (int d = 2; d >= 0; --d) {
+    if (sizes[d] == 1)
+      continue;
+    if (aStrides[d] != m * am || cStrides[d] != m * cm)
+      break;
+    m *= sizes[d];
+    sizes[d] = 1;
+  }
+  Operand bv{reinterpret_cast<const float *>(bAddr), n, 1, true};
+  for (int64_t i0 = 0; i0 < sizes[0]; ++i0)
+    for (int64_t i1 = 0; i1 < sizes[1]; ++i1)
+      for (int64_t i2 = 0; i2 < sizes[2]; ++i2) {
+        Operand av{a + i0 * ab0 + i1 * ab1 + i2 * ab2, am, ak};
         float *cv = c + i0 * cb0 + i1 * cb1 + i2 * cb2;
         if (tessera_uk_vector_bits >= 512)
           gemm<16, 12, 2>(m, n, k, av, bv, cv, cm, cn);

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""CPU latency at real sizes: the model zoo's models (test/e2e/zoo_models.py:
+Hugging Face and torchvision models with random weights, exported by
+torch's TorchScript exporter) at inference shapes, Tessera against ONNX
+Runtime, side by side in one run, at the same thread count.
+
+    zoo_bench.py --compile tessera-compile --run tessera-run
+                 [--threads 1,2] [--repeat 10] [--only NAME,...] [--cache DIR]
+                 [--markdown FILE]
+
+Each model is exported once per shape to CACHE (default
+~/.cache/tessera/bench/zoo), compiled by tessera-compile, run by
+tessera-run --repeat (median latency) and by ONNX Runtime
+(intra_op_num_threads = threads, median of the same number of runs); the
+outputs are compared too. Prints a table of medians and ratios (Tessera /
+ORT: below 1 is faster) and their geometric mean per thread count.
+"""
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "test", "e2e"))
+
+# label: (zoo model, {input: (shape, kind)})
+CASES = [
+    ("BERT-base b1 s128", "bert", {"input_ids": ((1, 128), "ids:30522"),
+                                   "attention_mask": ((1, 128), "mask")}),
+    ("BERT-base b8 s128", "bert", {"input_ids": ((8, 128), "ids:30522"),
+                                   "attention_mask": ((8, 128), "mask")}),
+    ("GPT-2 small 1x128", "gpt2", {"input_ids": ((1, 128), "ids:50257")}),
+    ("Llama-style 1x128", "llama", {"input_ids": ((1, 128), "ids:32000")}),
+    ("ViT-B/16 b1", "vit_b16", {"pixel_values": ((1, 3, 224, 224), "normal")}),
+    ("ResNet-50 b1", "resnet50", {"x": ((1, 3, 224, 224), "normal")}),
+    ("ResNet-50 b8", "resnet50", {"x": ((8, 3, 224, 224), "normal")}),
+    ("MobileNetV2 b1", "mobilenet_v2", {"x": ((1, 3, 224, 224), "normal")}),
+]
+
+
+def export(cache, label, name, shapes):
+    import zoo_models
+    tag = label.replace(" ", "_").replace("/", "")
+    d = os.path.join(cache, zoo_models.cache_key(), tag)
+    if not os.path.exists(os.path.join(d, "meta.json")):
+        os.makedirs(d, exist_ok=True)
+        print("exporting %s ..." % label, flush=True)
+        zoo_models._export(name, "ts", d, shapes)
+    import json
+    with open(os.path.join(d, "meta.json")) as f:
+        meta = json.load(f)
+    feeds = {k: np.load(os.path.join(d, "in.%s.npy" % k)) for k in meta["inputs"]}
+    return os.path.join(d, "model.onnx"), feeds
+
+
+def compile_model(args, model, work):
+    artifact = os.path.join(work, "m.tsr")
+    start = time.time()
+    subprocess.run([args.compile, model, "-o", artifact, "--quiet"], check=True)
+    return artifact, time.time() - start
+
+
+def tessera(args, artifact, feeds, threads, work):
+    inputs = []
+    for k, a in feeds.items():
+        p = os.path.join(work, "in.%s.npy" % k)
+        np.save(p, a)
+        inputs.append("--input=%s=%s" % (k, p))
+    out = os.path.join(work, "out")
+    r = subprocess.run([args.run, artifact, "--output-dir", out, "--repeat=%d" % args.repeat,
+                        "--threads=%d" % threads] + inputs, check=True, capture_output=True,
+                       text=True).stdout
+    ms = float(r.split("median ")[1].split(" ms")[0])
+    y = np.load(os.path.join(out, sorted(os.listdir(out))[0]))
+    return ms, y
+
+
+def onnxruntime(model, feeds, threads, repeat):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    y = sess.run(None, feeds)[0]
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        sess.run(None, feeds)
+        times.append((time.perf_counter() - t) * 1e3)
+    return sorted(times)[len(times) // 2], y
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--compile", required=True)
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--only", help="comma-separated labels' first words or zoo names")
+    ap.add_argument("--cache", default=os.path.join(os.path.expanduser("~"), ".cache", "tessera",
+                                                    "bench", "zoo"))
+    ap.add_argument("--markdown", help="also write the table here, as Markdown")
+    args = ap.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+    rows = []
+    work = tempfile.mkdtemp(prefix="tessera-zoo-bench-")
+    for label, name, shapes in CASES:
+        if only and name not in only and label.split()[0] not in only:
+            continue
+        model, feeds = export(args.cache, label, name, shapes)
+        artifact, compile_s = compile_model(args, model, work)
+        for t in [int(x) for x in args.threads.split(",")]:
+            ms, got = tessera(args, artifact, feeds, t, work)
+            ort_ms, ref = onnxruntime(model, feeds, t, args.repeat)
+            diff = float(np.max(np.abs(got.astype(np.float64) - ref))) if got.shape == ref.shape \
+                else float("nan")
+            rows.append((label, t, ms, ort_ms, ms / ort_ms, compile_s, diff))
+            print("%-20s %d thread(s): Tessera %9.2f ms  ORT %9.2f ms  ratio %5.2f  "
+                  "(compile %.1f s, max abs diff %.2g)" % rows[-1], flush=True)
+    print()
+    lines = ["| model | threads | Tessera ms | ONNX Runtime ms | ratio |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for label, t, ms, ort_ms, ratio, _, _ in rows:
+        lines.append("| %s | %d | %.2f | %.2f | %.2f |" % (label, t, ms, ort_ms, ratio))
+    for t in sorted({r[1] for r in rows}):
+        ratios = [r[4] for r in rows if r[1] == t]
+        geo = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+        lines.append("| geometric mean | %d | | | %.2f |" % (t, geo))
+    print("\n".join(lines))
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
