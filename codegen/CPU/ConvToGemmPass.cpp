@@ -4,7 +4,9 @@
 // runs: the (padded) input's windows gathered by strided slices into
 // patches [N, G, C/G * K, P] (P output positions), one batched matmul with
 // the weight seen as [G, M/G, C/G * K], a reshape to [N, M, O1, ...] and the
-// bias. A 1x1 convolution with unit strides needs no patches at all.
+// bias. A 1x1 convolution with unit strides needs no patches at all. A
+// depthwise convolution multiplies the patches by its weight and sums over
+// the window instead of the matmul.
 //
 //===----------------------------------------------------------------------===//
 
@@ -137,11 +139,27 @@ LogicalResult rewriteConv(ConvOp conv, int64_t maxPatchBytes) {
                               .getResult();
     patches = r.reshape(stacked, {n, groups, ck, p});
   }
-  // [G, M/G, C/G*K] x [N, G, C/G*K, P] -> [N, G, M/G, P]
-  Value weight = r.reshape(conv.getWeight(), {groups, m / groups, ck});
-  Value y = MatMulOp::create(b, r.loc, r.type({n, groups, m / groups, p}),
-                             weight, patches)
-                .getResult();
+  Value y;
+  if (cg == 1 && m == groups && groups > 1) {
+    // Depthwise: one output channel per input channel, a GEMM of one row
+    // per channel (too small for the microkernel's register tile). The
+    // patches times the weight, summed over the window: one loop nest
+    // (the multiply fuses into the sum) over output rows, vectorized
+    // along the output positions, parallel over (N, C).
+    Value weight = r.reshape(conv.getWeight(), {groups, kk, 1});
+    Value product = MulOp::create(b, r.loc, r.type({n, groups, kk, p}),
+                                  patches, weight)
+                        .getResult();
+    y = ReduceSumOp::create(b, r.loc, r.type({n, groups, 1, p}), product,
+                            r.ints({2}), b.getBoolAttr(true))
+            .getResult();
+  } else {
+    // [G, M/G, C/G*K] x [N, G, C/G*K, P] -> [N, G, M/G, P]
+    Value weight = r.reshape(conv.getWeight(), {groups, m / groups, ck});
+    y = MatMulOp::create(b, r.loc, r.type({n, groups, m / groups, p}), weight,
+                         patches)
+            .getResult();
+  }
   y = r.reshape(y, out.getShape());
   if (Value bias = conv.getBias()) {
     SmallVector<int64_t> shape(spatial + 1, 1);

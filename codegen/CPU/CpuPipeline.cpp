@@ -100,11 +100,17 @@ void mlir::tessera::buildCpuLlvmPhase(OpPassManager &pm,
   if (options.ukernels)
     pm.addPass(createContractionsToUkernelsPass());
   pm.addNestedPass<func::FuncOp>(createLowerStridedCopiesPass());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Parallel dimensions become scf.parallel, which the outliner hands to
+  // the runtime's thread pool (through a microkernel: with ukernels only).
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   if (options.ukernels)
     pm.addPass(createMathToUkernelsPass());
-  pm.addPass(createOutlineLoopsPass());
+  OutlineLoopsPassOptions outline;
+  outline.parallel = options.ukernels;
+  pm.addPass(createOutlineLoopsPass(outline));
   buildHostToLlvmPhase(pm, options.artifactAbi);
+  if (options.ukernels)
+    pm.addPass(createParallelCallsPass());
 }
 
 void mlir::tessera::buildHostToLlvmPhase(OpPassManager &pm, bool artifactAbi) {

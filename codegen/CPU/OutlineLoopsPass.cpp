@@ -10,6 +10,8 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Interfaces/CallInterfaces.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
 
@@ -57,24 +59,166 @@ struct OutlineLoopsPass
       llvm::StringMap<func::FuncOp> kernels;
       Operation *last = func;
       for (Operation &op : llvm::make_early_inc_range(func.getBody().front())) {
-        auto loop = dyn_cast<scf::ForOp>(op);
-        if (!loop || loop.getNumResults() != 0)
+        if (!isa<scf::ForOp, scf::ParallelOp>(op) || op.getNumResults() != 0)
           continue;
+        // Operations as scf.for nests count them: a loop and its yield per
+        // dimension of an scf.parallel.
         unsigned size = 0;
-        loop->walk([&](Operation *) { ++size; });
+        op.walk([&](Operation *nested) {
+          if (auto par = dyn_cast<scf::ParallelOp>(nested))
+            size += 2 * par.getNumLoops() - 1;
+          else
+            ++size;
+        });
         if (size < minOps)
           continue;
-        if (outline(symbols, func, loop, counter, kernels, last))
+        if (auto par = dyn_cast<scf::ParallelOp>(op); par && parallel) {
+          std::optional<int64_t> work = dynamicOps(par);
+          if (work && *work >= minParallelWork && callsOnlyPureFunctions(par)) {
+            if (std::optional<ChunkedLoop> chunked = chunk(par)) {
+              if (outline(symbols, func, chunked->loop, counter, kernels, last,
+                          {chunked->begin, chunked->end})) {
+                ++numOutlined;
+                ++numParallel;
+                continue;
+              }
+              // Not outlinable: the chunked loop runs serially as it is.
+              continue;
+            }
+          }
+        }
+        if (outline(symbols, func, &op, counter, kernels, last, {}))
           ++numOutlined;
       }
     }
   }
 
+  /// Operations the nest executes, each weighted by the static trip counts
+  /// of the loops around it; none when a trip count is not static.
+  static std::optional<int64_t> dynamicOps(Operation *nest) {
+    auto saturatingMul = [](int64_t a, int64_t b) {
+      return (a > 0 && b > (int64_t(1) << 40) / a) ? (int64_t(1) << 40)
+                                                    : a * b;
+    };
+    auto trips = [](ValueRange lbs, ValueRange ubs,
+                    ValueRange steps) -> std::optional<int64_t> {
+      int64_t n = 1;
+      for (auto [lb, ub, step] : llvm::zip(lbs, ubs, steps)) {
+        std::optional<int64_t> l = getConstantIntValue(lb);
+        std::optional<int64_t> u = getConstantIntValue(ub);
+        std::optional<int64_t> s = getConstantIntValue(step);
+        if (!l || !u || !s || *s <= 0)
+          return std::nullopt;
+        n *= std::max<int64_t>(0, (*u - *l + *s - 1) / *s);
+      }
+      return n;
+    };
+    std::function<std::optional<int64_t>(Operation *)> count =
+        [&](Operation *op) -> std::optional<int64_t> {
+      int64_t inner = 0;
+      for (Region &region : op->getRegions())
+        for (Operation &child : region.getOps()) {
+          std::optional<int64_t> c = count(&child);
+          if (!c)
+            return std::nullopt;
+          inner += *c;
+        }
+      std::optional<int64_t> n = 1;
+      if (auto loop = dyn_cast<scf::ForOp>(op))
+        n = trips(loop.getLowerBound(), loop.getUpperBound(), loop.getStep());
+      else if (auto loop = dyn_cast<scf::ParallelOp>(op))
+        n = trips(loop.getLowerBound(), loop.getUpperBound(), loop.getStep());
+      if (!n)
+        return std::nullopt;
+      return 1 + saturatingMul(*n, inner);
+    };
+    return count(nest);
+  }
+
+  /// Whether the nest calls only functions that threads may run at once:
+  /// the math microkernels. GEMM and collective microkernels, and calls
+  /// the pass does not know, keep a nest serial.
+  static bool callsOnlyPureFunctions(Operation *nest) {
+    return !nest
+                ->walk([](CallOpInterface call) {
+                  auto callee = dyn_cast_if_present<SymbolRefAttr>(
+                      call.getCallableForCallee());
+                  StringRef name =
+                      callee ? callee.getLeafReference().getValue() : "";
+                  return name == "tessera_uk_expf" || name == "tessera_uk_erff"
+                             ? WalkResult::advance()
+                             : WalkResult::interrupt();
+                })
+                .wasInterrupted();
+  }
+
+  struct ChunkedLoop {
+    scf::ForOp loop;
+    Value begin, end;
+  };
+
+  /// Rewrites `par` (static bounds from 0, unit steps) as one `scf.for`
+  /// over its outer iterations, linearized: all dimensions but the last,
+  /// which stays an inner loop so the innermost body stays contiguous for
+  /// LLVM's vectorizer (a one-dimensional nest is chunked itself). The
+  /// loop's bounds are the new constants `begin` and `end`, which become
+  /// the outlined function's first parameters: the runtime calls it with
+  /// a sub-range per thread.
+  static std::optional<ChunkedLoop> chunk(scf::ParallelOp par) {
+    SmallVector<int64_t> trips;
+    for (auto [lb, ub, step] : llvm::zip(par.getLowerBound(),
+                                         par.getUpperBound(), par.getStep())) {
+      std::optional<int64_t> u = getConstantIntValue(ub);
+      if (!isConstantIntValue(lb, 0) || !isConstantIntValue(step, 1) || !u ||
+          *u <= 0)
+        return std::nullopt;
+      trips.push_back(*u);
+    }
+    unsigned rank = trips.size();
+    unsigned outer = rank >= 2 ? rank - 1 : 1;
+    int64_t n = 1;
+    for (unsigned d = 0; d < outer; ++d)
+      n *= trips[d];
+    if (n < 2)
+      return std::nullopt;
+
+    Location loc = par.getLoc();
+    OpBuilder b(par);
+    Value begin = arith::ConstantIndexOp::create(b, loc, 0);
+    Value end = arith::ConstantIndexOp::create(b, loc, n);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    auto loop = scf::ForOp::create(b, loc, begin, end, one);
+    OpBuilder in(loop.getBody()->getTerminator());
+    IRMapping mapping;
+    ValueRange ivs = par.getInductionVars();
+    Value rest = loop.getInductionVar();
+    for (unsigned d = outer; d-- > 1;) {
+      Value size = arith::ConstantIndexOp::create(in, loc, trips[d]);
+      mapping.map(ivs[d], arith::RemUIOp::create(in, loc, rest, size));
+      rest = arith::DivUIOp::create(in, loc, rest, size);
+    }
+    mapping.map(ivs[0], rest);
+    if (rank >= 2) {
+      Value zero = arith::ConstantIndexOp::create(in, loc, 0);
+      Value size = arith::ConstantIndexOp::create(in, loc, trips[rank - 1]);
+      auto inner = scf::ForOp::create(in, loc, zero, size, one);
+      mapping.map(ivs[rank - 1], inner.getInductionVar());
+      in.setInsertionPoint(inner.getBody()->getTerminator());
+    }
+    for (Operation &op : par.getBody()->without_terminator())
+      in.clone(op, mapping);
+    par.erase();
+    return ChunkedLoop{loop, begin, end};
+  }
+
   /// Moves `loop` into a new function; false (and no change) when a value
   /// it reads can be neither passed nor recomputed.
-  bool outline(SymbolTable &symbols, func::FuncOp func, scf::ForOp loop,
+  /// `leading` values become its first parameters whatever they are (a
+  /// chunked parallel loop's bounds), and mark the function
+  /// `tessera.parallel`.
+  bool outline(SymbolTable &symbols, func::FuncOp func, Operation *loop,
                unsigned &counter, llvm::StringMap<func::FuncOp> &kernels,
-               Operation *&last) {
+               Operation *&last, ArrayRef<Value> leading) {
     // What the nest reads from outside, with the recomputed ops' own
     // operands in their place, in an order that defines before use.
     llvm::SetVector<Value> reads;
@@ -83,8 +227,11 @@ struct OutlineLoopsPass
       reads.insert(v);
     SmallVector<Operation *> recomputed;
     llvm::SetVector<Value> params;
+    params.insert(leading.begin(), leading.end());
     llvm::DenseSet<Operation *> seen;
     std::function<bool(Value)> visit = [&](Value v) {
+      if (params.contains(v))
+        return true;
       Operation *def = v.getDefiningOp();
       if (isRecomputed(def)) {
         if (!seen.insert(def).second)
@@ -113,12 +260,14 @@ struct OutlineLoopsPass
     do {
       name = (func.getSymName() + "_loop" + Twine(counter++)).str();
     } while (symbols.lookup(name));
-    auto kernel = func::FuncOp::create(b, loop.getLoc(), name,
+    auto kernel = func::FuncOp::create(b, loop->getLoc(), name,
                                        b.getFunctionType(types, {}));
     kernel.setPrivate();
     kernel->setAttr("no_inline", b.getUnitAttr());
     kernel->setAttr("llvm.linkage",
                     LLVM::LinkageAttr::get(b.getContext(), LLVM::Linkage::Internal));
+    if (!leading.empty())
+      kernel->setAttr("tessera.parallel", b.getUnitAttr());
     symbols.insert(kernel);
     Block *body = kernel.addEntryBlock();
     IRMapping mapping;
@@ -128,7 +277,7 @@ struct OutlineLoopsPass
     for (Operation *op : recomputed)
       inside.clone(*op, mapping);
     inside.clone(*loop, mapping);
-    func::ReturnOp::create(inside, loop.getLoc());
+    func::ReturnOp::create(inside, loop->getLoc());
 
     // The layers of a model repeat their loop nests exactly: one function
     // serves them all (its text, under a fixed name, is the key).
@@ -149,8 +298,8 @@ struct OutlineLoopsPass
     }
 
     OpBuilder at(loop);
-    func::CallOp::create(at, loop.getLoc(), kernel, params.getArrayRef());
-    loop.erase();
+    func::CallOp::create(at, loop->getLoc(), kernel, params.getArrayRef());
+    loop->erase();
     for (Operation *op : llvm::reverse(recomputed))
       if (op->use_empty())
         op->erase();

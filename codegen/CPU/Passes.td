@@ -31,6 +31,26 @@ def OutlineWeightsPass : Pass<"tessera-cpu-outline-weights", "func::FuncOp"> {
   ];
 }
 
+def ParallelCallsPass : Pass<"tessera-cpu-parallel-calls", "ModuleOp"> {
+  let summary = "Run the calls of tessera.parallel functions on the thread pool";
+  let description = [{
+    Runs on the LLVM dialect. A function that `tessera-cpu-outline-loops`
+    marked `tessera.parallel` takes a range of iterations `[begin, end)`
+    first and then its other parameters. Each call of one becomes a call of
+    the microkernel `tessera_uk_parallel_range(begin, end, task, args)`:
+    the other arguments are stored into 8-byte slots on the caller's
+    stack, and a new function `<kernel>_task(args, begin, end)` loads them
+    and calls the kernel on a sub-range. The microkernel splits the range
+    into chunks over the runtime's thread pool, or calls the task once
+    when there is no pool. Calls with arguments wider than 8 bytes stay
+    serial.
+  }];
+  let statistics = [
+    Statistic<"numCalls", "calls", "Calls handed to the thread pool">
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def EmitEntryPointPass : Pass<"tessera-cpu-emit-entry-point", "ModuleOp"> {
   let summary = "Add the artifact ABI entry `tessera_entry(void **buffers)`";
   let description = [{
@@ -225,12 +245,30 @@ def OutlineLoopsPass : Pass<"tessera-cpu-outline-loops", "ModuleOp"> {
       return
     }
     ```
+
+    With `parallel`, a top-level `scf.parallel` nest (what
+    `convert-linalg-to-parallel-loops` makes of a linalg op's parallel
+    dimensions) that executes at least `min-parallel-work` operations and
+    calls nothing but the math microkernels becomes one `scf.for` over its
+    outer iterations, linearized (the last dimension stays an inner loop
+    for the vectorizer), and is outlined with that loop's bounds as the
+    first two parameters and the attribute `tessera.parallel`; the call
+    passes the whole range. `tessera-cpu-parallel-calls` later splits the
+    range over the runtime's thread pool.
   }];
   let options = [
     Option<"minOps", "min-ops", "unsigned", "8",
-           "Nests with fewer operations stay inline">
+           "Nests with fewer operations stay inline">,
+    Option<"parallel", "parallel", "bool", "false",
+           "Outline large scf.parallel nests as functions over a range of "
+           "their iterations, marked tessera.parallel (see "
+           "tessera-cpu-parallel-calls)">,
+    Option<"minParallelWork", "min-parallel-work", "int64_t", "262144",
+           "Operations (weighted by trip counts) below which a parallel "
+           "nest stays serial">
   ];
   let statistics = [
+    Statistic<"numParallel", "parallel", "Parallel nests outlined for the thread pool">,
     Statistic<"numOutlined", "outlined", "Loop nests outlined">,
     Statistic<"numShared", "shared", "Loop nests that call a function an identical nest got">
   ];

@@ -37,9 +37,27 @@ void ThreadPool::runIterations() {
     fn_(ctx_, i);
 }
 
+namespace {
+/// About 50-100 us of polling before a worker sleeps.
+constexpr int kSpins = 2048;
+
+inline void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+} // namespace
+
 void ThreadPool::work() {
   uint64_t seen = 0;
   for (;;) {
+    for (int i = 0; i < kSpins &&
+                    generation_.load(std::memory_order_acquire) == seen &&
+                    !stopping_.load(std::memory_order_relaxed);
+         ++i)
+      relax();
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });

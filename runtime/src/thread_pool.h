@@ -49,8 +49,12 @@ private:
   std::mutex loopMutex_; // held by the caller of the loop in progress
   std::mutex mutex_;
   std::condition_variable wake_, done_;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  // Written under mutex_; read without it by workers spinning for the
+  // next loop (a model's loops come back to back: a worker that sleeps
+  // between them takes tens of microseconds to wake, which the caller
+  // waits for at the loop's end).
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
   // The loop in progress.
   Task fn_ = nullptr;
   void *ctx_ = nullptr;

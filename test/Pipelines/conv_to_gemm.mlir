@@ -24,3 +24,19 @@ func.func @overlapping(%x: tensor<1x1x5x5xf32>, %w: tensor<1x1x2x2xf32>) -> tens
   %0 = tessera.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64} : (tensor<1x1x5x5xf32>, tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32>
   return %0 : tensor<1x1x4x4xf32>
 }
+
+// -----
+
+// Depthwise (a group per channel, one output channel each): the patches
+// times the weight as [C, K, 1], summed over the window; no matmul.
+// CHECK-LABEL: func.func @depthwise(
+// CHECK: %[[P:.+]] = tessera.concat
+// CHECK: %[[W:.+]] = tessera.reshape %{{.+}} : tensor<4x1x2x2xf32> -> tensor<4x4x1xf32>
+// CHECK: %[[M:.+]] = tessera.mul %[[P]], %[[W]] : (tensor<1x4x4x16xf32>, tensor<4x4x1xf32>) -> tensor<1x4x4x16xf32>
+// CHECK: %[[S:.+]] = tessera.reduce_sum %[[M]] {axes = array<i64: 2>} : tensor<1x4x4x16xf32> -> tensor<1x4x1x16xf32>
+// CHECK: tessera.reshape %[[S]] : tensor<1x4x1x16xf32> -> tensor<1x4x4x4xf32>
+// CHECK-NOT: tessera.matmul
+func.func @depthwise(%x: tensor<1x4x5x5xf32>, %w: tensor<4x1x2x2xf32>) -> tensor<1x4x4x4xf32> {
+  %0 = tessera.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 4 : i64} : (tensor<1x4x5x5xf32>, tensor<4x1x2x2xf32>) -> tensor<1x4x4x4xf32>
+  return %0 : tensor<1x4x4x4xf32>
+}
