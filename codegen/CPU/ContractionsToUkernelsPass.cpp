@@ -14,8 +14,8 @@
 // fill before the contraction and a bias add after it (GemmEpilogue).
 //
 // A weight (an argument of the function with `tessera.weight`) that is the
-// B operand of such calls only, [K, N] with N a multiple of the panel
-// width, is prepacked: the calls go to `tessera_uk_sgemm_f32_pb`, and the
+// B operand of such calls only, [K, N] (the last panel narrower when N is
+// not a multiple of the panel width), is prepacked: the calls go to `tessera_uk_sgemm_f32_pb`, and the
 // argument gets `tessera.prepack = array<i64: KC, panel>`, which tells the
 // artifact writer to store it in the microkernel's panel layout (packing
 // B on every call cost about as much memory traffic as a 128-row GEMM's
@@ -328,7 +328,7 @@ Value applyEpilogue(linalg::LinalgOp op, GemmEpilogue &e) {
 }
 
 /// The weight argument `op`'s B operand is, when it can be prepacked: f32,
-/// [K, N] row-major with N a multiple of the panel width, read as (k, n)
+/// [K, N] row-major (a last panel narrower), read as (k, n)
 /// with no batch dimension.
 BlockArgument packableWeight(linalg::LinalgOp op, const ContractionLoops &loops) {
   auto arg = dyn_cast<BlockArgument>(op->getOperand(1));
@@ -338,8 +338,7 @@ BlockArgument packableWeight(linalg::LinalgOp op, const ContractionLoops &loops)
   auto type = dyn_cast<MemRefType>(arg.getType());
   if (!func || !func.getArgAttr(arg.getArgNumber(), "tessera.weight") || !type ||
       !type.getElementType().isF32() || type.getRank() != 2 ||
-      !type.hasStaticShape() || !type.getLayout().isIdentity() ||
-      type.getDimSize(1) % kPackPanel != 0)
+      !type.hasStaticShape() || !type.getLayout().isIdentity())
     return {};
   AffineMap map = op.getIndexingMapsArray()[1];
   if (positionOf(map, loops.k) != 0u || positionOf(map, loops.n) != 1u)

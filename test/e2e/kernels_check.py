@@ -153,6 +153,13 @@ CASES = [
     ("matmul batch folded into M", matmul_case([3, 5, 17, 24], [24, 33], b_weight=True), 1e-5, 1e-5),
     ("matmul batch broadcast lhs", matmul_case([1, 17, 24], [4, 24, 19]), 1e-5, 1e-5),
     ("matmul batch broadcast 4-D", matmul_case([2, 1, 9, 16], [1, 3, 16, 40]), 1e-5, 1e-5),
+    # Weights prepacked at compile time whose last panel is narrower (N not
+    # a multiple of 32: GPT-2's LM head has 50257 columns), over two K
+    # slices, and over the threads' column blocks.
+    ("matmul prepacked narrow panel 37x83x300", matmul_case([37, 300], [300, 83], b_weight=True), 1e-5, 1e-4),
+    ("matmul prepacked narrow panel 130x1000x768", matmul_case([130, 768], [768, 1000], b_weight=True), 1e-5, 1e-4),
+    # Per-head products, each too small to split: the batch over threads.
+    ("matmul batch over threads 12x128x64x128", matmul_case([12, 128, 64], [12, 64, 128]), 1e-5, 1e-4),
     ("matmul vector-matrix", matmul_case([64], [64, 48]), 1e-5, 1e-5),
     ("matmul matrix-vector", matmul_case([48, 64], [64]), 1e-5, 1e-5),
     ("gemm transB weight 8x512x256", gemm_case(8, 512, 256, False, True, 1.0, 1.0, True), 1e-5, 1e-4),

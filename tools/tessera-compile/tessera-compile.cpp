@@ -757,10 +757,12 @@ int main(int argc, char **argv) {
       auto *out = reinterpret_cast<float *>(packed.data());
       for (int64_t p0 = 0; p0 < k; p0 += kcMax) {
         int64_t kc = std::min(kcMax, k - p0);
-        for (int64_t j = 0; j < n; j += panel)
+        for (int64_t j = 0; j < n; j += panel) {
+          int64_t width = std::min(panel, n - j); // the last panel's narrower
           for (int64_t p = 0; p < kc; ++p)
-            std::memcpy(out + p0 * n + j * kc + p * panel, in + (p0 + p) * n + j,
-                        static_cast<size_t>(panel) * sizeof(float));
+            std::memcpy(out + p0 * n + j * kc + p * width, in + (p0 + p) * n + j,
+                        static_cast<size_t>(width) * sizeof(float));
+        }
       }
       return packed;
     };

@@ -65,8 +65,10 @@ template <int W> inline void store(float *p, Vec<W> v) {
 /// K in slices of kPackKC rows (the last one shorter), each slice's columns
 /// in panels of kPackPanel, each panel K-major. Element (p, q) of slice s
 /// (p0 = s * kPackKC, kc rows), in panel q / kPackPanel, is at
-///   p0 * N + (q / kPackPanel) * kPackPanel * kc + (p - p0) * kPackPanel
-///   + q % kPackPanel.
+///   p0 * N + (q / kPackPanel) * kPackPanel * kc + (p - p0) * width
+///   + q % kPackPanel,
+/// width being kPackPanel except in a last, narrower panel (N mod
+/// kPackPanel columns).
 constexpr int64_t kPackKC = 256;
 constexpr int64_t kPackPanel = 32;
 
@@ -221,9 +223,20 @@ template <int W, int MR, int NV> struct Gemm {
           const float *bp;
           int64_t ldb;
           if (b.packed) {
-            int64_t q = j0 + j;
-            bp = b.base + p0 * n + (q / kPackPanel) * kPackPanel * kc + q % kPackPanel;
-            ldb = kPackPanel;
+            // The last panel is narrower when N is not a multiple of the
+            // panel width; an edge tile there is copied out, as the
+            // register tile reads whole vectors past its columns.
+            int64_t q = j0 + j, panel0 = q - q % kPackPanel;
+            int64_t width = n - panel0 < kPackPanel ? n - panel0 : kPackPanel;
+            bp = b.base + p0 * n + panel0 * kc + (q - panel0);
+            ldb = width;
+            if (cols < NR) {
+              for (int64_t p = 0; p < kc; ++p)
+                for (int64_t col = 0; col < cols; ++col)
+                  bPack[p * NR + col] = bp[p * width + col];
+              bp = bPack;
+              ldb = NR;
+            }
           } else if (!directB) {
             bp = bPack + j * kc;
             ldb = NR;
@@ -264,7 +277,9 @@ template <typename G> void runBlock(void *ctx, int64_t index) {
   // Packing space for this block: B's KC x NC panel (NR-padded) and A's
   // MC x KC block; on the stack when small.
   int64_t kc = g.k < G::KC ? g.k : G::KC;
-  int64_t bFloats = g.b.packed ? 0 : kc * ((nc + G::NR - 1) / G::NR) * G::NR;
+  int64_t bFloats = g.b.packed
+                        ? (g.n % G::NR ? kc * G::NR : 0)
+                        : kc * ((nc + G::NR - 1) / G::NR) * G::NR;
   int64_t aFloats = kc * (g.m < G::MC ? g.m : G::MC);
   constexpr int64_t kStackFloats = 16384;
   float stack[kStackFloats];
@@ -310,6 +325,62 @@ void gemm(int64_t m, int64_t n, int64_t k, Operand a, Operand b, float *c,
     runBlock<G>(&task, i);
 }
 
+
+/// One GEMM of a batch, chosen for the target's vector width.
+inline void gemmForTarget(int64_t m, int64_t n, int64_t k, Operand a,
+                          Operand b, float *c, int64_t cRow, int64_t cCol) {
+  if (tessera_uk_vector_bits >= 512)
+    gemm<16, 12, 2>(m, n, k, a, b, c, cRow, cCol);
+  else if (tessera_uk_vector_bits >= 256)
+    gemm<8, 6, 2>(m, n, k, a, b, c, cRow, cCol);
+  else
+    gemm<4, 6, 2>(m, n, k, a, b, c, cRow, cCol);
+}
+
+/// A batch of GEMMs (up to three batch dimensions, strides per operand).
+struct Batch {
+  int64_t sizes[3];
+  int64_t m, n, k;
+  const float *a;
+  int64_t aStrides[3], am, ak;
+  const float *b;
+  int64_t bStrides[3], bk, bn;
+  bool bPacked;
+  float *c;
+  int64_t cStrides[3], cm, cn;
+
+  void run(int64_t item) const {
+    int64_t i2 = item % sizes[2], rest = item / sizes[2];
+    int64_t i1 = rest % sizes[1], i0 = rest / sizes[1];
+    Operand av{a + i0 * aStrides[0] + i1 * aStrides[1] + i2 * aStrides[2],
+               am, ak};
+    Operand bv{b + i0 * bStrides[0] + i1 * bStrides[1] + i2 * bStrides[2],
+               bk, bn, bPacked};
+    gemmForTarget(m, n, k, av, bv,
+                  c + i0 * cStrides[0] + i1 * cStrides[1] + i2 * cStrides[2],
+                  cm, cn);
+  }
+  static void runItem(void *ctx, int64_t item) {
+    static_cast<const Batch *>(ctx)->run(item);
+  }
+
+  /// Batch items each too small to split their columns over the threads
+  /// (attention's per-head products) run on the threads side by side
+  /// when together they are worth waking them.
+  void runAll() const {
+    int64_t items = sizes[0] * sizes[1] * sizes[2];
+    int64_t work = m * n * k;
+    if (items > 1 && tessera_uk_parallel_for && tessera_uk_thread_count > 1 &&
+        work < (int64_t(1) << 23) && items * work >= (int64_t(1) << 22)) {
+      tessera_uk_parallel_for(tessera_uk_thread_pool, items, &runItem,
+                              const_cast<Batch *>(this));
+      return;
+    }
+    for (int64_t i = 0; i < items; ++i)
+      run(i);
+  }
+};
+
 } // namespace
 
 /// C[b0,b1,b2][m, n] += sum_k A[b0,b1,b2][m, k] * B[b0,b1,b2][k, n] over up
@@ -338,27 +409,16 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32(
     m *= sizes[d];
     sizes[d] = 1;
   }
-  b0 = sizes[0];
-  b1 = sizes[1];
-  b2 = sizes[2];
-  for (int64_t i0 = 0; i0 < b0; ++i0)
-    for (int64_t i1 = 0; i1 < b1; ++i1)
-      for (int64_t i2 = 0; i2 < b2; ++i2) {
-        Operand av{a + i0 * ab0 + i1 * ab1 + i2 * ab2, am, ak};
-        Operand bv{b + i0 * bb0 + i1 * bb1 + i2 * bb2, bk, bn};
-        float *cv = c + i0 * cb0 + i1 * cb1 + i2 * cb2;
-        if (tessera_uk_vector_bits >= 512)
-          gemm<16, 12, 2>(m, n, k, av, bv, cv, cm, cn);
-        else if (tessera_uk_vector_bits >= 256)
-          gemm<8, 6, 2>(m, n, k, av, bv, cv, cm, cn);
-        else
-          gemm<4, 6, 2>(m, n, k, av, bv, cv, cm, cn);
-      }
+  Batch batch{{sizes[0], sizes[1], sizes[2]}, m, n, k,
+              a, {ab0, ab1, ab2}, am, ak,
+              b, {bb0, bb1, bb2}, bk, bn, false,
+              c, {cb0, cb1, cb2}, cm, cn};
+  batch.runAll();
 }
 
 /// tessera_uk_sgemm_f32 with B a weight prepacked at compile time (the
-/// layout at kPackKC above): [K, N] with N a multiple of kPackPanel, the
-/// same for every batch (its strides are ignored).
+/// layout at kPackKC above): [K, N], the same for every batch (its strides
+/// are ignored).
 extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_pb(
     int64_t b0, int64_t b1, int64_t b2, int64_t m, int64_t n, int64_t k,
     intptr_t aAddr, int64_t ab0, int64_t ab1, int64_t ab2, int64_t am,
@@ -376,17 +436,9 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_pb(
     m *= sizes[d];
     sizes[d] = 1;
   }
-  Operand bv{reinterpret_cast<const float *>(bAddr), n, 1, true};
-  for (int64_t i0 = 0; i0 < sizes[0]; ++i0)
-    for (int64_t i1 = 0; i1 < sizes[1]; ++i1)
-      for (int64_t i2 = 0; i2 < sizes[2]; ++i2) {
-        Operand av{a + i0 * ab0 + i1 * ab1 + i2 * ab2, am, ak};
-        float *cv = c + i0 * cb0 + i1 * cb1 + i2 * cb2;
-        if (tessera_uk_vector_bits >= 512)
-          gemm<16, 12, 2>(m, n, k, av, bv, cv, cm, cn);
-        else if (tessera_uk_vector_bits >= 256)
-          gemm<8, 6, 2>(m, n, k, av, bv, cv, cm, cn);
-        else
-          gemm<4, 6, 2>(m, n, k, av, bv, cv, cm, cn);
-      }
+  Batch batch{{sizes[0], sizes[1], sizes[2]}, m, n, k,
+              a, {ab0, ab1, ab2}, am, ak,
+              reinterpret_cast<const float *>(bAddr), {0, 0, 0}, n, 1, true,
+              c, {cb0, cb1, cb2}, cm, cn};
+  batch.runAll();
 }
