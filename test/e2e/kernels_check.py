@@ -150,6 +150,7 @@ CASES = [
     ("matmul K slices 20x40x700", matmul_case([20, 700], [700, 40]), 1e-5, 1e-4),
     ("matmul packed B 300x520x300", matmul_case([300, 300], [300, 520]), 1e-5, 1e-4),
     ("matmul column blocks 13x2100x40", matmul_case([13, 40], [40, 2100]), 1e-5, 1e-5),
+    ("matmul row blocks 650x49x512", matmul_case([650, 512], [512, 49]), 1e-5, 1e-4),
     ("matmul batch folded into M", matmul_case([3, 5, 17, 24], [24, 33], b_weight=True), 1e-5, 1e-5),
     ("matmul batch broadcast lhs", matmul_case([1, 17, 24], [4, 24, 19]), 1e-5, 1e-5),
     ("matmul batch broadcast 4-D", matmul_case([2, 1, 9, 16], [1, 3, 16, 40]), 1e-5, 1e-5),

@@ -294,6 +294,25 @@ template <typename G> void runBlock(void *ctx, int64_t index) {
     free(space);
 }
 
+/// A block of rows [index * rows, ...) over all the columns, for a GEMM
+/// split by rows.
+template <typename G> struct RowTask {
+  const G *gemm;
+  int64_t rows;
+};
+
+template <typename G> void runRows(void *ctx, int64_t index) {
+  auto *task = static_cast<RowTask<G> *>(ctx);
+  G sub = *task->gemm;
+  int64_t i0 = index * task->rows;
+  sub.m = sub.m - i0 < task->rows ? sub.m - i0 : task->rows;
+  sub.a.base += i0 * sub.a.rowStride;
+  sub.c += i0 * sub.cRow;
+  BlockTask<G> blocks{&sub, G::NC};
+  for (int64_t j = 0; j * G::NC < sub.n; ++j)
+    runBlock<G>(&blocks, j);
+}
+
 template <int W, int MR, int NV>
 void gemm(int64_t m, int64_t n, int64_t k, Operand a, Operand b, float *c,
           int64_t cRow, int64_t cCol) {
@@ -301,13 +320,25 @@ void gemm(int64_t m, int64_t n, int64_t k, Operand a, Operand b, float *c,
   if (m <= 0 || n <= 0 || k <= 0)
     return;
   G g{m, n, k, a, b, c, cRow, cCol};
+  int64_t threads = tessera_uk_thread_count;
+  bool parallel = tessera_uk_parallel_for && threads > 1 &&
+                  m * n * k >= (int64_t(1) << 23);
+  // Split by rows when A is the larger operand (a convolution's weight
+  // against few output positions): split by columns, every thread would
+  // pack all of A; by rows, each packs its rows of A and all of the
+  // smaller B.
+  if (parallel && m > n && m >= 2 * MR) {
+    int64_t rows = (m + threads - 1) / threads;
+    rows = (rows + MR - 1) / MR * MR;
+    RowTask<G> task{&g, rows};
+    tessera_uk_parallel_for(tessera_uk_thread_pool, (m + rows - 1) / rows,
+                            &runRows<G>, &task);
+    return;
+  }
   // Column blocks of at most NC; with threads, one block per thread (each
   // packs all of A once, so fewer blocks repack it less) when the problem
   // is large enough to pay for waking them (about 75 us on one core).
   int64_t blockCols = G::NC;
-  int64_t threads = tessera_uk_thread_count;
-  bool parallel = tessera_uk_parallel_for && threads > 1 &&
-                  m * n * k >= (int64_t(1) << 23);
   if (parallel) {
     int64_t panels = (n + G::NR - 1) / G::NR;
     int64_t perBlock = (panels + threads - 1) / threads;
