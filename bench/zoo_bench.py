@@ -2,7 +2,8 @@
 """CPU latency at real sizes: the model zoo's models (test/e2e/zoo_models.py:
 Hugging Face and torchvision models with random weights, exported by
 torch's TorchScript exporter) at inference shapes, Tessera against ONNX
-Runtime, side by side in one run, at the same thread count.
+Runtime (and OpenVINO's CPU plugin when the `openvino` wheel is
+installed), side by side in one run, at the same thread count.
 
     zoo_bench.py --compile tessera-compile --run tessera-run
                  [--threads 1,2] [--repeat 10] [--only NAME,...] [--cache DIR]
@@ -95,6 +96,30 @@ def onnxruntime(model, feeds, threads, repeat):
     return sorted(times)[len(times) // 2], y
 
 
+def openvino(model, feeds, threads, repeat):
+    """OpenVINO's CPU plugin, when the `openvino` wheel is installed (not
+    by install-deps.sh: `build/venv/bin/pip install openvino`); None
+    otherwise."""
+    try:
+        import openvino as ov
+    except ImportError:
+        return None
+    core = ov.Core()
+    compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads,
+                                                "PERFORMANCE_HINT": "LATENCY",
+                                                # f32 like the others (it picks bf16
+                                                # on CPUs with AVX512-BF16).
+                                                "INFERENCE_PRECISION_HINT": "f32"})
+    request = compiled.create_infer_request()
+    request.infer(feeds)
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        request.infer(feeds)
+        times.append((time.perf_counter() - t) * 1e3)
+    return sorted(times)[len(times) // 2]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--compile", required=True)
@@ -119,18 +144,25 @@ def main():
             ort_ms, ref = onnxruntime(model, feeds, t, args.repeat)
             diff = float(np.max(np.abs(got.astype(np.float64) - ref))) if got.shape == ref.shape \
                 else float("nan")
-            rows.append((label, t, ms, ort_ms, ms / ort_ms, compile_s, diff))
+            ov_ms = openvino(model, feeds, t, args.repeat)
+            rows.append((label, t, ms, ort_ms, ms / ort_ms, compile_s, diff, ov_ms))
             print("%-20s %d thread(s): Tessera %9.2f ms  ORT %9.2f ms  ratio %5.2f  "
-                  "(compile %.1f s, max abs diff %.2g)" % rows[-1], flush=True)
+                  "(compile %.1f s, max abs diff %.2g)" % rows[-1][:7] +
+                  ("  OpenVINO %9.2f ms" % ov_ms if ov_ms else ""), flush=True)
     print()
-    lines = ["| model | threads | Tessera ms | ONNX Runtime ms | ratio |",
-             "| --- | ---: | ---: | ---: | ---: |"]
-    for label, t, ms, ort_ms, ratio, _, _ in rows:
-        lines.append("| %s | %d | %.2f | %.2f | %.2f |" % (label, t, ms, ort_ms, ratio))
+    with_ov = any(r[7] for r in rows)
+    lines = ["| model | threads | Tessera ms | ONNX Runtime ms | ratio |" +
+             (" OpenVINO ms | Tessera / OpenVINO |" if with_ov else ""),
+             "| --- | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if with_ov else "")]
+    for label, t, ms, ort_ms, ratio, _, _, ov_ms in rows:
+        lines.append("| %s | %d | %.2f | %.2f | %.2f |" % (label, t, ms, ort_ms, ratio) +
+                     (" %.2f | %.2f |" % (ov_ms, ms / ov_ms) if with_ov else ""))
     for t in sorted({r[1] for r in rows}):
-        ratios = [r[4] for r in rows if r[1] == t]
-        geo = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
-        lines.append("| geometric mean | %d | | | %.2f |" % (t, geo))
+        geo = lambda xs: math.exp(sum(math.log(x) for x in xs) / len(xs))
+        line = "| geometric mean | %d | | | %.2f |" % (t, geo([r[4] for r in rows if r[1] == t]))
+        if with_ov:
+            line += " | %.2f |" % geo([r[2] / r[7] for r in rows if r[1] == t])
+        lines.append(line)
     print("\n".join(lines))
     if args.markdown:
         with open(args.markdown, "w") as f:
