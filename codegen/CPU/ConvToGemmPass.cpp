@@ -6,7 +6,9 @@
 // the weight seen as [G, M/G, C/G * K], a reshape to [N, M, O1, ...] and the
 // bias. A 1x1 convolution with unit strides needs no patches at all. A
 // depthwise convolution multiplies the patches by its weight and sums over
-// the window instead of the matmul.
+// the window instead of the matmul. A batch whose items each add fewer
+// columns than the weight has elements (a CNN's late layers) joins the
+// GEMM's columns, so the weight is read once for the batch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -152,6 +154,25 @@ LogicalResult rewriteConv(ConvOp conv, int64_t maxPatchBytes) {
                         .getResult();
     y = ReduceSumOp::create(b, r.loc, r.type({n, groups, 1, p}), product,
                             r.ints({2}), b.getBoolAttr(true))
+            .getResult();
+  } else if (int64_t mg = m / groups;
+             n > 1 && mg * ck > p * (ck + mg)) {
+    // A batch against a weight larger than what a batch item adds (the
+    // late layers of a CNN: many channels, few output positions): the
+    // batch joins the columns, [G, M/G, C/G*K] x [G, C/G*K, N*P], so the
+    // GEMM reads the weight once instead of once per item, at the cost
+    // of transposing the patches and the result.
+    Value folded = TransposeOp::create(b, r.loc, r.type({groups, ck, n, p}),
+                                       patches, r.ints({1, 2, 0, 3}))
+                       .getResult();
+    Value weight = r.reshape(conv.getWeight(), {groups, mg, ck});
+    Value product =
+        MatMulOp::create(b, r.loc, r.type({groups, mg, n * p}), weight,
+                         r.reshape(folded, {groups, ck, n * p}))
+            .getResult();
+    y = TransposeOp::create(b, r.loc, r.type({n, groups, mg, p}),
+                            r.reshape(product, {groups, mg, n, p}),
+                            r.ints({2, 0, 1, 3}))
             .getResult();
   } else {
     // [G, M/G, C/G*K] x [N, G, C/G*K, P] -> [N, G, M/G, P]

@@ -40,3 +40,20 @@ func.func @depthwise(%x: tensor<1x4x5x5xf32>, %w: tensor<4x1x2x2xf32>) -> tensor
   %0 = tessera.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 4 : i64} : (tensor<1x4x5x5xf32>, tensor<4x1x2x2xf32>) -> tensor<1x4x4x4xf32>
   return %0 : tensor<1x4x4x4xf32>
 }
+
+// -----
+
+// A batch against a weight larger than an item's patches (few output
+// positions, many channels): the batch joins the GEMM's columns, one
+// transpose of the patches before and one of the result after.
+// CHECK-LABEL: func.func @batch_folded(
+// CHECK: %[[P:.+]] = tessera.reshape %{{.+}} : tensor<2x8x9x9xf32> -> tensor<2x1x72x9xf32>
+// CHECK: %[[T:.+]] = tessera.transpose %[[P]] {perm = array<i64: 1, 2, 0, 3>} : tensor<2x1x72x9xf32> -> tensor<1x72x2x9xf32>
+// CHECK: %[[B:.+]] = tessera.reshape %[[T]] : tensor<1x72x2x9xf32> -> tensor<1x72x18xf32>
+// CHECK: %[[M:.+]] = tessera.matmul %{{.+}}, %[[B]] : (tensor<1x16x72xf32>, tensor<1x72x18xf32>) -> tensor<1x16x18xf32>
+// CHECK: %[[R:.+]] = tessera.reshape %[[M]] : tensor<1x16x18xf32> -> tensor<1x16x2x9xf32>
+// CHECK: tessera.transpose %[[R]] {perm = array<i64: 2, 0, 1, 3>} : tensor<1x16x2x9xf32> -> tensor<2x1x16x9xf32>
+func.func @batch_folded(%x: tensor<2x8x3x3xf32>, %w: tensor<16x8x3x3xf32>) -> tensor<2x16x3x3xf32> {
+  %0 = tessera.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64} : (tensor<2x8x3x3xf32>, tensor<16x8x3x3xf32>) -> tensor<2x16x3x3xf32>
+  return %0 : tensor<2x16x3x3xf32>
+}

@@ -172,6 +172,9 @@ CASES = [
      1e-5, 1e-5),
     ("conv 1x1 pointwise", conv_case(2, 16, (5, 7), 24, (1, 1), 1, (1, 1), (1, 1), (0, 0, 0, 0), False), 1e-5, 1e-5),
     ("conv depthwise", conv_case(1, 8, (10, 10), 8, (3, 3), 8, (1, 1), (1, 1), (1, 1, 1, 1), True), 1e-5, 1e-5),
+    # Many channels, few positions: the batch joins the GEMM's columns.
+    ("conv batch folded", conv_case(4, 64, (4, 4), 96, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True), 1e-5, 1e-4),
+    ("conv batch folded groups", conv_case(3, 32, (3, 3), 64, (3, 3), 2, (1, 1), (1, 1), (1, 1, 1, 1), False), 1e-5, 1e-4),
     ("empty input at the boundary", empty_case(), 0.0, 0.0),
     ("gather out-of-range indices", gather_clamp_case("Gather"), 0.0, 0.0),
     ("gather_elements out-of-range indices", gather_clamp_case("GatherElements"), 0.0, 0.0),
