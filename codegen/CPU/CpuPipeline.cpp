@@ -43,7 +43,9 @@ void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
     else if (strategy == "tp")
       pm.addPass(createShardTensorParallelPass());
   }
-  pm.addNestedPass<func::FuncOp>(createConvToGemmPass());
+  ConvToGemmPassOptions convs;
+  convs.keepDepthwise = !partition;
+  pm.addNestedPass<func::FuncOp>(createConvToGemmPass(convs));
   // Gathers (embeddings) keep their own sharding rule through
   // partitioning and are lowered after it.
   ConvertTesseraToLinalgPassOptions lower;

@@ -210,7 +210,10 @@ def ConvToGemmPass : Pass<"tessera-cpu-conv-to-gemm", "func::FuncOp"> {
   }];
   let options = [
     Option<"maxPatchBytes", "max-patch-bytes", "int64_t", "int64_t(256) << 20",
-           "Largest patches tensor to build, in bytes">
+           "Largest patches tensor to build, in bytes">,
+    Option<"keepDepthwise", "keep-depthwise", "bool", "true",
+           "Leave depthwise convolutions to the direct lowering (whose "
+           "window reads partitioning cannot split: off when partitioning)">
   ];
   let statistics = [
     Statistic<"numConvs", "convolutions", "Convolutions rewritten">

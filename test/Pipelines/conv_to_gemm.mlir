@@ -1,4 +1,5 @@
 // RUN: tessera-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tessera-cpu-conv-to-gemm))' | FileCheck %s
+// RUN: tessera-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tessera-cpu-conv-to-gemm{keep-depthwise=false}))' | FileCheck %s --check-prefix=PART
 
 // Non-overlapping windows (a ViT patch embedding: kernel 4 = stride 4): the
 // patches are one reshape and one transpose of the input, no slices.
@@ -27,15 +28,18 @@ func.func @overlapping(%x: tensor<1x1x5x5xf32>, %w: tensor<1x1x2x2xf32>) -> tens
 
 // -----
 
-// Depthwise (a group per channel, one output channel each): the patches
-// times the weight as [C, K, 1], summed over the window; no matmul.
+// Depthwise (a group per channel, one output channel each) is left to the
+// direct lowering: no patches, no matmul. Partitioned compiles
+// (keep-depthwise=false: partitioning cannot split the direct lowering's
+// window reads) take the patches and a one-row matmul per channel.
 // CHECK-LABEL: func.func @depthwise(
-// CHECK: %[[P:.+]] = tessera.concat
-// CHECK: %[[W:.+]] = tessera.reshape %{{.+}} : tensor<4x1x2x2xf32> -> tensor<4x4x1xf32>
-// CHECK: %[[M:.+]] = tessera.mul %[[P]], %[[W]] : (tensor<1x4x4x16xf32>, tensor<4x4x1xf32>) -> tensor<1x4x4x16xf32>
-// CHECK: %[[S:.+]] = tessera.reduce_sum %[[M]] {axes = array<i64: 2>} : tensor<1x4x4x16xf32> -> tensor<1x4x1x16xf32>
-// CHECK: tessera.reshape %[[S]] : tensor<1x4x1x16xf32> -> tensor<1x4x4x4xf32>
+// CHECK-NOT: tessera.slice
+// CHECK: tessera.conv
 // CHECK-NOT: tessera.matmul
+// PART-LABEL: func.func @depthwise(
+// PART: tessera.concat
+// PART: tessera.matmul %{{.+}}, %{{.+}} : (tensor<4x1x4xf32>, tensor<1x4x4x16xf32>) -> tensor<1x4x1x16xf32>
+// PART-NOT: tessera.conv
 func.func @depthwise(%x: tensor<1x4x5x5xf32>, %w: tensor<4x1x2x2xf32>) -> tensor<1x4x4x4xf32> {
   %0 = tessera.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 4 : i64} : (tensor<1x4x5x5xf32>, tensor<4x1x2x2xf32>) -> tensor<1x4x4x4xf32>
   return %0 : tensor<1x4x4x4xf32>
