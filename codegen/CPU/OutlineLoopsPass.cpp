@@ -76,13 +76,13 @@ struct OutlineLoopsPass
           std::optional<int64_t> work = dynamicOps(par);
           if (work && *work >= minParallelWork && callsOnlyPureFunctions(par)) {
             if (std::optional<ChunkedLoop> chunked = chunk(par)) {
+              // Where it cannot be outlined, the chunked loop stays and
+              // runs serially.
               if (outline(symbols, func, chunked->loop, counter, kernels, last,
                           {chunked->begin, chunked->end})) {
                 ++numOutlined;
                 ++numParallel;
-                continue;
               }
-              // Not outlinable: the chunked loop runs serially as it is.
               continue;
             }
           }

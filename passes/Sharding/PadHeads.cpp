@@ -135,14 +135,16 @@ LogicalResult retype(Operation *op, Changes &changes) {
 }
 } // namespace
 
-BlockArgument mlir::tessera::padWeight(func::FuncOp func, BlockArgument arg, int64_t dim,
-                                       int64_t size) {
+BlockArgument mlir::tessera::copyWeight(func::FuncOp func, BlockArgument arg,
+                                        int64_t dim, int64_t begin, int64_t count,
+                                        int64_t size, StringRef suffix) {
   auto attr = cast<DenseResourceElementsAttr>(
       func.getArgAttr(arg.getArgNumber(), kWeightAttrName));
   auto type = cast<RankedTensorType>(arg.getType());
   ArrayRef<char> data = attr.getRawHandle().getBlob()->getData();
-  int64_t element = type.getElementTypeBitWidth() / 8;
-  int64_t outer = 1, inner = element;
+  // Rows of `outer` blocks, each `whole` indices along `dim` of `inner`
+  // bytes.
+  int64_t outer = 1, inner = type.getElementTypeBitWidth() / 8;
   for (int64_t d = 0; d < dim; ++d)
     outer *= type.getDimSize(d);
   for (int64_t d = dim + 1; d < type.getRank(); ++d)
@@ -150,19 +152,20 @@ BlockArgument mlir::tessera::padWeight(func::FuncOp func, BlockArgument arg, int
   int64_t whole = type.getDimSize(dim);
   std::vector<char> out(static_cast<size_t>(outer * size * inner), 0);
   for (int64_t o = 0; o < outer; ++o)
-    std::memcpy(out.data() + o * size * inner, data.data() + o * whole * inner,
-                static_cast<size_t>(whole * inner));
+    std::memcpy(out.data() + o * size * inner,
+                data.data() + (o * whole + begin) * inner,
+                static_cast<size_t>(count * inner));
   SmallVector<int64_t> shape(type.getShape());
   shape[dim] = size;
-  auto padded = RankedTensorType::get(shape, type.getElementType());
-  std::string name = (attr.getRawHandle().getKey() + ".padded").str();
+  auto copyType = RankedTensorType::get(shape, type.getElementType());
+  std::string name = (attr.getRawHandle().getKey() + suffix).str();
   auto value = DenseResourceElementsAttr::get(
-      padded, name,
+      copyType, name,
       HeapAsmResourceBlob::allocateAndCopyWithAlign(ArrayRef<char>(out),
                                                     alignof(uint64_t)));
   unsigned index = func.getNumArguments();
   (void)func.insertArgument(
-      index, padded,
+      index, copyType,
       DictionaryAttr::get(func.getContext(), {NamedAttribute(kWeightAttrName, value)}),
       arg.getLoc());
   return func.getArgument(index);
@@ -177,12 +180,15 @@ LogicalResult mlir::tessera::padHeads(func::FuncOp func, const HeadPadding &p) {
   // The weights first: zero columns (and biases), zero rows of the row
   // weight.
   SmallVector<std::tuple<OpOperand *, Value, BlockArgument>> replaced;
+  auto pad = [&](OpOperand *operand, int64_t dim) {
+    auto arg = cast<BlockArgument>(operand->get());
+    int64_t whole = cast<RankedTensorType>(arg.getType()).getDimSize(dim);
+    replaced.push_back({operand, arg,
+                        copyWeight(func, arg, dim, 0, whole, newColumns, ".padded")});
+  };
   for (auto [operand, dim] : p.columnWeights)
-    replaced.push_back({operand, operand->get(),
-                        padWeight(func, cast<BlockArgument>(operand->get()), dim, newColumns)});
-  replaced.push_back({p.rowWeight, p.rowWeight->get(),
-                      padWeight(func, cast<BlockArgument>(p.rowWeight->get()), p.rowDim,
-                                newColumns)});
+    pad(operand, dim);
+  pad(p.rowWeight, p.rowDim);
   for (auto &[operand, old, padded] : replaced)
     operand->set(padded);
   auto restore = [&]() {

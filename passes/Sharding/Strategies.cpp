@@ -276,39 +276,8 @@ std::optional<Contraction> contractionBehind(func::FuncOp func, Value v) {
 /// `arg` along `dim`, named `<name>.part<part>`.
 BlockArgument sliceWeight(func::FuncOp func, BlockArgument arg, int64_t dim,
                           int64_t begin, int64_t count, int64_t part) {
-  auto attr = cast<DenseResourceElementsAttr>(
-      func.getArgAttr(arg.getArgNumber(), kWeightAttrName));
-  auto type = cast<RankedTensorType>(arg.getType());
-  ArrayRef<char> data = attr.getRawHandle().getBlob()->getData();
-  int64_t element = type.getElementTypeBitWidth() / 8;
-  // Rows of `outer` blocks, each `whole` columns of `inner` bytes.
-  int64_t outer = 1, inner = element;
-  for (int64_t d = 0; d < dim; ++d)
-    outer *= type.getDimSize(d);
-  for (int64_t d = dim + 1; d < type.getRank(); ++d)
-    inner *= type.getDimSize(d);
-  int64_t whole = type.getDimSize(dim);
-  std::vector<char> out;
-  out.reserve(outer * count * inner);
-  for (int64_t o = 0; o < outer; ++o) {
-    const char *from = data.data() + (o * whole + begin) * inner;
-    out.insert(out.end(), from, from + count * inner);
-  }
-  SmallVector<int64_t> shape(type.getShape());
-  shape[dim] = count;
-  auto sliceType = RankedTensorType::get(shape, type.getElementType());
-  std::string name = (attr.getRawHandle().getKey() + ".part" + Twine(part)).str();
-  auto value = DenseResourceElementsAttr::get(
-      sliceType, name,
-      HeapAsmResourceBlob::allocateAndCopyWithAlign(ArrayRef<char>(out),
-                                                    alignof(uint64_t)));
-  unsigned index = func.getNumArguments();
-  (void)func.insertArgument(
-      index, sliceType,
-      DictionaryAttr::get(func.getContext(),
-                          {NamedAttribute(kWeightAttrName, value)}),
-      arg.getLoc());
-  return func.getArgument(index);
+  return copyWeight(func, arg, dim, begin, count, count,
+                    (".part" + Twine(part)).str());
 }
 
 /// Fused projections (GPT-2's c_attn: one weight for Q, K and V, its

@@ -10,10 +10,13 @@
 
 namespace mlir::tessera {
 
-/// A new weight argument holding weight `arg` with dimension `dim` grown to
-/// `size`, zeros after its data, named `<name>.padded`.
-BlockArgument padWeight(func::FuncOp func, BlockArgument arg, int64_t dim,
-                        int64_t size);
+/// A new weight argument holding indices [begin, begin + count) of weight
+/// `arg` along `dim`, in a dimension of `size` (>= count; zeros after
+/// them), named `<name><suffix>`: a slice of a weight (size == count) or
+/// the weight padded (begin 0, count its whole dimension).
+BlockArgument copyWeight(func::FuncOp func, BlockArgument arg, int64_t dim,
+                         int64_t begin, int64_t count, int64_t size,
+                         StringRef suffix);
 
 /// An attention group whose head count the tp axis does not divide.
 struct HeadPadding {
