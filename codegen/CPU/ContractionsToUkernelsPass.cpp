@@ -15,11 +15,11 @@
 //
 // A weight (an argument of the function with `tessera.weight`) that is the
 // B operand of such calls only, [K, N] (the last panel narrower when N is
-// not a multiple of the panel width), is prepacked: the calls go to `tessera_uk_sgemm_f32_pb`, and the
-// argument gets `tessera.prepack = array<i64: KC, panel>`, which tells the
-// artifact writer to store it in the microkernel's panel layout (packing
-// B on every call cost about as much memory traffic as a 128-row GEMM's
-// arithmetic).
+// not a multiple of the panel width), is prepacked: the calls go to
+// `tessera_uk_sgemm_f32_pb`, and the argument gets `tessera.prepack =
+// array<i64: KC, panel>`, which tells the artifact writer to store it in
+// the microkernel's panel layout (packing B on every call cost about as
+// much memory traffic as a 128-row GEMM's arithmetic).
 //
 //===----------------------------------------------------------------------===//
 
@@ -328,8 +328,7 @@ Value applyEpilogue(linalg::LinalgOp op, GemmEpilogue &e) {
 }
 
 /// The weight argument `op`'s B operand is, when it can be prepacked: f32,
-/// [K, N] row-major (a last panel narrower), read as (k, n)
-/// with no batch dimension.
+/// [K, N] row-major, read as (k, n) with no batch dimension.
 BlockArgument packableWeight(linalg::LinalgOp op, const ContractionLoops &loops) {
   auto arg = dyn_cast<BlockArgument>(op->getOperand(1));
   if (!arg)
