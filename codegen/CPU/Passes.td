@@ -205,8 +205,16 @@ def ConvToGemmPass : Pass<"tessera-cpu-conv-to-gemm", "func::FuncOp"> {
     positions), multiplied by the weight seen as `[G, M/G, C/G * K]` in one
     `tessera.matmul`, reshaped to the output and the bias added. A 1x1
     convolution with unit strides and no padding reads the input as its
-    patches. Convolutions whose patches would exceed `max-patch-bytes` keep
-    the direct lowering.
+    patches. When a batch's weight (`M/G * C/G * K` per group) outweighs
+    what folding costs per item (`P * (C/G * K + M/G)`: a CNN's late
+    layers, few positions and many channels), the batch joins the matmul's
+    columns (`[G, C/G * K, N * P]`, a transpose before and
+    after), so the weight is read once per batch. Convolutions whose
+    patches would exceed `max-patch-bytes` keep the direct lowering, and so
+    do depthwise ones (a group per channel, one output channel each) under
+    `keep-depthwise`: the direct lowering reads the padded input in place,
+    vectorized along output rows, where the patches would copy it once per
+    window offset for a one-row matmul per channel.
   }];
   let options = [
     Option<"maxPatchBytes", "max-patch-bytes", "int64_t", "int64_t(256) << 20",
