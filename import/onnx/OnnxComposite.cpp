@@ -241,6 +241,8 @@ LogicalResult convertIsNaN(GI &g) {
 LogicalResult convertIsInf(GI &g) {
   TRY(x, g.requiredInput(0));
   Type t = typeOf(*x).getElementType();
+  if (!isa<FloatType>(t))
+    return g.fail("IsInf expects a floating-point input");
   double inf = std::numeric_limits<double>::infinity();
   bool positive = g.attrInt("detect_positive", 1) != 0;
   bool negative = g.attrInt("detect_negative", 1) != 0;

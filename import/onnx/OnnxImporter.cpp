@@ -17,6 +17,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/Verifier.h"
+#include "llvm/ADT/APSInt.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
@@ -220,6 +221,26 @@ GraphImporter::reductionAxes(int64_t rank) {
   return std::optional(axes);
 }
 
+/// `value` as an attribute of `element`: a float as is; for an integer type
+/// rounded toward zero and saturated to the type's range (infinities to its
+/// ends, NaN to zero), so an identity or a -inf mask bias on an integer
+/// tensor is the nearest representable value rather than undefined behaviour.
+static Attribute numberAttr(OpBuilder &builder, Type element, double value) {
+  if (isa<FloatType>(element))
+    return builder.getFloatAttr(element, value);
+  unsigned width = element.getIntOrFloatBitWidth();
+  bool isUnsigned = element.isUnsignedInteger() || width == 1;
+  llvm::APSInt v(width, isUnsigned);
+  bool exact = false;
+  llvm::APFloat f(value);
+  if (f.isNaN())
+    v = 0;
+  else
+    // Out-of-range values (and infinities) saturate to the type's ends.
+    (void)f.convertToInteger(v, llvm::APFloat::rmTowardZero, &exact);
+  return builder.getIntegerAttr(element, v);
+}
+
 Value GraphImporter::emptyReduction(Value x, llvm::ArrayRef<int64_t> axes,
                                     bool keepdims, double identity) {
   RankedTensorType t = typeOf(x);
@@ -233,31 +254,14 @@ Value GraphImporter::emptyReduction(Value x, llvm::ArrayRef<int64_t> axes,
       shape.push_back(1);
   }
   Type element = t.getElementType();
-  Attribute attr;
-  if (isa<FloatType>(element)) {
-    attr = builder.getFloatAttr(element, identity);
-  } else {
-    unsigned width = element.getIntOrFloatBitWidth();
-    bool u = element.isUnsignedInteger();
-    llvm::APInt v =
-        std::isinf(identity) && u
-            ? (identity < 0 ? llvm::APInt(width, 0) : llvm::APInt::getAllOnes(width))
-        : std::isinf(identity)
-            ? (identity < 0 ? (width == 1 ? llvm::APInt(1, 0) : llvm::APInt::getSignedMinValue(width))
-                            : (width == 1 ? llvm::APInt(1, 1) : llvm::APInt::getSignedMaxValue(width)))
-            : llvm::APInt(width, static_cast<int64_t>(identity), /*isSigned=*/true);
-    attr = builder.getIntegerAttr(element, v);
-  }
-  return constant(DenseElementsAttr::get(RankedTensorType::get(shape, element), attr));
+  return constant(DenseElementsAttr::get(RankedTensorType::get(shape, element),
+                                         numberAttr(builder, element, identity)));
 }
 
 Value GraphImporter::scalar(Type element, double value) {
   auto type = RankedTensorType::get({}, element);
-  Attribute attr = isa<FloatType>(element)
-                       ? Attribute(builder.getFloatAttr(element, value))
-                       : Attribute(builder.getIntegerAttr(
-                             element, static_cast<int64_t>(value)));
-  return constant(DenseElementsAttr::get(type, attr));
+  return constant(
+      DenseElementsAttr::get(type, numberAttr(builder, element, value)));
 }
 
 FailureOr<int64_t> GraphImporter::normalizeAxis(int64_t axis, int64_t rank) {

@@ -10,6 +10,17 @@ if [ -z "$(ls -A "$corpus")" ]; then
     cp "$m" "$corpus/$(echo "$m" | sed 's|/|_|g')"
   done
 fi
+# Inputs earlier runs found problems with (one file each, kept in git) are
+# replayed first, so a fixed finding stays fixed whatever the random search does.
+regressions=$(dirname "$(realpath "$0")")/regressions
+if ls "$regressions"/* >/dev/null 2>&1; then
+  if ! "$fuzzer" -rss_limit_mb=4096 -timeout=20 "$regressions"/* >"$corpus.regressions.log" 2>&1; then
+    tail -n 25 "$corpus.regressions.log"
+    echo "fuzz-import: a kept regression input fails again (see above)"
+    exit 1
+  fi
+  echo "replayed $(ls "$regressions" | wc -l) kept regression inputs"
+fi
 echo "fuzzing the importer for ${seconds}s with $(ls "$corpus" | wc -l) seeds"
 cd "$(dirname "$corpus")"
 "$fuzzer" "$corpus" -max_total_time="$seconds" -rss_limit_mb=4096 \

@@ -418,6 +418,8 @@ CASES = [
      "axis must not be the real/imaginary dimension"),
     ("dft_length", one("DFT", ["x0", "l"], [[2, 3, 1]], opset=20, inits=[ints("l", [0])]),
      "dft_length must be positive, got 0"),
+    ("isinf_bool", model([node("IsInf", ["x0"], ["y"])], [vi("x0", [6], TensorProto.BOOL)],
+                         [vi("y", [6], TensorProto.BOOL)], opset=10), "IsInf expects a floating-point input"),
     ("eyelike_rank", one("EyeLike", ["x0"], [[2]]), "the input must be 2-D, got rank 1"),
     ("topk_k", one("TopK", ["x0", "k"], [[3]], inits=[ints("k", [4])], outs=("v", "i")),
      "K is 4, the axis has 3 elements"),
