@@ -448,7 +448,7 @@ static LogicalResult inputShape(const onnx::ValueInfoProto &info,
                 std::to_string(tt.shape().dim_size());
         return failure();
       }
-      for (int i = 0; i < tt.shape().dim_size(); ++i) {
+      for (int i = options.batch >= 0 ? 1 : 0; i < tt.shape().dim_size(); ++i) {
         const auto &dim = tt.shape().dim(i);
         if (dim.has_dim_value() && dim.dim_value() != shape[i]) {
           error = "--input-shape gives input '" + name + "' dimension " +
@@ -458,6 +458,8 @@ static LogicalResult inputShape(const onnx::ValueInfoProto &info,
         }
       }
     }
+    if (options.batch >= 0 && !shape.empty())
+      shape[0] = options.batch;
     return success();
   }
   if (!hasShape) {
@@ -467,6 +469,10 @@ static LogicalResult inputShape(const onnx::ValueInfoProto &info,
   }
   for (int i = 0; i < tt.shape().dim_size(); ++i) {
     const auto &dim = tt.shape().dim(i);
+    if (i == 0 && options.batch >= 0) {
+      shape.push_back(options.batch);
+      continue;
+    }
     if (!dim.has_dim_value()) {
       std::string param =
           dim.has_dim_param() ? " ('" + dim.dim_param() + "')" : "";

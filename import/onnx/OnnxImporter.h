@@ -36,6 +36,10 @@ struct ImportOptions {
   /// Graph inputs bound to constant values (ONNX TensorProto files), by
   /// name: shape operands that a model takes as inputs become foldable.
   llvm::StringMap<std::string> boundInputs;
+  /// When set, every graph input of rank 1 or more takes this first
+  /// dimension, whatever its declared or given size (tessera-compile pads a
+  /// batch the data-parallel axis does not divide).
+  int64_t batch = -1;
   /// Floating-point constants with more elements than this become dense
   /// resources (blobs); smaller ones stay `dense<...>`.
   int64_t resourceThreshold = 16;

@@ -169,6 +169,20 @@ int64_t TensorSpec::byteSize() const {
   return n;
 }
 
+std::vector<int64_t> TensorSpec::userShape() const {
+  std::vector<int64_t> s = shape;
+  if (batch >= 0 && !s.empty())
+    s[0] = batch;
+  return s;
+}
+
+int64_t TensorSpec::userByteSize() const {
+  TensorSpec t;
+  t.dtype = dtype;
+  t.shape = userShape();
+  return t.byteSize();
+}
+
 namespace {
 std::string serializeManifest(const Manifest &m, bool withGpuArch) {
   std::ostringstream os;
@@ -177,7 +191,8 @@ std::string serializeManifest(const Manifest &m, bool withGpuArch) {
   if (!m.mesh.empty())
     os << "mesh " << m.mesh << "\n";
   auto split = [](const TensorSpec &t) {
-    return t.split.empty() ? std::string() : " split=" + t.split;
+    return (t.split.empty() ? std::string() : " split=" + t.split) +
+           (t.batch < 0 ? std::string() : " batch=" + std::to_string(t.batch));
   };
   for (const TensorSpec &t : m.inputs)
     os << "input " << escape(t.name) << " " << dtypeName(t.dtype) << " "
@@ -266,14 +281,17 @@ bool Manifest::parse(const std::string &text, std::string &error) {
       continue;
     }
     bool isWeight = f[0] == "weight";
-    // Optional trailing key=value fields: split= (and shards= for weights).
-    std::string splitText, shardsText;
+    // Optional trailing key=value fields: split= (and shards= for weights,
+    // batch= for inputs and outputs).
+    std::string splitText, shardsText, batchText;
     size_t fixed = isWeight ? 6 : 4;
     for (size_t i = fixed; i < f.size(); ++i) {
       if (f[i].rfind("split=", 0) == 0 && splitText.empty())
         splitText = f[i].substr(6);
       else if (isWeight && f[i].rfind("shards=", 0) == 0 && shardsText.empty())
         shardsText = f[i].substr(7);
+      else if (!isWeight && f[i].rfind("batch=", 0) == 0 && batchText.empty())
+        batchText = f[i].substr(6);
       else
         return bad("unknown field '" + f[i] + "'");
     }
@@ -293,6 +311,14 @@ bool Manifest::parse(const std::string &text, std::string &error) {
     if (t.byteSize() > kMaxTensorBytes)
       return bad("'" + t.name + "' is " + std::to_string(t.byteSize()) +
                  " bytes, more than the largest tensor Tessera loads (2^38 bytes)");
+    if (!batchText.empty()) {
+      // Padding adds fewer rows than the batch it pads to.
+      uint64_t b = 0;
+      if (!parseU64(batchText, b) || t.shape.empty() ||
+          b >= static_cast<uint64_t>(t.shape[0]) || b == 0)
+        return bad("bad batch '" + batchText + "' for '" + t.name + "'");
+      t.batch = static_cast<int64_t>(b);
+    }
     if (isWeight) {
       if (!shardsText.empty() &&
           (!parseU64(shardsText, t.shards) || t.shards < 1 || t.shards > 4096))

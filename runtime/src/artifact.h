@@ -81,8 +81,17 @@ struct TensorSpec {
   std::vector<int64_t> shape;
   /// How it is split over the mesh (sharding.h's text form); "" replicated.
   std::string split;
+  /// A batch padded so that the data-parallel axis divides it: the first
+  /// dimension callers pass and get back (shape[0] is what the program
+  /// computes; the rows past `batch` are zeros in, discarded out). -1: the
+  /// tensor is not padded.
+  int64_t batch = -1;
   /// Elements times element size; -1 when it overflows.
   int64_t byteSize() const;
+  /// The shape callers see: `shape` with the first dimension `batch`.
+  std::vector<int64_t> userShape() const;
+  /// userShape()'s bytes.
+  int64_t userByteSize() const;
 };
 
 struct WeightSpec : TensorSpec {

@@ -121,6 +121,9 @@ struct tsr_module_s : RefCounted {
   // takes one and gives it back, so concurrent runs get their own and
   // repeated runs touch no new memory.
   ::tessera::sharding::Mesh mesh; // one device: ranks() == 1
+  // The shapes callers pass and get back (TensorSpec::userShape: a padded
+  // batch at its own size), as tsr_module_input_info hands them out.
+  std::vector<std::vector<int64_t>> inputShapes, outputShapes;
   std::mutex workspaceMutex;
   std::vector<void *> freeWorkspaces;
 
@@ -363,6 +366,10 @@ static tsr_status_t finishLoad(tsr_module_t m, const std::string &what) {
   if (!artifact::verify(m->view, error) ||
       !::tessera::runtime::parseMesh(mf, m->mesh, error))
     return makeStatus(TSR_DATA_LOSS, what + ": " + error);
+  for (const artifact::TensorSpec &t : mf.inputs)
+    m->inputShapes.push_back(t.userShape());
+  for (const artifact::TensorSpec &t : mf.outputs)
+    m->outputShapes.push_back(t.userShape());
 
   // Load the shared object from an anonymous in-memory file.
   int fd = memfd_create("tessera-module", MFD_CLOEXEC);
@@ -495,6 +502,7 @@ size_t tsr_module_num_inputs(tsr_module_t m) { return m ? m->view.manifest.input
 size_t tsr_module_num_outputs(tsr_module_t m) { return m ? m->view.manifest.outputs.size() : 0; }
 
 static tsr_status_t tensorInfo(const std::vector<artifact::TensorSpec> &specs,
+                               const std::vector<std::vector<int64_t>> &shapes,
                                size_t index, const char *what,
                                tsr_tensor_info_t *out) {
   if (!out || index >= specs.size())
@@ -503,19 +511,19 @@ static tsr_status_t tensorInfo(const std::vector<artifact::TensorSpec> &specs,
   const artifact::TensorSpec &s = specs[index];
   out->name = s.name.c_str();
   out->dtype = static_cast<tsr_dtype_t>(s.dtype);
-  out->rank = s.shape.size();
-  out->shape = s.shape.data();
+  out->rank = shapes[index].size();
+  out->shape = shapes[index].data();
   return nullptr;
 }
 tsr_status_t tsr_module_input_info(tsr_module_t m, size_t i, tsr_tensor_info_t *out) {
   if (!m)
     return makeStatus(TSR_INVALID_ARGUMENT, "module is null");
-  return tensorInfo(m->view.manifest.inputs, i, "input", out);
+  return tensorInfo(m->view.manifest.inputs, m->inputShapes, i, "input", out);
 }
 tsr_status_t tsr_module_output_info(tsr_module_t m, size_t i, tsr_tensor_info_t *out) {
   if (!m)
     return makeStatus(TSR_INVALID_ARGUMENT, "module is null");
-  return tensorInfo(m->view.manifest.outputs, i, "output", out);
+  return tensorInfo(m->view.manifest.outputs, m->outputShapes, i, "output", out);
 }
 const char *tsr_module_target(tsr_module_t m) {
   return m ? m->view.manifest.target.c_str() : "";
@@ -755,24 +763,45 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
                           std::to_string(num_outputs));
   std::vector<void *> buffers;
   buffers.reserve(mf.inputs.size() + mf.weights.size() + mf.outputs.size());
+  // What the program reads per input: the caller's data, or for a padded
+  // batch a copy with zero rows after it.
+  std::vector<const char *> inputData;
+  std::vector<std::unique_ptr<char, decltype(&std::free)>> paddedInputs;
   for (size_t i = 0; i < num_inputs; ++i) {
     const artifact::TensorSpec &spec = mf.inputs[i];
     tsr_tensor_t t = inputs[i];
     if (!t)
       return makeStatus(TSR_INVALID_ARGUMENT, "input '" + spec.name + "' is null");
     auto want = static_cast<tsr_dtype_t>(spec.dtype);
-    if (t->dtype != want || t->shape != spec.shape)
+    const std::vector<int64_t> &shape = session->module->inputShapes[i];
+    if (t->dtype != want || t->shape != shape)
       return makeStatus(TSR_INVALID_ARGUMENT,
                         "input '" + spec.name + "' must be " +
-                            describe(want, spec.shape) + ", got " +
+                            describe(want, shape) + ", got " +
                             describe(t->dtype, t->shape));
-    buffers.push_back(t->data);
+    if (spec.batch < 0) {
+      inputData.push_back(static_cast<const char *>(t->data));
+      continue;
+    }
+    auto bytes = static_cast<size_t>(spec.byteSize());
+    paddedInputs.emplace_back(static_cast<char *>(alignedAlloc(bytes)), &std::free);
+    char *padded = paddedInputs.back().get();
+    if (!padded)
+      return makeStatus(TSR_RESOURCE_EXHAUSTED,
+                        "out of memory padding input '" + spec.name + "' (" +
+                            std::to_string(bytes) + " bytes)");
+    std::memcpy(padded, t->data, t->bytes);
+    std::memset(padded + t->bytes, 0, bytes - t->bytes);
+    inputData.push_back(padded);
   }
+  for (const char *data : inputData)
+    buffers.push_back(const_cast<char *>(data));
   for (const artifact::WeightSpec &w : mf.weights)
     buffers.push_back(const_cast<char *>(session->module->view.weights + w.offset));
   std::vector<tsr_tensor_t> outs;
   for (const artifact::TensorSpec &spec : mf.outputs) {
     auto *t = new (std::nothrow) tsr_tensor_s;
+    // A padded output is computed whole; the caller's rows come first.
     size_t bytes = static_cast<size_t>(spec.byteSize());
     void *data = alignedAlloc(bytes);
     if (!t || !data) {
@@ -787,8 +816,8 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
     t->device = session->device;
     retain(session->device);
     t->dtype = static_cast<tsr_dtype_t>(spec.dtype);
-    t->shape = spec.shape;
-    t->bytes = bytes;
+    t->shape = spec.userShape();
+    t->bytes = static_cast<size_t>(spec.userByteSize());
     t->data = data;
     outs.push_back(t);
     buffers.push_back(data);
@@ -797,8 +826,7 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
   if (session->cuda) {
     std::vector<const char *> ins;
     std::vector<char *> outPtrs;
-    for (size_t i = 0; i < num_inputs; ++i)
-      ins.push_back(static_cast<const char *>(inputs[i]->data));
+    ins = inputData;
     for (tsr_tensor_t o : outs)
       outPtrs.push_back(static_cast<char *>(o->data));
     bool holdsOutputs = true;
@@ -819,8 +847,7 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
     run.mesh = &module->mesh;
     run.entry = module->entry;
     run.weights = session->rankWeights ? session->rankWeights : module->view.weights;
-    for (size_t i = 0; i < num_inputs; ++i)
-      run.inputs.push_back(static_cast<const char *>(inputs[i]->data));
+    run.inputs = inputData;
     for (tsr_tensor_t o : outs)
       run.outputs.push_back(static_cast<char *>(o->data));
     run.takeWorkspace = [module] { return module->takeWorkspace(); };

@@ -45,6 +45,7 @@ MPI_MESHES = {
     "gpt2_block": ["tp=2", "dp=2,tp=2"],
     "bert_block": ["tp=4", "dp=2,tp=2"],
     "resnet_small": ["dp=2"],
+    "mlp_b3": ["dp=2"],  # a padded batch
 }
 GUARD_S = 120  # the outer bound of any mpirun here
 

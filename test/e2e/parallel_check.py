@@ -40,6 +40,14 @@ CASES = [
     ("embedding_lm", "embedding_lm.py", {"ids": ((4, 16), "ids:128")}, MESHES),
     ("resnet_small", "resnet_small.py", {"x": ((4, 3, 32, 32), "normal")},
      ["dp=2", "dp=4", "dp=2,tp=2"]),
+    # Batches the dp axis does not divide: padded with zero rows (3 -> 4,
+    # 5 -> 6 or 8), the outputs cut back to the batch.
+    ("mlp_b3", "mlp.py", {"x": ((3, 256), "normal")}, ["dp=2", "dp=2,tp=2"]),
+    ("bert_block_b3", "bert_block.py",
+     {"x": ((3, 16, 64), "normal"), "mask": ((3, 16), "mask")}, ["dp=2", "dp=2,tp=2"]),
+    ("llama_block_b5", "llama_block.py", {"x": ((5, 16, 64), "normal")}, ["dp=2", "dp=4"]),
+    ("resnet_small_b5", "resnet_small.py", {"x": ((5, 3, 32, 32), "normal")},
+     ["dp=2", "dp=4"]),
 ]
 
 

@@ -47,12 +47,19 @@ def load(d):
     return meta, feeds, np.load(os.path.join(d, "ort.y.npy"))
 
 
+def shape_flags(feeds):
+    """--input-shape per input: the exported shapes (a dynamic batch
+    dimension needs them; a static one agrees)."""
+    return ["--input-shape=%s:%s" % (k, "x".join(str(n) for n in a.shape))
+            for k, a in feeds.items()]
+
+
 def check_mesh(args, label, d, feeds, one, ref, mesh, work):
     """LABEL's model compiled for MESH, run on the local communicator,
     against one device (rtol 1e-4, atol 1e-5) and ONNX Runtime."""
     artifact = os.path.join(work, "mesh-%s.tsr" % mesh.replace(",", "-"))
     err, csec = compile_timed(args.compile, os.path.join(d, "model.onnx"), artifact,
-                              ["--mesh=" + mesh])
+                              ["--mesh=" + mesh] + shape_flags(feeds))
     if not err:
         info = subprocess.run([args.run, artifact, "--info"], capture_output=True,
                               text=True).stdout
@@ -103,7 +110,8 @@ def main():
         work = os.path.join(args.work, label)
         os.makedirs(work, exist_ok=True)
         artifact = os.path.join(work, "single.tsr")
-        err, csec = compile_timed(args.compile, os.path.join(d, "model.onnx"), artifact)
+        err, csec = compile_timed(args.compile, os.path.join(d, "model.onnx"), artifact,
+                                  shape_flags(feeds))
         if err:
             print("FAIL %s (opset %d): %s" % (label, meta["opset"], err.splitlines()[0]))
             failed += 1

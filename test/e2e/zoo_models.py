@@ -14,7 +14,9 @@ a fresh export. CACHE defaults to $TESSERA_ZOO_CACHE or
 
 Exporters: "ts" is torch.onnx.export(dynamo=False) at opset 17 (the
 TorchScript exporter); "dynamo" is torch.onnx.export(dynamo=True) at its
-default opset (18 in torch 2.9).
+default opset (18 in torch 2.9); "ts-batch" is the TorchScript exporter
+with a dynamic batch dimension (dynamic_axes, as Hugging Face's exports
+have it), compiled with --input-shape.
 """
 import argparse
 import hashlib
@@ -115,6 +117,13 @@ MODELS = {
                  {"x": ((B, 3, 224, 224), "normal")}, ["ts", "dynamo"], CNN_MESHES),
     "mobilenet_v2": (lambda: _torchvision("mobilenet_v2"),
                      {"x": ((B, 3, 224, 224), "normal")}, ["ts"], CNN_MESHES),
+    # Batch 3, which dp=2 does not divide: padded to 4 (exported with a
+    # dynamic batch dimension, which padding needs).
+    "bert_b3": (lambda: _hf("bert"),
+                {"input_ids": ((3, SEQ), "ids:30522"), "attention_mask": ((3, SEQ), "mask")},
+                ["ts-batch"], ["dp=2", "dp=2,tp=2"]),
+    "resnet50_b3": (lambda: _torchvision("resnet50"),
+                    {"x": ((3, 3, 224, 224), "normal")}, ["ts-batch"], CNN_MESHES),
 }
 
 
@@ -184,9 +193,11 @@ def _export(name, exporter, d, shapes=None):
     path = os.path.join(d, "model.onnx")
     start = time.time()
     with torch.no_grad():
-        if exporter == "ts":
+        if exporter in ("ts", "ts-batch"):
+            dynamic = ({k: {0: "batch"} for k in keys + ["y"]}
+                       if exporter == "ts-batch" else None)
             torch.onnx.export(wrapped, args, path, input_names=keys, output_names=["y"],
-                              opset_version=17, dynamo=False)
+                              opset_version=17, dynamo=False, dynamic_axes=dynamic)
         else:
             torch.onnx.export(wrapped, args, path, input_names=keys, output_names=["y"],
                               dynamo=True, external_data=False)

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+using tessera::artifact::DType;
 using tessera::artifact::Manifest;
+using tessera::artifact::TensorSpec;
 
 namespace {
 TEST(Manifest, WorkspaceRoundTrips) {
@@ -64,3 +66,47 @@ TEST(Manifest, BadWorkspaceIsAnError) {
   }
 }
 } // namespace
+
+TEST(Manifest, PaddedBatchRoundTrips) {
+  Manifest m;
+  m.mesh = "dp=2";
+  TensorSpec x;
+  x.name = "x";
+  x.dtype = DType::F32;
+  x.shape = {4, 8};
+  x.split = "0,-";
+  x.batch = 3;
+  m.inputs.push_back(x);
+  TensorSpec y = x;
+  y.name = "y";
+  m.outputs.push_back(y);
+  std::string text = m.serialize();
+  EXPECT_NE(text.find("input x f32 4x8 split=0,- batch=3\n"), std::string::npos) << text;
+  Manifest back;
+  std::string error;
+  ASSERT_TRUE(back.parse(text, error)) << error;
+  EXPECT_EQ(back.inputs[0].batch, 3);
+  EXPECT_EQ(back.outputs[0].batch, 3);
+  EXPECT_EQ(back.inputs[0].shape, (std::vector<int64_t>{4, 8}));
+  EXPECT_EQ(back.inputs[0].userShape(), (std::vector<int64_t>{3, 8}));
+  EXPECT_EQ(back.inputs[0].userByteSize(), 3 * 8 * 4);
+}
+
+TEST(Manifest, BadBatchIsAnError) {
+  // Not a number, no rows, as many rows as the padded batch or more, a
+  // scalar, and a weight (never padded).
+  for (const char *line :
+       {"input x f32 4x8 batch=x", "input x f32 4x8 batch=0", "input x f32 4x8 batch=4",
+        "output y f32 4x8 batch=9", "input x f32 scalar batch=1",
+        "input x f32 4x8 batch=3 batch=2"}) {
+    Manifest m;
+    std::string error;
+    EXPECT_FALSE(m.parse(std::string("tessera-artifact 1\ntarget cpu\n") + line + "\n", error))
+        << line;
+    EXPECT_EQ(error.rfind("manifest line 3: ", 0), 0u) << error;
+  }
+  Manifest m;
+  std::string error;
+  EXPECT_FALSE(m.parse("tessera-artifact 1\ntarget cpu\nweight w f32 4 0 16 batch=2\n", error));
+  EXPECT_EQ(error, "manifest line 3: unknown field 'batch=2'");
+}

@@ -183,7 +183,7 @@ void Report::printText(llvm::raw_ostream &os) const {
     os << "  " << llvm::left_justify(n.node, width) << "  "
        << llvm::left_justify(n.type, 16) << "  " << n.split << "\n";
   if (!padding.empty()) {
-    os << "\npadding (zero heads added so the axis divides them):\n";
+    os << "\npadding (zeros added so the axis divides them):\n";
     for (const std::string &p : padding)
       os << "  " << p << "\n";
   }

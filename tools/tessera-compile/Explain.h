@@ -45,7 +45,7 @@ struct Report {
   std::vector<NodeSharding> nodes;
   std::vector<Collective> collectives;
   /// What the strategies padded to split evenly ("'node': 25 heads padded
-  /// to 28").
+  /// to 28", "batch 3 padded to 4 ...").
   std::vector<std::string> padding;
   int64_t weightBytes = 0, weightBytesPerDevice = 0;
   int64_t inputBytesPerDevice = 0, outputBytesPerDevice = 0;

@@ -411,6 +411,62 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> module = std::move(*imported);
   auto func = *module->getOps<func::FuncOp>().begin();
 
+  // A batch the dp axis does not divide is padded, as GSPMD does: the model
+  // is imported again at the next multiple, the runtime adds zero rows to
+  // the inputs and drops the outputs' extra rows. Each device then computes
+  // its rows alone, so the padding cannot reach a real row as long as no
+  // collective moves data across dp (checked after partitioning).
+  int64_t userBatch = -1, paddedBatch = -1, dpSize = 1;
+  auto cannotPad = [&](const llvm::Twine &why) {
+    return fail(inputFile + ": the batch (" + llvm::Twine(userBatch) +
+                ") is not divisible by mesh axis 'dp' (" + llvm::Twine(dpSize) +
+                " devices) and cannot be padded to " + llvm::Twine(paddedBatch) +
+                ": " + why);
+  };
+  if (int dp = mesh.axis("dp"); dp >= 0 && llvm::is_contained(strategies, "dp")) {
+    int64_t n = dpSize = mesh.sizes[dp];
+    std::optional<int64_t> batch;
+    bool same = true;
+    for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+      auto type = dyn_cast<RankedTensorType>(func.getArgument(i).getType());
+      if (!type || type.getRank() == 0)
+        continue;
+      same &= !batch || *batch == type.getDimSize(0);
+      batch = type.getDimSize(0);
+    }
+    // Inputs of different first dimensions get the dp pass's error.
+    if (same && batch && *batch > 0 && *batch % n != 0) {
+      userBatch = *batch;
+      paddedBatch = (*batch + n - 1) / n * n;
+      SmallVector<Type> before(func.getResultTypes());
+      importOptions.batch = paddedBatch;
+      auto again = ts::onnx_import::importOnnxFile(context, inputFile, importOptions);
+      if (!again)
+        return cannotPad("the model does not import at batch " +
+                         llvm::Twine(paddedBatch) +
+                         " (export it with a dynamic batch dimension): " +
+                         llvm::toString(again.takeError()));
+      auto padded = *(*again)->getOps<func::FuncOp>().begin();
+      for (unsigned i = 0; i < padded.getNumResults(); ++i) {
+        auto b = dyn_cast<RankedTensorType>(before[i]);
+        auto p = dyn_cast<RankedTensorType>(padded.getResultTypes()[i]);
+        if (!b || !p || b.getRank() == 0 || b.getRank() != p.getRank() ||
+            b.getDimSize(0) != userBatch || p.getDimSize(0) != paddedBatch ||
+            b.getShape().drop_front() != p.getShape().drop_front()) {
+          std::string bt, pt;
+          llvm::raw_string_ostream(bt) << before[i];
+          llvm::raw_string_ostream(pt) << padded.getResultTypes()[i];
+          return cannotPad("output '" + nameAttr(padded.getResultAttrDict(i)) +
+                        "' does not keep the batch as its first dimension (" + bt +
+                        " at batch " + llvm::Twine(userBatch) + ", " + pt + " at " +
+                        llvm::Twine(paddedBatch) + ")");
+        }
+      }
+      module = std::move(*again);
+      func = padded;
+    }
+  }
+
   // The signature, before weights become arguments.
   art::Manifest manifest;
   manifest.target = target;
@@ -420,6 +476,13 @@ int main(int argc, char **argv) {
   for (unsigned i = 0; i < func.getNumResults(); ++i)
     manifest.outputs.push_back(
         specOf(nameAttr(func.getResultAttrDict(i)), func.getResultTypes()[i]));
+  if (userBatch >= 0) {
+    for (art::TensorSpec &s : manifest.inputs)
+      if (!s.shape.empty())
+        s.batch = userBatch;
+    for (art::TensorSpec &s : manifest.outputs)
+      s.batch = userBatch;
+  }
   // Every tensor, the graph's and the intermediate ones, within the largest
   // size the runtime loads (artifact::kMaxTensorBytes).
   for (const auto &specs : {manifest.inputs, manifest.outputs})
@@ -538,9 +601,18 @@ int main(int argc, char **argv) {
             linalgOptions.shardingSpec = shardingSpec;
             ts::buildCpuLinalgPhase(pm, linalgOptions);
           },
-          "lowering to linalg", explain) ||
+          "lowering to linalg", explain || userBatch >= 0) ||
       !runUserPipeline("linalg"))
     return 1;
+  if (userBatch >= 0) {
+    for (const ::tessera::explain::Collective &c : report.collectives)
+      if (c.kind != "all_slice" &&
+          llvm::is_contained(llvm::split(c.axes, '+'), llvm::StringRef("dp")))
+        return cannotPad(
+            (c.node.empty() ? std::string("a value") : "node '" + c.node + "'") +
+            " needs an " + c.kind + " over dp, so the padded rows would reach "
+            "the real ones");
+  }
   if (compileTo == Phase::Linalg)
     return printModule();
 
@@ -799,6 +871,18 @@ int main(int argc, char **argv) {
     return fail(error);
   if (explain) {
     report.model = llvm::sys::path::filename(inputFile).str();
+    if (userBatch >= 0) {
+      std::string names;
+      for (const art::TensorSpec &s : manifest.inputs)
+        if (s.batch >= 0)
+          names += (names.empty() ? "'" : ", '") + s.name + "'";
+      report.padding.push_back(
+          "batch " + std::to_string(userBatch) + " padded to " +
+          std::to_string(paddedBatch) + " (inputs " + names + "; " +
+          std::to_string(paddedBatch - userBatch) +
+          (paddedBatch - userBatch == 1 ? " zero row" : " zero rows") +
+          " appended, dropped from every output)");
+    }
     if (auto padded = (*module)->getAttrOfType<ArrayAttr>("tessera.padded"))
       for (Attribute a : padded)
         report.padding.push_back(cast<StringAttr>(a).str());

@@ -10,6 +10,7 @@
 #include "dialects/Tessera/IR/TesseraOps.h"
 
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/APSInt.h"
 
@@ -666,6 +667,38 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
       return std::optional<int64_t>();
     return std::optional<int64_t>((o * axisSize + i) * inner + in);
   });
+}
+
+namespace {
+/// A gather whose constant indices list every position of the axis once,
+/// in order (0, 1, ..., n-1 in any shape) reads the data in its own order:
+/// a reshape. Hugging Face's attention masks index a flattened mask this
+/// way; as a gather, partitioning would all-gather the mask.
+struct GatherOfIota : OpRewritePattern<GatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GatherOp op,
+                                PatternRewriter &rewriter) const override {
+    DenseElementsAttr indices;
+    if (!matchPattern(op.getIndices(), m_Constant(&indices)))
+      return failure();
+    int64_t n = op.getData().getType().getDimSize(op.getAxis());
+    if (indices.getNumElements() != n)
+      return failure();
+    int64_t expected = 0;
+    for (const APInt &v : indices.getValues<APInt>()) {
+      int64_t i = v.getSExtValue();
+      if ((i < 0 ? i + n : i) != expected++)
+        return failure();
+    }
+    rewriter.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), op.getData());
+    return success();
+  }
+};
+} // namespace
+
+void GatherOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                           MLIRContext *context) {
+  results.add<GatherOfIota>(context);
 }
 
 OpFoldResult ExpandOp::fold(FoldAdaptor adaptor) {

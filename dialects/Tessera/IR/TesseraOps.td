@@ -613,6 +613,7 @@ def Tessera_GatherOp : Tessera_Op<"gather", [InferTypeOpAdaptor]> {
     $data `,` $indices attr-dict `:` `(` type($data) `,` type($indices) `)` `->` type($output)
   }];
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Tessera_GatherElementsOp : Tessera_Op<"gather_elements", [InferTypeOpAdaptor]> {

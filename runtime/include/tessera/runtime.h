@@ -174,7 +174,9 @@ typedef struct tsr_tensor_info_s {
 
 TSR_API size_t tsr_module_num_inputs(tsr_module_t module);
 TSR_API size_t tsr_module_num_outputs(tsr_module_t module);
-/* Fills `out_info` (pointers valid while the module lives). */
+/* Fills `out_info` (pointers valid while the module lives). The shape is
+ * the one callers pass and get back: for a batch padded so that the dp axis
+ * divides it, the caller's batch (the runtime adds and drops the rows). */
 TSR_API tsr_status_t tsr_module_input_info(tsr_module_t module, size_t index,
                                            tsr_tensor_info_t *out_info);
 TSR_API tsr_status_t tsr_module_output_info(tsr_module_t module, size_t index,

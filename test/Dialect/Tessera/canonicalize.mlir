@@ -152,3 +152,37 @@ func.func @resize_identity(%x: tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<2x4x
   %2 = tessera.resize %x {coordinate_transformation_mode = "tf_crop_and_resize", roi = array<f64: 0.0, 0.0, 1.0, 0.5>, scales = array<f64: 1.0, 1.0>} : tensor<2x4xf32> -> tensor<2x4xf32>
   return %0, %1, %2 : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
 }
+
+// -----
+
+// A gather that reads every row once, in order (Hugging Face's attention
+// mask through a flattened view), is a reshape; negative indices count
+// from the end. Out of order, repeated or partial index lists stay gathers.
+// CHECK-LABEL: func @gather_of_iota
+// CHECK-NOT: tessera.gather
+// CHECK: %[[A:.+]] = tessera.reshape %arg0 : tensor<6x1xi1> -> tensor<2x1x3x1xi1>
+// CHECK: %[[B:.+]] = tessera.reshape %arg1 : tensor<2x4x5xf32> -> tensor<2x2x2x5xf32>
+// CHECK: return %[[A]], %[[B]]
+func.func @gather_of_iota(%m: tensor<6x1xi1>, %x: tensor<2x4x5xf32>)
+    -> (tensor<2x1x3x1xi1>, tensor<2x2x2x5xf32>) {
+  %i = tessera.constant dense<[[[0, 1, 2]], [[3, 4, 5]]]> : tensor<2x1x3xi64>
+  %g = tessera.gather %m, %i {axis = 0 : i64} : (tensor<6x1xi1>, tensor<2x1x3xi64>) -> tensor<2x1x3x1xi1>
+  %j = tessera.constant dense<[[0, 1], [2, -1]]> : tensor<2x2xi64>
+  %h = tessera.gather %x, %j {axis = 1 : i64} : (tensor<2x4x5xf32>, tensor<2x2xi64>) -> tensor<2x2x2x5xf32>
+  return %g, %h : tensor<2x1x3x1xi1>, tensor<2x2x2x5xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @gather_not_iota
+// CHECK-COUNT-3: tessera.gather
+func.func @gather_not_iota(%x: tensor<4x5xf32>)
+    -> (tensor<4x5xf32>, tensor<4x5xf32>, tensor<3x5xf32>) {
+  %swap = tessera.constant dense<[1, 0, 2, 3]> : tensor<4xi64>
+  %a = tessera.gather %x, %swap {axis = 0 : i64} : (tensor<4x5xf32>, tensor<4xi64>) -> tensor<4x5xf32>
+  %rep = tessera.constant dense<[0, 1, 1, 3]> : tensor<4xi64>
+  %b = tessera.gather %x, %rep {axis = 0 : i64} : (tensor<4x5xf32>, tensor<4xi64>) -> tensor<4x5xf32>
+  %part = tessera.constant dense<[0, 1, 2]> : tensor<3xi64>
+  %c = tessera.gather %x, %part {axis = 0 : i64} : (tensor<4x5xf32>, tensor<3xi64>) -> tensor<3x5xf32>
+  return %a, %b, %c : tensor<4x5xf32>, tensor<4x5xf32>, tensor<3x5xf32>
+}
