@@ -40,9 +40,13 @@ def ShardTensorParallelPass : Pass<"tessera-shard-tensor-parallel", "ModuleOp"> 
     rows, every op between re-typed; recorded in the module attribute
     `tessera.padded`).
 
-    Embedding tables (a weight gathered along axis 0) split over their
-    hidden dimension, the lookup gathered whole right after (one
-    all-gather); an LM head tied to the table reads it split. A large
+    Embedding tables (a weight gathered along axis 0) tied to an LM head
+    (their other uses transposes) split over the vocabulary: each device
+    looks up the ids in its block of rows and one all-reduce sums the
+    blocks; the head is then column-parallel, its logits all-gathered
+    (rows are padded with zeros, and the logits sliced back, when the axis
+    does not divide the vocabulary). Other tables split over their hidden
+    dimension, the lookup gathered whole right after (one all-gather). A large
     weight contraction in no group (an untied LM head, a classifier) is
     row-parallel: one all-reduce of its result. Everything else is left to
     `sharding-propagation` (replicated unless a split reaches it).
@@ -53,6 +57,8 @@ def ShardTensorParallelPass : Pass<"tessera-shard-tensor-parallel", "ModuleOp"> 
   let statistics = [
     Statistic<"numGroups", "groups", "Column/row groups split">,
     Statistic<"numEmbeddings", "embeddings", "Embedding tables split over hidden">,
+    Statistic<"numVocabEmbeddings", "vocab-embeddings",
+              "Embedding tables tied to an LM head split over the vocabulary">,
     Statistic<"numHeads", "heads", "Lone large contractions split row-parallel">,
     Statistic<"numPadded", "padded", "Attention groups whose heads were padded">
   ];

@@ -637,24 +637,86 @@ struct ShardTensorParallelPass
         node = n.getName().str();
       return WalkResult::advance();
     });
-    ModuleOp module = func->getParentOfType<ModuleOp>();
-    SmallVector<Attribute> notes;
-    if (auto old = module->getAttrOfType<ArrayAttr>("tessera.padded"))
-      notes.assign(old.begin(), old.end());
-    notes.push_back(StringAttr::get(
-        func.getContext(), "'" + node + "': " +
-                               std::to_string(p.heads) + " heads padded to " +
-                               std::to_string(p.paddedHeads)));
-    module->setAttr("tessera.padded", ArrayAttr::get(func.getContext(), notes));
+    notePadding(func, "'" + node + "': " + std::to_string(p.heads) +
+                          " heads padded to " + std::to_string(p.paddedHeads));
     ++numPadded;
     return true;
   }
 
-  /// Embeddings: a large weight table gathered along axis 0 splits over its
-  /// hidden dimension (each device looks up its columns of every row); the
-  /// lookup is gathered whole right after, one all-gather. A table all of
-  /// whose other uses are transposes (an LM head tied to it) is split for
-  /// every use, so the head reads it split too.
+  /// Records `note` in the module attribute `tessera.padded` (--explain
+  /// lists it).
+  static void notePadding(func::FuncOp func, const std::string &note) {
+    ModuleOp module = func->getParentOfType<ModuleOp>();
+    SmallVector<Attribute> notes;
+    if (auto old = module->getAttrOfType<ArrayAttr>("tessera.padded"))
+      notes.assign(old.begin(), old.end());
+    notes.push_back(StringAttr::get(func.getContext(), note));
+    module->setAttr("tessera.padded", ArrayAttr::get(func.getContext(), notes));
+  }
+
+  /// A tied table whose rows the axis does not divide (GPT-2's 50257
+  /// tokens) gets zero rows up to the next multiple of `devices`: no id
+  /// reads them, and each head product through a transpose computes the
+  /// extra logits, which a slice drops. Null when a use is not a gather
+  /// along axis 0 or a transpose feeding MatMuls' right operands.
+  BlockArgument padVocabulary(func::FuncOp func, BlockArgument table, int64_t devices) {
+    auto type = cast<RankedTensorType>(table.getType());
+    int64_t rows = type.getDimSize(0);
+    int64_t padded = (rows + devices - 1) / devices * devices;
+    SmallVector<TransposeOp> transposes;
+    for (Operation *u : table.getUsers()) {
+      if (auto g = dyn_cast<GatherOp>(u); g && g.getAxis() == 0 && g.getData() == table)
+        continue;
+      auto t = dyn_cast<TransposeOp>(u);
+      if (!t || t.getPerm() != ArrayRef<int64_t>{1, 0})
+        return {};
+      for (Operation *v : t->getUsers()) {
+        auto mm = dyn_cast<MatMulOp>(v);
+        if (!mm || mm.getRhs() != t.getResult() || mm.getLhs() == t.getResult())
+          return {};
+      }
+      transposes.push_back(t);
+    }
+    BlockArgument wide = copyWeight(func, table, 0, 0, rows, padded, ".padded");
+    table.replaceAllUsesWith(wide);
+    for (TransposeOp t : transposes) {
+      t.getResult().setType(RankedTensorType::get({type.getDimSize(1), padded},
+                                                  type.getElementType()));
+      for (Operation *v : llvm::make_early_inc_range(t->getUsers())) {
+        auto mm = cast<MatMulOp>(v);
+        auto logits = cast<RankedTensorType>(mm.getType());
+        SmallVector<int64_t> shape(logits.getShape());
+        shape.back() = padded;
+        mm.getResult().setType(RankedTensorType::get(shape, logits.getElementType()));
+        OpBuilder b(mm->getContext());
+        b.setInsertionPointAfter(mm);
+        int64_t rank = logits.getRank();
+        auto slice = SliceOp::create(
+            b, mm.getLoc(), logits, mm.getResult(),
+            b.getDenseI64ArrayAttr(SmallVector<int64_t>(rank, 0)),
+            b.getDenseI64ArrayAttr(logits.getShape()),
+            b.getDenseI64ArrayAttr(SmallVector<int64_t>(rank, 1)));
+        mm.getResult().replaceAllUsesExcept(slice.getResult(), slice);
+      }
+    }
+    auto name = cast<DenseResourceElementsAttr>(
+                    func.getArgAttr(table.getArgNumber(), kWeightAttrName))
+                    .getRawHandle()
+                    .getKey();
+    notePadding(func, "'" + name.str() + "': " + std::to_string(rows) +
+                          " rows padded to " + std::to_string(padded));
+    return wide;
+  }
+
+  /// Embeddings: a large weight table gathered along axis 0. A table tied
+  /// to an LM head (its other uses transposes) splits over its rows, the
+  /// vocabulary (Megatron's vocab-parallel embedding: each device looks up
+  /// the ids in its block, one all-reduce sums the blocks; rows padded
+  /// when the axis does not divide them), so the head is column-parallel
+  /// and its logits are all-gathered rather than all-reduced (V is far
+  /// larger than the hidden size). Other tables split over their hidden
+  /// dimension, where one all-gather of the lookup (half an all-reduce's
+  /// traffic) makes it whole again.
   void splitEmbeddings(func::FuncOp func, ArrayRef<Operation *> ops,
                        std::pair<int16_t, int64_t> axis) {
     MLIRContext *ctx = func.getContext();
@@ -669,28 +731,45 @@ struct ShardTensorParallelPass
       // Small tables (positions, token types) stay whole: splitting them
       // saves little and costs a collective each.
       if (type.getRank() != 2 || !isa<FloatType>(type.getElementType()) ||
-          type.getDimSize(1) % axis.second != 0 ||
           type.getNumElements() < kMinHeadElements)
         continue;
       Value current = table;
       for (Operation *u : table.getUsers())
         if (auto s = dyn_cast<shard::ShardOp>(u); s && s.getAnnotateForUsers())
           current = s.getResult();
-      SmallVector<Operation *> gathers;
-      bool tiedOnly = true;
+      bool tiedOnly = true, transposed = false;
       for (Operation *u : current.getUsers()) {
         if (auto g = dyn_cast<GatherOp>(u); g && g.getAxis() == 0)
-          gathers.push_back(u);
-        else if (!isa<TransposeOp>(u))
+          continue;
+        if (isa<TransposeOp>(u))
+          transposed = true;
+        else
           tiedOnly = false;
       }
-      if (!llvm::is_contained(gathers, op))
+      if (gather.getData() != current)
         continue; // done with an earlier gather of this table
-      splitArgument(func, table, 1, axis.first,
+      bool vocab = tiedOnly && transposed;
+      if (vocab && type.getDimSize(0) % axis.second != 0) {
+        BlockArgument wide =
+            current == Value(table) ? padVocabulary(func, table, axis.second) : BlockArgument();
+        vocab = static_cast<bool>(wide);
+        if (wide) {
+          table = wide;
+          current = wide;
+        }
+      }
+      if (!vocab && type.getDimSize(1) % axis.second != 0)
+        continue;
+      SmallVector<Operation *> gathers;
+      for (Operation *u : current.getUsers())
+        if (auto g = dyn_cast<GatherOp>(u); g && g.getAxis() == 0)
+          gathers.push_back(u);
+      splitArgument(func, table, vocab ? 0 : 1, axis.first,
                     tiedOnly ? ArrayRef<Operation *>{} : ArrayRef<Operation *>(gathers));
-      // The lookup's hidden split is gathered right away, so LayerNorm and
-      // the residual stream stay whole; its index dimensions keep the
-      // split the indices have (dp's batch split).
+      // The lookup is whole on the axis right after: summed (vocab) or
+      // gathered (hidden), so LayerNorm and the residual stream stay
+      // whole; its index dimensions keep the split the indices have (dp's
+      // batch split).
       for (Operation *g : gathers) {
         Value out = g->getResult(0);
         int64_t rank = cast<RankedTensorType>(out.getType()).getRank();
@@ -703,7 +782,8 @@ struct ShardTensorParallelPass
             whole[d] = idsAxes[d];
         }
         SmallVector<SmallVector<int16_t>> split = whole;
-        split.back().push_back(axis.first);
+        if (!vocab)
+          split.back().push_back(axis.first);
         OpBuilder b(ctx);
         b.setInsertionPointAfter(g);
         auto self = shard::ShardOp::create(b, g->getLoc(), out,
@@ -719,7 +799,7 @@ struct ShardTensorParallelPass
                                                /*annotate_for_users=*/true);
         out.replaceAllUsesExcept(forUsers.getResult(), self);
       }
-      ++numEmbeddings;
+      ++(vocab ? numVocabEmbeddings : numEmbeddings);
     }
   }
 

@@ -24,10 +24,13 @@
 // stay unsplit.
 //
 // Gathers (tessera.gather, kept through partitioning: an embedding). The
-// loops are the result's dimensions, data[:axis] + indices + data[axis+1:];
-// the data's gathered axis is no loop (index 0 in its map), so it is never
-// split: an embedding table splits over its hidden dimension, each device
-// looking up its columns of every row.
+// loops are the result's dimensions, data[:axis] + indices + data[axis+1:],
+// and last the data's gathered axis, a reduction over the table's rows (the
+// lookup is a sum of one-hot rows). An embedding table splits over its
+// hidden dimension (each device looks up its columns of every row) or, for
+// axis 0, over its rows: Megatron's vocab-parallel embedding, where each
+// device looks up the ids that fall in its block of rows, zeros the others,
+// and one all-reduce sums the blocks.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,6 +38,7 @@
 
 #include "dialects/Tessera/IR/TesseraOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Shard/Interfaces/ShardingInterface.h"
 #include "mlir/Dialect/Shard/Interfaces/ShardingInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -409,10 +413,28 @@ struct PadShardingInterface
 /// tessera.gather: see the file comment.
 struct GatherShardingInterface
     : public ParallelLoopsModel<GatherShardingInterface, tessera::GatherOp> {
-  static int64_t loops(tessera::GatherOp op) { return op.getType().getRank(); }
+  /// The result's dimensions and the gathered axis (the last loop).
+  static int64_t loops(tessera::GatherOp op) { return op.getType().getRank() + 1; }
 
+  /// The rows loop splits for a float table gathered along axis 0 (the
+  /// masked lookup needs a zero to fill with).
   static bool splittable(tessera::GatherOp op, int64_t d, int64_t devices) {
-    return divides(op.getType().getDimSize(d), devices);
+    if (d < op.getType().getRank())
+      return divides(op.getType().getDimSize(d), devices);
+    return axisOf(op) == 0 && isa<FloatType>(op.getType().getElementType()) &&
+           divides(op.getData().getType().getDimSize(0), devices);
+  }
+
+  SmallVector<utils::IteratorType> getLoopIteratorTypes(Operation *op) const {
+    auto types = SmallVector<utils::IteratorType>(
+        loops(cast<tessera::GatherOp>(op)), utils::IteratorType::parallel);
+    types.back() = utils::IteratorType::reduction;
+    return types;
+  }
+
+  SmallVector<shard::ReductionKind>
+  getReductionLoopIteratorKinds(Operation *) const {
+    return {shard::ReductionKind::Sum};
   }
 
   static int64_t axisOf(tessera::GatherOp op) {
@@ -424,25 +446,26 @@ struct GatherShardingInterface
   SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
     auto gather = cast<tessera::GatherOp>(op);
     MLIRContext *ctx = op->getContext();
-    int64_t loops = gather.getType().getRank(), axis = axisOf(gather);
+    int64_t rank = gather.getType().getRank(), axis = axisOf(gather);
     int64_t q = cast<RankedTensorType>(gather.getIndices().getType()).getRank();
     int64_t dataRank = cast<RankedTensorType>(gather.getData().getType()).getRank();
-    SmallVector<AffineExpr> data, indices;
+    SmallVector<AffineExpr> data, indices, result;
     for (int64_t d = 0; d < dataRank; ++d)
       data.push_back(d < axis    ? getAffineDimExpr(d, ctx)
-                     : d == axis ? getAffineConstantExpr(0, ctx)
+                     : d == axis ? getAffineDimExpr(rank, ctx)
                                  : getAffineDimExpr(d - 1 + q, ctx));
     for (int64_t i = 0; i < q; ++i)
       indices.push_back(getAffineDimExpr(axis + i, ctx));
-    return {AffineMap::get(loops, 0, data, ctx),
-            AffineMap::get(loops, 0, indices, ctx),
-            AffineMap::getMultiDimIdentityMap(loops, ctx)};
+    for (int64_t d = 0; d < rank; ++d)
+      result.push_back(getAffineDimExpr(d, ctx));
+    return {AffineMap::get(rank + 1, 0, data, ctx),
+            AffineMap::get(rank + 1, 0, indices, ctx),
+            AffineMap::get(rank + 1, 0, result, ctx)};
   }
 
   /// The loops' splits from the result's and operands' annotations, as
-  /// upstream's default computes them, but reading the data's gathered
-  /// axis (a constant index, which the default refuses once the table has
-  /// an annotation) as never split.
+  /// upstream's default computes them, with the rows loop split only where
+  /// the table is (no result dimension reads it).
   FailureOr<shard::ShardingOption>
   getShardingOption(Operation *op, ArrayRef<shard::Sharding> operandShardings,
                     ArrayRef<shard::Sharding> resultShardings) const {
@@ -461,8 +484,6 @@ struct GatherShardingInterface
       for (auto [i, axes] : llvm::enumerate(s.getSplitAxes())) {
         if (axes.empty() || i >= map.getNumResults())
           continue;
-        // A table split along its gathered axis is resharded whole: that
-        // split says nothing of the loops.
         auto dim = dyn_cast<AffineDimExpr>(map.getResult(i));
         if (!dim)
           continue;
@@ -506,9 +527,9 @@ struct GatherShardingInterface
     return option;
   }
 
-  /// The operands' and result's shardings under `option`: upstream's
-  /// default refuses the data's constant index for the gathered axis,
-  /// which is simply never split.
+  /// The operands' and result's shardings under `option`, the rows loop's
+  /// split on the table alone (the result is whole along it: the lookup's
+  /// blocks are summed in partition()).
   FailureOr<std::vector<shard::Sharding>>
   getShardingAnnotations(Operation *op, const shard::ShardingOption &option) const {
     std::vector<shard::Sharding> out;
@@ -545,7 +566,8 @@ struct GatherShardingInterface
     return success();
   }
 
-  /// The same gather of the local shards.
+  /// The same gather of the local shards; for a table split over its rows,
+  /// the masked lookup of this device's block and the sum over the blocks.
   LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
                           ArrayRef<shard::Sharding> operandShardings,
                           ArrayRef<shard::Sharding> resultShardings,
@@ -557,15 +579,89 @@ struct GatherShardingInterface
         localResultType(op, resultShardings.front(), symbolTable);
     if (!local)
       return op->emitOpError("has no sharding for its result");
+    int64_t axis = axisOf(gather);
     auto data = cast<RankedTensorType>(partitionedOperands[0].getType());
-    if (data.getDimSize(axisOf(gather)) !=
-        cast<RankedTensorType>(gather.getData().getType()).getDimSize(axisOf(gather)))
+    int64_t rows = gather.getData().getType().getDimSize(axis);
+    if (data.getDimSize(axis) == rows) {
+      mapResult(partitionMap, op,
+                tessera::GatherOp::create(builder, op->getLoc(), local,
+                                          partitionedOperands[0], partitionedOperands[1],
+                                          gather.getAxisAttr()));
+      return success();
+    }
+    shard::Sharding tableSharding = operandShardings.front();
+    if (axis != 0 || !tableSharding ||
+        tableSharding.getSplitAxes().size() <= static_cast<size_t>(axis) ||
+        !isa<FloatType>(local.getElementType()))
       return op->emitOpError("cannot gather from a table split along its gathered axis");
-    mapResult(partitionMap, op,
-              tessera::GatherOp::create(builder, op->getLoc(), local,
-                                        partitionedOperands[0], partitionedOperands[1],
-                                        gather.getAxisAttr()));
+    FailureOr<Value> rowsSum =
+        vocabParallelLookup(gather, local, partitionedOperands[0], partitionedOperands[1],
+                            tableSharding, rows, symbolTable, builder);
+    if (failed(rowsSum))
+      return failure();
+    mapResult(partitionMap, op, *rowsSum);
     return success();
+  }
+
+  /// The lookup of `ids` (global row numbers, negative ones from the end)
+  /// in `block`, this device's rows of a `rows`-row table split over
+  /// `sharding`'s axes for dimension 0: rows outside the block read row 0
+  /// and are zeroed, and an all-reduce over those axes sums the blocks.
+  static FailureOr<Value>
+  vocabParallelLookup(tessera::GatherOp gather, RankedTensorType local,
+                      Value block, Value ids, shard::Sharding sharding, int64_t rows,
+                      SymbolTableCollection &symbolTable, OpBuilder &builder) {
+    Location loc = gather.getLoc();
+    ArrayRef<shard::GridAxis> axes = sharding.getSplitAxes()[0].asArrayRef();
+    shard::GridOp grid = shard::getGrid(gather, sharding.getGridAttr(), symbolTable);
+    auto idsType = cast<RankedTensorType>(ids.getType());
+    Type idElement = idsType.getElementType();
+    int64_t blockRows = cast<RankedTensorType>(block.getType()).getDimSize(0);
+    // This device's first row: its block index over the axes (row-major, as
+    // the split numbers blocks) times the block's rows.
+    auto coords = shard::ProcessMultiIndexOp::create(
+        builder, loc, sharding.getGrid(), axes);
+    Value linear = arith::ConstantIndexOp::create(builder, loc, 0);
+    for (auto [a, coord] : llvm::zip(axes, coords.getResults())) {
+      Value size = arith::ConstantIndexOp::create(builder, loc, grid.getShape()[a]);
+      linear = arith::AddIOp::create(
+          builder, loc, arith::MulIOp::create(builder, loc, linear, size), coord);
+    }
+    Value first = arith::MulIOp::create(
+        builder, loc, linear, arith::ConstantIndexOp::create(builder, loc, blockRows));
+    first = arith::IndexCastOp::create(builder, loc, idElement, first);
+    Value firstTensor = tensor::FromElementsOp::create(
+        builder, loc, RankedTensorType::get({}, idElement), ValueRange{first});
+    auto scalar = [&](int64_t v) -> Value {
+      auto type = RankedTensorType::get({}, idElement);
+      return tessera::ConstantOp::create(
+          builder, loc, DenseElementsAttr::get(type, builder.getIntegerAttr(idElement, v)));
+    };
+    Value zero = scalar(0);
+    // Negative ids count from the end of the whole table.
+    Value negative = tessera::LessOp::create(builder, loc, ids, zero);
+    Value wrapped = tessera::AddOp::create(builder, loc, ids, scalar(rows));
+    Value global = tessera::WhereOp::create(builder, loc, negative, wrapped, ids);
+    Value inBlock = tessera::SubOp::create(builder, loc, global, firstTensor);
+    Value mine = tessera::AndOp::create(
+        builder, loc, tessera::GreaterEqualOp::create(builder, loc, inBlock, zero),
+        tessera::LessOp::create(builder, loc, inBlock, scalar(blockRows)));
+    Value safe = tessera::WhereOp::create(builder, loc, mine, inBlock, zero);
+    Value looked = tessera::GatherOp::create(builder, loc, local, block, safe,
+                                             gather.getAxisAttr());
+    // The mask over the looked-up rows' trailing dimensions.
+    SmallVector<int64_t> maskShape(idsType.getShape());
+    maskShape.append(local.getRank() - idsType.getRank(), 1);
+    Value mask = tessera::ReshapeOp::create(
+        builder, loc, RankedTensorType::get(maskShape, builder.getI1Type()), mine);
+    auto elementZero = RankedTensorType::get({}, local.getElementType());
+    Value fill = tessera::ConstantOp::create(
+        builder, loc,
+        DenseElementsAttr::get(elementZero, builder.getFloatAttr(local.getElementType(), 0.0)));
+    Value masked = tessera::WhereOp::create(builder, loc, mask, looked, fill);
+    return shard::AllReduceOp::create(builder, loc, local, sharding.getGrid(), axes,
+                                      masked, shard::ReductionKind::Sum)
+        .getResult();
   }
 };
 

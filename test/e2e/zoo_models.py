@@ -239,14 +239,21 @@ def ensure(name, exporter, cache=None, log=print):
     return d
 
 
+# Models whose every export runs on the meshes: GPT-2's dynamo export keeps
+# the LM head tied to the embedding (a Transpose of one table), which tp
+# splits over the vocabulary; the TorchScript export stores the head as a
+# second, transposed copy.
+ALL_EXPORTS_ON_MESHES = {"gpt2"}
+
+
 def entries(only=None):
     """(name, exporter, meshes) per export; meshes only on a model's first
-    exporter."""
+    exporter (all of them for ALL_EXPORTS_ON_MESHES)."""
     for name, (_, _, exporters, meshes) in MODELS.items():
         if only and name not in only:
             continue
         for i, e in enumerate(exporters):
-            yield name, e, meshes if i == 0 else []
+            yield name, e, meshes if i == 0 or name in ALL_EXPORTS_ON_MESHES else []
 
 
 def main():
