@@ -46,10 +46,12 @@ def ShardTensorParallelPass : Pass<"tessera-shard-tensor-parallel", "ModuleOp"> 
     blocks; the head is then column-parallel, its logits all-gathered
     (rows are padded with zeros, and the logits sliced back, when the axis
     does not divide the vocabulary). Other tables split over their hidden
-    dimension, the lookup gathered whole right after (one all-gather). A large
-    weight contraction in no group (an untied LM head, a classifier) is
-    row-parallel: one all-reduce of its result. Everything else is left to
-    `sharding-propagation` (replicated unless a split reaches it).
+    dimension, the lookup gathered whole right after (one all-gather). A
+    large weight contraction in no group (an untied LM head, a classifier)
+    is column-parallel where the axis divides its columns (its result stays
+    split), else row-parallel (one all-reduce of its result). Everything
+    else is left to `sharding-propagation` (replicated unless a split
+    reaches it).
   }];
   let options = [
     Option<"axisName", "axis", "std::string", "\"tp\"", "The mesh axis">
@@ -59,7 +61,7 @@ def ShardTensorParallelPass : Pass<"tessera-shard-tensor-parallel", "ModuleOp"> 
     Statistic<"numEmbeddings", "embeddings", "Embedding tables split over hidden">,
     Statistic<"numVocabEmbeddings", "vocab-embeddings",
               "Embedding tables tied to an LM head split over the vocabulary">,
-    Statistic<"numHeads", "heads", "Lone large contractions split row-parallel">,
+    Statistic<"numHeads", "heads", "Lone large contractions split (column- or row-parallel)">,
     Statistic<"numPadded", "padded", "Attention groups whose heads were padded">
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];

@@ -804,8 +804,11 @@ struct ShardTensorParallelPass
   }
 
   /// A large weight contraction no group took (an LM head, a classifier)
-  /// is row-parallel: its weight splits over K, its input is sliced
-  /// locally, and its result all-reduced.
+  /// is column-parallel when the axis divides its columns: its weight (and
+  /// bias) split over N, its result stays split (returned split, or
+  /// all-gathered where a consumer needs it whole). Otherwise row-parallel:
+  /// its weight splits over K, its input is sliced locally, and its result
+  /// all-reduced (twice an all-gather's traffic).
   void splitHeads(func::FuncOp func, ArrayRef<Operation *> ops,
                   llvm::DenseSet<Operation *> &used,
                   std::pair<int16_t, int64_t> axis) {
@@ -814,11 +817,19 @@ struct ShardTensorParallelPass
       if (!c || used.contains(op))
         continue;
       auto type = cast<RankedTensorType>(c->weight.getType());
+      bool column = type.getDimSize(c->nDim) % axis.second == 0;
       if (type.getNumElements() < kMinHeadElements ||
-          type.getDimSize(c->kDim) % axis.second != 0 ||
+          (!column && type.getDimSize(c->kDim) % axis.second != 0) ||
           (c->bias && !isConstantLike(c->bias) && !isWeight(func, argumentOf(c->bias))))
         continue;
-      splitArgument(func, c->weight, c->kDim, axis.first, {op});
+      if (column) {
+        splitArgument(func, c->weight, c->nDim, axis.first, {op});
+        if (BlockArgument b = argumentOf(c->bias); isWeight(func, b) &&
+            cast<RankedTensorType>(b.getType()).getRank() == 1)
+          splitArgument(func, b, 0, axis.first, {op});
+      } else {
+        splitArgument(func, c->weight, c->kDim, axis.first, {op});
+      }
       used.insert(op);
       ++numHeads;
     }

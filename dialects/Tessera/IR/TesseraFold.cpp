@@ -544,6 +544,54 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
   return {};
 }
 
+namespace {
+/// reshape(transpose(reshape(x))) where the inner reshape merges x's
+/// leading dimensions into one, the transpose keeps that dimension first,
+/// and the outer reshape splits it back as it was: a transpose of x. The
+/// dynamo exporter writes Kᵀ this way ([batch, heads, seq, dim] through
+/// [batch * heads, seq, dim]); as three ops, partitioning gathers the heads
+/// the merge mixes with the batch.
+struct TransposeOfMergedDims : OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReshapeOp outer,
+                                PatternRewriter &rewriter) const override {
+    auto transpose = outer.getInput().getDefiningOp<TransposeOp>();
+    auto inner = transpose ? transpose.getInput().getDefiningOp<ReshapeOp>() : ReshapeOp();
+    if (!inner)
+      return failure();
+    auto x = cast<RankedTensorType>(inner.getInput().getType());
+    ArrayRef<int64_t> xs = x.getShape(), ys = outer.getType().getShape();
+    ArrayRef<int64_t> ms = inner.getType().getShape();
+    ArrayRef<int64_t> ts = transpose.getType().getShape();
+    ArrayRef<int64_t> perm = transpose.getPerm();
+    if (ms.empty() || perm[0] != 0 || xs.size() < ms.size() || !x.hasStaticShape())
+      return failure();
+    // x = [l_0 .. l_k-1, r...], merged = [l_0 * ... * l_k-1, r...].
+    size_t k = xs.size() - (ms.size() - 1);
+    int64_t lead = 1;
+    for (int64_t d : xs.take_front(k))
+      lead *= d;
+    if (lead != ms[0] || xs.drop_front(k) != ms.drop_front() ||
+        ys.size() != xs.size() || ys.take_front(k) != xs.take_front(k) ||
+        ys.drop_front(k) != ts.drop_front())
+      return failure();
+    SmallVector<int64_t> composed;
+    for (size_t i = 0; i < k; ++i)
+      composed.push_back(static_cast<int64_t>(i));
+    for (int64_t p : perm.drop_front())
+      composed.push_back(static_cast<int64_t>(k) - 1 + p);
+    rewriter.replaceOpWithNewOp<TransposeOp>(outer, outer.getType(), inner.getInput(),
+                                             rewriter.getDenseI64ArrayAttr(composed));
+    return success();
+  }
+};
+} // namespace
+
+void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                            MLIRContext *context) {
+  results.add<TransposeOfMergedDims>(context);
+}
+
 /// Folds a permutation of constant elements: `source(i)` gives, for result
 /// linear index i, the operand linear index to read.
 template <typename SourceFn>

@@ -530,6 +530,7 @@ def Tessera_ReshapeOp : Tessera_Op<"reshape"> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
   let hasVerifier = 1;
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Tessera_TransposeOp : Tessera_Op<"transpose", [InferTypeOpAdaptor]> {

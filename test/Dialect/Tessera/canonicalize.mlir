@@ -186,3 +186,31 @@ func.func @gather_not_iota(%x: tensor<4x5xf32>)
   %c = tessera.gather %x, %part {axis = 0 : i64} : (tensor<4x5xf32>, tensor<3xi64>) -> tensor<3x5xf32>
   return %a, %b, %c : tensor<4x5xf32>, tensor<4x5xf32>, tensor<3x5xf32>
 }
+
+// -----
+
+// Kᵀ as the dynamo exporter writes it: batch and heads merged, the last two
+// dimensions swapped, the merge undone. One transpose of the 4-D tensor.
+// CHECK-LABEL: func @transpose_of_merged_dims
+// CHECK-NEXT: %[[T:.+]] = tessera.transpose %arg0 {perm = array<i64: 0, 1, 3, 2>} : tensor<2x12x32x64xf32> -> tensor<2x12x64x32xf32>
+// CHECK-NEXT: return %[[T]]
+func.func @transpose_of_merged_dims(%k: tensor<2x12x32x64xf32>) -> tensor<2x12x64x32xf32> {
+  %m = tessera.reshape %k : tensor<2x12x32x64xf32> -> tensor<24x32x64xf32>
+  %t = tessera.transpose %m {perm = array<i64: 0, 2, 1>} : tensor<24x32x64xf32> -> tensor<24x64x32xf32>
+  %r = tessera.reshape %t : tensor<24x64x32xf32> -> tensor<2x12x64x32xf32>
+  return %r : tensor<2x12x64x32xf32>
+}
+
+// -----
+
+// Split back differently (or the merged dimension moved): left alone.
+// CHECK-LABEL: func @transpose_of_merged_dims_other
+// CHECK-COUNT-2: tessera.transpose
+func.func @transpose_of_merged_dims_other(%k: tensor<2x12x32x64xf32>)
+    -> (tensor<4x6x64x32xf32>, tensor<64x24x32xf32>) {
+  %m = tessera.reshape %k : tensor<2x12x32x64xf32> -> tensor<24x32x64xf32>
+  %t = tessera.transpose %m {perm = array<i64: 0, 2, 1>} : tensor<24x32x64xf32> -> tensor<24x64x32xf32>
+  %r = tessera.reshape %t : tensor<24x64x32xf32> -> tensor<4x6x64x32xf32>
+  %u = tessera.transpose %m {perm = array<i64: 2, 0, 1>} : tensor<24x32x64xf32> -> tensor<64x24x32xf32>
+  return %r, %u : tensor<4x6x64x32xf32>, tensor<64x24x32xf32>
+}
