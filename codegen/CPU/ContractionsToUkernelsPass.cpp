@@ -19,7 +19,11 @@
 // `tessera_uk_sgemm_f32_pb`, and the argument gets `tessera.prepack =
 // array<i64: KC, panel>`, which tells the artifact writer to store it in
 // the microkernel's panel layout (packing B on every call cost about as
-// much memory traffic as a 128-row GEMM's arithmetic).
+// much memory traffic as a 128-row GEMM's arithmetic). Otherwise a weight
+// that is the A operand of one call only, read through reshapes as one
+// row-major [M, K] (a convolution's weight against its im2col patches), is
+// prepacked in row panels: `tessera_uk_sgemm_f32_pa`, `tessera.prepack_rows
+// = array<i64: KC, rows>` (packing A took 15% of ResNet-50's time).
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,6 +56,10 @@ constexpr llvm::StringLiteral kSgemmPacked = "tessera_uk_sgemm_f32_pb";
 /// The microkernel's prepacked layout (kPackKC, kPackPanel in
 /// ukernels/Sgemm.cpp).
 constexpr int64_t kPackKC = 256, kPackPanel = 32;
+/// The prepacked layout of an A weight (kPackRows in Sgemm.cpp): the same
+/// K slices, rows in panels of kPackRows.
+constexpr int64_t kPackRows = 12;
+constexpr llvm::StringLiteral kSgemmPackedA = "tessera_uk_sgemm_f32_pa";
 constexpr llvm::StringLiteral kRuntimeGemm = "tessera_rt_gemm";
 constexpr int64_t kMaxBatch = 3;
 
@@ -348,6 +356,45 @@ BlockArgument packableWeight(linalg::LinalgOp op, const ContractionLoops &loops)
   return arg;
 }
 
+/// The weight argument behind `op`'s A operand when it can be prepacked
+/// (tessera_uk_sgemm_f32_pa): an unsplit f32 weight read, through reshapes
+/// only, as one row-major [M, K] matrix (M its first dimension, K the rest:
+/// a convolution's weight against its patches), every batch dimension of
+/// size 1 there or not reading it. Each op on the way has one use.
+BlockArgument packableWeightA(linalg::LinalgOp op, const ContractionLoops &loops) {
+  Value v = op->getOperand(0);
+  auto view = dyn_cast<MemRefType>(v.getType());
+  if (!view || !view.hasStaticShape() || !view.getLayout().isIdentity() ||
+      !view.getElementType().isF32() || view.getRank() < 2)
+    return {};
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(def) || !def->hasOneUse())
+      return {};
+    v = def->getOperand(0);
+  }
+  auto arg = dyn_cast<BlockArgument>(v);
+  auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()) : func::FuncOp();
+  auto type = arg ? dyn_cast<MemRefType>(arg.getType()) : MemRefType();
+  if (!func || !type || !arg.hasOneUse() ||
+      !func.getArgAttr(arg.getArgNumber(), "tessera.weight") ||
+      !type.hasStaticShape() || !type.getLayout().isIdentity())
+    return {};
+  if (auto split = func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), "tessera.split"))
+    for (Attribute dim : split)
+      if (!cast<DenseI16ArrayAttr>(dim).empty())
+        return {};
+  int64_t rank = view.getRank();
+  AffineMap map = op.getIndexingMapsArray()[0];
+  if (positionOf(map, loops.m) != unsigned(rank - 2) ||
+      positionOf(map, loops.k) != unsigned(rank - 1) ||
+      view.getDimSize(rank - 2) != type.getDimSize(0))
+    return {};
+  for (int64_t d = 0; d < rank - 2; ++d)
+    if (view.getDimSize(d) != 1)
+      return {};
+  return arg;
+}
+
 void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
              func::FuncOp callee, bool runtimeGemm) {
   GemmEpilogue epilogue;
@@ -443,9 +490,20 @@ struct ContractionsToUkernelsPass
       return w && std::distance(w.use_begin(), w.use_end()) == packableUses[w] ? w
                                                                                : BlockArgument();
     };
-    func::FuncOp packedCallee;
+    func::FuncOp packedCallee, packedACallee;
     for (auto &[op, loops] : matches) {
       BlockArgument w = packed(op, loops);
+      BlockArgument wa = w || runtimeGemm ? BlockArgument() : packableWeightA(op, loops);
+      if (wa) {
+        if (!packedACallee)
+          packedACallee = mlir::tessera::lookupOrDeclareFunc(module, kSgemmPackedA, args, {});
+        auto func = cast<func::FuncOp>(wa.getOwner()->getParentOp());
+        func.setArgAttr(wa.getArgNumber(), "tessera.prepack_rows",
+                        DenseI64ArrayAttr::get(module.getContext(), {kPackKC, kPackRows}));
+        rewrite(op, loops, packedACallee, runtimeGemm);
+        ++numPrepacked;
+        continue;
+      }
       if (!w) {
         rewrite(op, loops, callee, runtimeGemm);
         continue;

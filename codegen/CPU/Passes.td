@@ -105,6 +105,12 @@ def ContractionsToUkernelsPass
     to three batch loops; operands strided, transposed or broadcast)
     becomes a call to `tessera_uk_sgemm_f32`, passing each operand's address
     and its element stride along every loop (0 where it is broadcast).
+    Weights are prepacked at compile time: a [K, N] weight every use of
+    which is a B operand goes to `tessera_uk_sgemm_f32_pb` (argument
+    attribute `tessera.prepack`, column panels), a weight read once as a
+    row-major [M, K] A operand through reshapes (a convolution's) to
+    `tessera_uk_sgemm_f32_pa` (`tessera.prepack_rows`, row panels); the
+    artifact writer stores them in those layouts.
     The microkernel (codegen/CPU/ukernels) is packed, register-tiled for
     the target's vector width, and multithreaded through the runtime; the
     compiler links its bitcode into the artifact, so this pass is for

@@ -173,6 +173,12 @@ CASES = [
     ("conv 1x1 pointwise", conv_case(2, 16, (5, 7), 24, (1, 1), 1, (1, 1), (1, 1), (0, 0, 0, 0), False), 1e-5, 1e-5),
     ("conv depthwise", conv_case(1, 8, (10, 10), 8, (3, 3), 8, (1, 1), (1, 1), (1, 1, 1, 1), True), 1e-5, 1e-5),
     # Many channels, few positions: the batch joins the GEMM's columns.
+    # Weights prepacked as the A operand (row panels of 12): a last,
+    # shorter panel (100 rows) over two K slices (360), and a split by
+    # rows over the threads (300 rows against 49 positions: on 6-row
+    # tiles the second thread starts mid-panel).
+    ("conv prepacked rows tail", conv_case(1, 40, (6, 6), 100, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True), 1e-5, 1e-4),
+    ("conv prepacked row split", conv_case(1, 64, (7, 7), 300, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), False), 1e-5, 1e-4),
     ("conv batch folded", conv_case(4, 64, (4, 4), 96, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True), 1e-5, 1e-4),
     ("conv batch folded groups", conv_case(3, 32, (3, 3), 64, (3, 3), 2, (1, 1), (1, 1), (1, 1, 1, 1), False), 1e-5, 1e-4),
     ("empty input at the boundary", empty_case(), 0.0, 0.0),

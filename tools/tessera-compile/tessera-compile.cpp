@@ -645,8 +645,10 @@ int main(int argc, char **argv) {
     ::tessera::sharding::Split split;
     std::vector<int64_t> local;
     // Stored in the GEMM microkernel's panel layout (tessera.prepack):
-    // K-slices of packKC rows, panels of packPanel columns.
-    int64_t packKC = 0, packPanel = 0;
+    // K-slices of packKC rows, panels of packPanel columns; or, as an A
+    // operand (tessera.prepack_rows, [M, K] with K all but the first
+    // dimension), panels of packRows rows.
+    int64_t packKC = 0, packPanel = 0, packRows = 0;
   };
   std::vector<art::WeightSpec> weights;
   std::vector<WeightSource> sources;
@@ -733,6 +735,11 @@ int main(int argc, char **argv) {
           pack && pack.size() == 2) {
         sources[i].packKC = pack[0];
         sources[i].packPanel = pack[1];
+      }
+      if (auto pack = llvmFunc.getArgAttrOfType<DenseI64ArrayAttr>(arg, "tessera.prepack_rows");
+          pack && pack.size() == 2) {
+        sources[i].packKC = pack[0];
+        sources[i].packRows = pack[1];
       }
     }
   }
@@ -838,12 +845,37 @@ int main(int argc, char **argv) {
       }
       return packed;
     };
+    // An [M, K] f32 block (M its first dimension) in the A panel layout
+    // (kPackRows in codegen/CPU/ukernels/Sgemm.cpp): K-slices of packKC,
+    // each slice's rows in panels of packRows, K-major.
+    auto packRows = [&](const WeightSource &src, const char *block,
+                        const std::vector<int64_t> &shape) -> ArrayRef<char> {
+      int64_t m = shape[0], k = 1, kcMax = src.packKC, panel = src.packRows;
+      for (size_t d = 1; d < shape.size(); ++d)
+        k *= shape[d];
+      packed.resize(static_cast<size_t>(m * k) * sizeof(float));
+      auto *in = reinterpret_cast<const float *>(block);
+      auto *out = reinterpret_cast<float *>(packed.data());
+      for (int64_t p0 = 0; p0 < k; p0 += kcMax) {
+        int64_t kc = std::min(kcMax, k - p0);
+        for (int64_t i = 0; i < m; i += panel) {
+          int64_t height = std::min(panel, m - i); // the last panel's shorter
+          float *dst = out + p0 * m + i * kc;
+          for (int64_t p = 0; p < kc; ++p)
+            for (int64_t r = 0; r < height; ++r)
+              dst[p * height + r] = in[(i + r) * k + p0 + p];
+        }
+      }
+      return packed;
+    };
     for (size_t i = 0; i < weights.size(); ++i) {
       const art::WeightSpec &w = weights[i];
       const WeightSource &src = sources[i];
       if (w.split.empty()) {
         ArrayRef<char> bytes =
-            src.packPanel ? pack(src, src.whole.data(), w.shape) : src.whole;
+            src.packPanel  ? pack(src, src.whole.data(), w.shape)
+            : src.packRows ? packRows(src, src.whole.data(), w.shape)
+                           : src.whole;
         if (!padTo(w.offset) || !emit(bytes.data(), bytes.size()))
           return false;
         pos += bytes.size();
@@ -857,8 +889,9 @@ int main(int argc, char **argv) {
         ::tessera::sharding::copyBlock(const_cast<char *>(src.whole.data()), shard.data(),
                                        w.shape, src.local, offsets, art::dtypeSize(w.dtype),
                                        /*toLocal=*/true);
-        ArrayRef<char> bytes = src.packPanel ? pack(src, shard.data(), src.local)
-                                             : ArrayRef<char>(shard);
+        ArrayRef<char> bytes = src.packPanel  ? pack(src, shard.data(), src.local)
+                               : src.packRows ? packRows(src, shard.data(), src.local)
+                                              : ArrayRef<char>(shard);
         if (!padTo(w.offset + k * w.shardStride()) || !emit(bytes.data(), bytes.size()))
           return false;
         pos += bytes.size();

@@ -71,11 +71,22 @@ template <int W> inline void store(float *p, Vec<W> v) {
 /// kPackPanel columns).
 constexpr int64_t kPackKC = 256;
 constexpr int64_t kPackPanel = 32;
+/// The layout of an A prepacked at compile time (a convolution's weight,
+/// `tessera.prepack_rows`): K in the same slices, each slice's rows in
+/// panels of kPackRows, each panel K-major. Element (r, p) of slice s, in
+/// panel r / kPackRows, is at
+///   p0 * M + (r / kPackRows) * kPackRows * kc + (p - p0) * height
+///   + r % kPackRows,
+/// height being kPackRows except in a last, shorter panel. A multiple of
+/// every register tile's MR (12 on AVX-512, 6 below), so a tile's rows
+/// never straddle two panels.
+constexpr int64_t kPackRows = 12;
 
 struct Operand {
   const float *base;
   int64_t rowStride, colStride;
-  bool packed = false; // B only: prepacked panels (rowStride is N)
+  // Prepacked panels: B's (rowStride is N) or A's (rowStride is M).
+  bool packed = false;
   float at(int64_t r, int64_t c) const {
     return base[r * rowStride + c * colStride];
   }
@@ -135,6 +146,8 @@ template <int W, int MR, int NV> struct Gemm {
   Operand a, b;
   float *c;
   int64_t cRow, cCol;
+  // A prepacked: this GEMM's first row within it (a row split's block).
+  int64_t aRow0 = 0;
 
   /// Packs A[i0:i0+mc, p0:p0+kc] into MR-row panels, K-major; the last
   /// panel has only the rows left.
@@ -209,14 +222,14 @@ template <int W, int MR, int NV> struct Gemm {
     // on AVX-512: reading in place is faster up to a 256x256 B). A is read
     // in place when few column panels reuse it.
     bool directB = !b.packed && b.colStride == 1 && (m <= MR || k * n <= (1 << 17));
-    bool directA = n <= 2 * NR;
+    bool directA = !a.packed && n <= 2 * NR;
     for (int64_t p0 = 0; p0 < k; p0 += KC) {
       int64_t kc = k - p0 < KC ? k - p0 : KC;
       if (!directB && !b.packed)
         packB(bPack, p0, kc, j0, nc);
       for (int64_t i0 = 0; i0 < m; i0 += MC) {
         int64_t mc = m - i0 < MC ? m - i0 : MC;
-        if (!directA)
+        if (!directA && !a.packed)
           packA(aPack, i0, mc, p0, kc);
         for (int64_t j = 0; j < nc; j += NR) {
           int64_t cols = nc - j < NR ? nc - j : NR;
@@ -250,7 +263,14 @@ template <int W, int MR, int NV> struct Gemm {
           }
           for (int64_t i = 0; i < mc; i += MR) {
             int rows = mc - i < MR ? int(mc - i) : MR;
-            if (directA)
+            if (a.packed) {
+              int64_t row = aRow0 + i0 + i, panel0 = row - row % kPackRows;
+              int64_t height = a.rowStride - panel0 < kPackRows ? a.rowStride - panel0
+                                                                 : kPackRows;
+              runTile(rows, cols, kc,
+                      a.base + p0 * a.rowStride + panel0 * kc + (row - panel0), 1,
+                      height, bp, ldb, i0 + i, j0 + j);
+            } else if (directA)
               runTile(rows, cols, kc,
                       a.base + (i0 + i) * a.rowStride + p0 * a.colStride,
                       a.rowStride, a.colStride, bp, ldb, i0 + i, j0 + j);
@@ -280,7 +300,7 @@ template <typename G> void runBlock(void *ctx, int64_t index) {
   int64_t bFloats = g.b.packed
                         ? (g.n % G::NR ? kc * G::NR : 0)
                         : kc * ((nc + G::NR - 1) / G::NR) * G::NR;
-  int64_t aFloats = kc * (g.m < G::MC ? g.m : G::MC);
+  int64_t aFloats = g.a.packed ? 0 : kc * (g.m < G::MC ? g.m : G::MC);
   constexpr int64_t kStackFloats = 16384;
   float stack[kStackFloats];
   float *space = stack;
@@ -306,7 +326,10 @@ template <typename G> void runRows(void *ctx, int64_t index) {
   G sub = *task->gemm;
   int64_t i0 = index * task->rows;
   sub.m = sub.m - i0 < task->rows ? sub.m - i0 : task->rows;
-  sub.a.base += i0 * sub.a.rowStride;
+  if (sub.a.packed)
+    sub.aRow0 += i0;
+  else
+    sub.a.base += i0 * sub.a.rowStride;
   sub.c += i0 * sub.cRow;
   BlockTask<G> blocks{&sub, G::NC};
   for (int64_t j = 0; j * G::NC < sub.n; ++j)
@@ -379,12 +402,13 @@ struct Batch {
   bool bPacked;
   float *c;
   int64_t cStrides[3], cm, cn;
+  bool aPacked = false;
 
   void run(int64_t item) const {
     int64_t i2 = item % sizes[2], rest = item / sizes[2];
     int64_t i1 = rest % sizes[1], i0 = rest / sizes[1];
     Operand av{a + i0 * aStrides[0] + i1 * aStrides[1] + i2 * aStrides[2],
-               am, ak};
+               am, ak, aPacked};
     Operand bv{b + i0 * bStrides[0] + i1 * bStrides[1] + i2 * bStrides[2],
                bk, bn, bPacked};
     gemmForTarget(m, n, k, av, bv,
@@ -471,5 +495,20 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_pb(
               a, {ab0, ab1, ab2}, am, ak,
               reinterpret_cast<const float *>(bAddr), {0, 0, 0}, n, 1, true,
               c, {cb0, cb1, cb2}, cm, cn};
+  batch.runAll();
+}
+
+/// tessera_uk_sgemm_f32 with A a weight prepacked at compile time (the
+/// layout at kPackRows above): [M, K], the same for every batch (its
+/// strides are ignored; the batch dimensions do not fold into M).
+extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_pa(
+    int64_t b0, int64_t b1, int64_t b2, int64_t m, int64_t n, int64_t k,
+    intptr_t aAddr, int64_t, int64_t, int64_t, int64_t, int64_t,
+    intptr_t bAddr, int64_t bb0, int64_t bb1, int64_t bb2, int64_t bk, int64_t bn,
+    intptr_t cAddr, int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn) {
+  Batch batch{{b0, b1, b2}, m, n, k,
+              reinterpret_cast<const float *>(aAddr), {0, 0, 0}, m, 1,
+              reinterpret_cast<const float *>(bAddr), {bb0, bb1, bb2}, bk, bn, false,
+              reinterpret_cast<float *>(cAddr), {cb0, cb1, cb2}, cm, cn, true};
   batch.runAll();
 }
