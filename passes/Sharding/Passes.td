@@ -48,8 +48,9 @@ def ShardTensorParallelPass : Pass<"tessera-shard-tensor-parallel", "ModuleOp"> 
     does not divide the vocabulary). Other tables split over their hidden
     dimension, the lookup gathered whole right after (one all-gather). A
     large weight contraction in no group (an untied LM head, a classifier)
-    is column-parallel where the axis divides its columns (its result stays
-    split), else row-parallel (one all-reduce of its result). Everything
+    is column-parallel, its result left split (a MatMul's columns padded
+    with zeros and its result sliced back when the axis does not divide
+    them), else row-parallel (one all-reduce of its result). Everything
     else is left to `sharding-propagation` (replicated unless a split
     reaches it).
   }];

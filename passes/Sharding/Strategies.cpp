@@ -682,30 +682,36 @@ struct ShardTensorParallelPass
     for (TransposeOp t : transposes) {
       t.getResult().setType(RankedTensorType::get({type.getDimSize(1), padded},
                                                   type.getElementType()));
-      for (Operation *v : llvm::make_early_inc_range(t->getUsers())) {
-        auto mm = cast<MatMulOp>(v);
-        auto logits = cast<RankedTensorType>(mm.getType());
-        SmallVector<int64_t> shape(logits.getShape());
-        shape.back() = padded;
-        mm.getResult().setType(RankedTensorType::get(shape, logits.getElementType()));
-        OpBuilder b(mm->getContext());
-        b.setInsertionPointAfter(mm);
-        int64_t rank = logits.getRank();
-        auto slice = SliceOp::create(
-            b, mm.getLoc(), logits, mm.getResult(),
-            b.getDenseI64ArrayAttr(SmallVector<int64_t>(rank, 0)),
-            b.getDenseI64ArrayAttr(logits.getShape()),
-            b.getDenseI64ArrayAttr(SmallVector<int64_t>(rank, 1)));
-        mm.getResult().replaceAllUsesExcept(slice.getResult(), slice);
-      }
+      for (Operation *v : llvm::make_early_inc_range(t->getUsers()))
+        widenLastDim(v, padded);
     }
-    auto name = cast<DenseResourceElementsAttr>(
-                    func.getArgAttr(table.getArgNumber(), kWeightAttrName))
-                    .getRawHandle()
-                    .getKey();
-    notePadding(func, "'" + name.str() + "': " + std::to_string(rows) +
+    notePadding(func, "'" + weightName(func, table) + "': " + std::to_string(rows) +
                           " rows padded to " + std::to_string(padded));
     return wide;
+  }
+
+  static std::string weightName(func::FuncOp func, BlockArgument arg) {
+    return cast<DenseResourceElementsAttr>(func.getArgAttr(arg.getArgNumber(), kWeightAttrName))
+        .getRawHandle()
+        .getKey()
+        .str();
+  }
+
+  /// `op`'s result computed `padded` wide in its last dimension (its
+  /// operands widened already), then sliced back for its users.
+  static void widenLastDim(Operation *op, int64_t padded) {
+    auto type = cast<RankedTensorType>(op->getResult(0).getType());
+    SmallVector<int64_t> shape(type.getShape());
+    shape.back() = padded;
+    op->getResult(0).setType(RankedTensorType::get(shape, type.getElementType()));
+    OpBuilder b(op->getContext());
+    b.setInsertionPointAfter(op);
+    int64_t rank = type.getRank();
+    auto slice = SliceOp::create(b, op->getLoc(), type, op->getResult(0),
+                                 b.getDenseI64ArrayAttr(SmallVector<int64_t>(rank, 0)),
+                                 b.getDenseI64ArrayAttr(type.getShape()),
+                                 b.getDenseI64ArrayAttr(SmallVector<int64_t>(rank, 1)));
+    op->getResult(0).replaceAllUsesExcept(slice.getResult(), slice);
   }
 
   /// Embeddings: a large weight table gathered along axis 0. A table tied
@@ -818,6 +824,24 @@ struct ShardTensorParallelPass
         continue;
       auto type = cast<RankedTensorType>(c->weight.getType());
       bool column = type.getDimSize(c->nDim) % axis.second == 0;
+      // A MatMul head whose columns the axis does not divide (GPT-2's
+      // 50257 in the TorchScript export) gets zero columns up to the next
+      // multiple and its result a slice back: column-parallel still, an
+      // all-gather of the logits rather than an all-reduce.
+      if (!column && type.getNumElements() >= kMinHeadElements && isa<MatMulOp>(op) &&
+          c->nDim == 1 && c->weight.hasOneUse() &&
+          cast<RankedTensorType>(op->getResult(0).getType()).getRank() >= 2) {
+        int64_t columns = type.getDimSize(1);
+        int64_t padded = (columns + axis.second - 1) / axis.second * axis.second;
+        BlockArgument wide = copyWeight(func, c->weight, 1, 0, columns, padded, ".padded");
+        op->setOperand(1, wide);
+        widenLastDim(op, padded);
+        notePadding(func, "'" + weightName(func, c->weight) + "': " + std::to_string(columns) +
+                              " columns padded to " + std::to_string(padded));
+        c = asContraction(func, op);
+        type = cast<RankedTensorType>(c->weight.getType());
+        column = true;
+      }
       if (type.getNumElements() < kMinHeadElements ||
           (!column && type.getDimSize(c->kDim) % axis.second != 0) ||
           (c->bias && !isConstantLike(c->bias) && !isWeight(func, argumentOf(c->bias))))
