@@ -36,6 +36,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/StringMap.h"
 
 #define DEBUG_TYPE "tessera-cpu-contractions-to-ukernels"
 
@@ -490,31 +491,28 @@ struct ContractionsToUkernelsPass
       return w && std::distance(w.use_begin(), w.use_end()) == packableUses[w] ? w
                                                                                : BlockArgument();
     };
-    func::FuncOp packedCallee, packedACallee;
-    for (auto &[op, loops] : matches) {
-      BlockArgument w = packed(op, loops);
-      BlockArgument wa = w || runtimeGemm ? BlockArgument() : packableWeightA(op, loops);
-      if (wa) {
-        if (!packedACallee)
-          packedACallee = mlir::tessera::lookupOrDeclareFunc(module, kSgemmPackedA, args, {});
-        auto func = cast<func::FuncOp>(wa.getOwner()->getParentOp());
-        func.setArgAttr(wa.getArgNumber(), "tessera.prepack_rows",
-                        DenseI64ArrayAttr::get(module.getContext(), {kPackKC, kPackRows}));
-        rewrite(op, loops, packedACallee, runtimeGemm);
-        ++numPrepacked;
-        continue;
-      }
-      if (!w) {
-        rewrite(op, loops, callee, runtimeGemm);
-        continue;
-      }
+    // A prepacked weight: its layout attribute for the artifact writer and
+    // the entry point that reads it.
+    llvm::StringMap<func::FuncOp> callees;
+    auto prepacked = [&](linalg::LinalgOp op, const ContractionLoops &loops,
+                         BlockArgument w, StringRef entry, StringRef attr,
+                         int64_t blockSize) {
+      func::FuncOp &packedCallee = callees[entry];
       if (!packedCallee)
-        packedCallee = mlir::tessera::lookupOrDeclareFunc(module, kSgemmPacked, args, {});
+        packedCallee = mlir::tessera::lookupOrDeclareFunc(module, entry, args, {});
       auto func = cast<func::FuncOp>(w.getOwner()->getParentOp());
-      func.setArgAttr(w.getArgNumber(), "tessera.prepack",
-                      DenseI64ArrayAttr::get(module.getContext(), {kPackKC, kPackPanel}));
+      func.setArgAttr(w.getArgNumber(), attr,
+                      DenseI64ArrayAttr::get(module.getContext(), {kPackKC, blockSize}));
       rewrite(op, loops, packedCallee, runtimeGemm);
       ++numPrepacked;
+    };
+    for (auto &[op, loops] : matches) {
+      if (BlockArgument w = packed(op, loops))
+        prepacked(op, loops, w, kSgemmPacked, "tessera.prepack", kPackPanel);
+      else if (BlockArgument a = runtimeGemm ? BlockArgument() : packableWeightA(op, loops))
+        prepacked(op, loops, a, kSgemmPackedA, "tessera.prepack_rows", kPackRows);
+      else
+        rewrite(op, loops, callee, runtimeGemm);
     }
     numCalls += matches.size();
   }
