@@ -656,7 +656,8 @@ struct ShardTensorParallelPass
 
   /// A tied table whose rows the axis does not divide (GPT-2's 50257
   /// tokens) gets zero rows up to the next multiple of `devices`: no id
-  /// reads them, and each head product through a transpose computes the
+  /// reads them (negative ids are made positive against the real rows
+  /// first), and each head product through a transpose computes the
   /// extra logits, which a slice drops. Null when a use is not a gather
   /// along axis 0 or a transpose feeding MatMuls' right operands.
   BlockArgument padVocabulary(func::FuncOp func, BlockArgument table, int64_t devices) {
@@ -678,6 +679,13 @@ struct ShardTensorParallelPass
       transposes.push_back(t);
     }
     BlockArgument wide = copyWeight(func, table, 0, 0, rows, padded, ".padded");
+    // Negative ids count from the end of the table, not of its padded copy.
+    for (Operation *u : table.getUsers())
+      if (auto g = dyn_cast<GatherOp>(u)) {
+        OpBuilder b(g);
+        g.getIndicesMutable().assign(
+            wrapNegativeIndices(b, g.getLoc(), g.getIndices(), rows));
+      }
     table.replaceAllUsesWith(wide);
     for (TransposeOp t : transposes) {
       t.getResult().setType(RankedTensorType::get({type.getDimSize(1), padded},

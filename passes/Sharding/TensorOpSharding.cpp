@@ -35,6 +35,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Sharding/Passes.h"
+#include "passes/Sharding/TensorParallel.h"
 
 #include "dialects/Tessera/IR/TesseraOps.h"
 
@@ -594,12 +595,10 @@ struct GatherShardingInterface
         tableSharding.getSplitAxes().size() <= static_cast<size_t>(axis) ||
         !isa<FloatType>(local.getElementType()))
       return op->emitOpError("cannot gather from a table split along its gathered axis");
-    FailureOr<Value> rowsSum =
-        vocabParallelLookup(gather, local, partitionedOperands[0], partitionedOperands[1],
-                            tableSharding, rows, symbolTable, builder);
-    if (failed(rowsSum))
-      return failure();
-    mapResult(partitionMap, op, *rowsSum);
+    mapResult(partitionMap, op,
+              vocabParallelLookup(gather, local, partitionedOperands[0],
+                                  partitionedOperands[1], tableSharding, rows, symbolTable,
+                                  builder));
     return success();
   }
 
@@ -607,7 +606,7 @@ struct GatherShardingInterface
   /// in `block`, this device's rows of a `rows`-row table split over
   /// `sharding`'s axes for dimension 0: rows outside the block read row 0
   /// and are zeroed, and an all-reduce over those axes sums the blocks.
-  static FailureOr<Value>
+  static Value
   vocabParallelLookup(tessera::GatherOp gather, RankedTensorType local,
                       Value block, Value ids, shard::Sharding sharding, int64_t rows,
                       SymbolTableCollection &symbolTable, OpBuilder &builder) {
@@ -639,9 +638,7 @@ struct GatherShardingInterface
     };
     Value zero = scalar(0);
     // Negative ids count from the end of the whole table.
-    Value negative = tessera::LessOp::create(builder, loc, ids, zero);
-    Value wrapped = tessera::AddOp::create(builder, loc, ids, scalar(rows));
-    Value global = tessera::WhereOp::create(builder, loc, negative, wrapped, ids);
+    Value global = mlir::tessera::wrapNegativeIndices(builder, loc, ids, rows);
     Value inBlock = tessera::SubOp::create(builder, loc, global, firstTensor);
     Value mine = tessera::AndOp::create(
         builder, loc, tessera::GreaterEqualOp::create(builder, loc, inBlock, zero),
@@ -666,6 +663,20 @@ struct GatherShardingInterface
 };
 
 } // namespace
+
+Value mlir::tessera::wrapNegativeIndices(OpBuilder &builder, Location loc, Value ids,
+                                         int64_t size) {
+  auto scalarType = RankedTensorType::get({}, cast<RankedTensorType>(ids.getType()).getElementType());
+  auto scalar = [&](int64_t v) -> Value {
+    return tessera::ConstantOp::create(
+        builder, loc,
+        DenseElementsAttr::get(scalarType,
+                               builder.getIntegerAttr(scalarType.getElementType(), v)));
+  };
+  Value negative = tessera::LessOp::create(builder, loc, ids, scalar(0));
+  Value wrapped = tessera::AddOp::create(builder, loc, ids, scalar(size));
+  return tessera::WhereOp::create(builder, loc, negative, wrapped, ids);
+}
 
 void mlir::tessera::registerShardingExternalModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, tessera::TesseraDialect *) {

@@ -18,6 +18,11 @@ BlockArgument copyWeight(func::FuncOp func, BlockArgument arg, int64_t dim,
                          int64_t begin, int64_t count, int64_t size,
                          StringRef suffix);
 
+/// `ids` with each negative index i replaced by i + `size` (ONNX's Gather
+/// counts negative indices from the end of the axis): for a lookup whose
+/// table is padded or split, where the end is no longer the table's.
+Value wrapNegativeIndices(OpBuilder &builder, Location loc, Value ids, int64_t size);
+
 /// An attention group whose head count the tp axis does not divide.
 struct HeadPadding {
   int64_t heads = 0, paddedHeads = 0, headDim = 0;

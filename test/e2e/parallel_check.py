@@ -46,6 +46,10 @@ CASES = [
     # accumulates in another order: a few float ulps of the terms apart.
     ("embedding_tied", "embedding_lm.py --vocab 16386 --hidden 64 --tied 1",
      {"ids": ((4, 16), "ids:16386")}, ["tp=2", "tp=4", "dp=2,tp=2"], (1e-4, 2e-5)),
+    # Negative ids count from the end of the table, not of its padded
+    # copy (-1 is row 16385, not a zero row).
+    ("embedding_tied_negative", "embedding_lm.py --vocab 16386 --hidden 64 --tied 1",
+     {"ids": ((4, 16), "signed-ids:16386")}, ["tp=2", "tp=4"], (1e-4, 2e-5)),
     # An untied LM head of 16386 columns: column-parallel, padded to 16388
     # on tp=4.
     ("embedding_odd_head", "embedding_lm.py --vocab 16386 --hidden 64",

@@ -63,8 +63,9 @@ MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
 
 def sample_model(work, name, gen, inputs, rng):
     """Writes examples/models/GEN as WORK/NAME/NAME.onnx and draws its
-    inputs ({name: (shape, kind)}, kind "normal", "mask" or "ids:N", int64
-    token ids below N) from `rng`.
+    inputs ({name: (shape, kind)}, kind "normal", "mask", "ids:N" (int64
+    token ids below N) or "signed-ids:N" (in [-N, N): negative ones count
+    from the end, as ONNX's Gather allows) from `rng`.
     Returns (directory, model path, feeds, --input-shape flags, ONNX
     Runtime's outputs for the feeds)."""
     import onnxruntime as ort
@@ -78,6 +79,9 @@ def sample_model(work, name, gen, inputs, rng):
     for n, (shape, kind) in inputs.items():
         if kind.startswith("ids:"):
             feeds[n] = rng.integers(0, int(kind[4:]), shape).astype(np.int64)
+        elif kind.startswith("signed-ids:"):
+            size = int(kind[len("signed-ids:"):])
+            feeds[n] = rng.integers(-size, size, shape).astype(np.int64)
         else:
             a = rng.standard_normal(shape) if kind == "normal" else rng.random(shape) > 0.25
             feeds[n] = a.astype(np.float32)
