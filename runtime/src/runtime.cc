@@ -799,7 +799,8 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
   for (const artifact::WeightSpec &w : mf.weights)
     buffers.push_back(const_cast<char *>(session->module->view.weights + w.offset));
   std::vector<tsr_tensor_t> outs;
-  for (const artifact::TensorSpec &spec : mf.outputs) {
+  for (size_t o = 0; o < mf.outputs.size(); ++o) {
+    const artifact::TensorSpec &spec = mf.outputs[o];
     auto *t = new (std::nothrow) tsr_tensor_s;
     // A padded output is computed whole; the caller's rows come first.
     size_t bytes = static_cast<size_t>(spec.byteSize());
@@ -816,7 +817,7 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
     t->device = session->device;
     retain(session->device);
     t->dtype = static_cast<tsr_dtype_t>(spec.dtype);
-    t->shape = spec.userShape();
+    t->shape = session->module->outputShapes[o];
     t->bytes = static_cast<size_t>(spec.userByteSize());
     t->data = data;
     outs.push_back(t);
@@ -824,14 +825,12 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
   }
   tsr_module_t module = session->module;
   if (session->cuda) {
-    std::vector<const char *> ins;
     std::vector<char *> outPtrs;
-    ins = inputData;
     for (tsr_tensor_t o : outs)
       outPtrs.push_back(static_cast<char *>(o->data));
     bool holdsOutputs = true;
     ::tessera::runtime::cuda::Status st =
-        session->cuda->run(ins, outPtrs, holdsOutputs);
+        session->cuda->run(inputData, outPtrs, holdsOutputs);
     for (size_t i = 0; i < num_outputs; ++i) {
       if (!st.ok() || !holdsOutputs) {
         release(outs[i]);
