@@ -826,44 +826,38 @@ int main(int argc, char **argv) {
         entry->setBlob(AsmResourceBlob());
     };
     std::vector<char> packed;
-    // A [K, N] f32 block in the microkernel's panel layout (see
-    // kPackKC in codegen/CPU/ukernels/Sgemm.cpp).
+    // A weight block in the microkernel's panel layout (kPackKC in
+    // codegen/CPU/ukernels/Sgemm.cpp): K in slices of packKC rows; in each
+    // slice the other dimension in panels (B's N columns by packPanel, or
+    // A's M rows by packRows: A's layout is Aᵀ's as a B), each panel
+    // K-major, the last one narrower. A B is [K, N]; an A is [M, K] with M
+    // its first dimension and K the rest.
     auto pack = [&](const WeightSource &src, const char *block,
                     const std::vector<int64_t> &shape) -> ArrayRef<char> {
-      int64_t k = shape[0], n = shape[1], kcMax = src.packKC, panel = src.packPanel;
+      bool isA = src.packRows != 0;
+      int64_t first = shape[0], rest = 1;
+      for (size_t d = 1; d < shape.size(); ++d)
+        rest *= shape[d];
+      // Read as [K, N]: element (p, q) at in[p * kStride + q * nStride].
+      int64_t k = isA ? rest : first, n = isA ? first : rest;
+      int64_t kStride = isA ? 1 : n, nStride = isA ? k : 1;
+      int64_t kcMax = src.packKC, panel = isA ? src.packRows : src.packPanel;
       packed.resize(static_cast<size_t>(k * n) * sizeof(float));
       auto *in = reinterpret_cast<const float *>(block);
       auto *out = reinterpret_cast<float *>(packed.data());
       for (int64_t p0 = 0; p0 < k; p0 += kcMax) {
         int64_t kc = std::min(kcMax, k - p0);
         for (int64_t j = 0; j < n; j += panel) {
-          int64_t width = std::min(panel, n - j); // the last panel's narrower
-          for (int64_t p = 0; p < kc; ++p)
-            std::memcpy(out + p0 * n + j * kc + p * width, in + (p0 + p) * n + j,
-                        static_cast<size_t>(width) * sizeof(float));
-        }
-      }
-      return packed;
-    };
-    // An [M, K] f32 block (M its first dimension) in the A panel layout
-    // (kPackRows in codegen/CPU/ukernels/Sgemm.cpp): K-slices of packKC,
-    // each slice's rows in panels of packRows, K-major.
-    auto packRows = [&](const WeightSource &src, const char *block,
-                        const std::vector<int64_t> &shape) -> ArrayRef<char> {
-      int64_t m = shape[0], k = 1, kcMax = src.packKC, panel = src.packRows;
-      for (size_t d = 1; d < shape.size(); ++d)
-        k *= shape[d];
-      packed.resize(static_cast<size_t>(m * k) * sizeof(float));
-      auto *in = reinterpret_cast<const float *>(block);
-      auto *out = reinterpret_cast<float *>(packed.data());
-      for (int64_t p0 = 0; p0 < k; p0 += kcMax) {
-        int64_t kc = std::min(kcMax, k - p0);
-        for (int64_t i = 0; i < m; i += panel) {
-          int64_t height = std::min(panel, m - i); // the last panel's shorter
-          float *dst = out + p0 * m + i * kc;
-          for (int64_t p = 0; p < kc; ++p)
-            for (int64_t r = 0; r < height; ++r)
-              dst[p * height + r] = in[(i + r) * k + p0 + p];
+          int64_t width = std::min(panel, n - j);
+          float *dst = out + p0 * n + j * kc;
+          for (int64_t p = 0; p < kc; ++p) {
+            const float *row = in + (p0 + p) * kStride + j * nStride;
+            if (nStride == 1)
+              std::memcpy(dst + p * width, row, static_cast<size_t>(width) * sizeof(float));
+            else
+              for (int64_t q = 0; q < width; ++q)
+                dst[p * width + q] = row[q * nStride];
+          }
         }
       }
       return packed;
@@ -873,9 +867,7 @@ int main(int argc, char **argv) {
       const WeightSource &src = sources[i];
       if (w.split.empty()) {
         ArrayRef<char> bytes =
-            src.packPanel  ? pack(src, src.whole.data(), w.shape)
-            : src.packRows ? packRows(src, src.whole.data(), w.shape)
-                           : src.whole;
+            src.packKC ? pack(src, src.whole.data(), w.shape) : src.whole;
         if (!padTo(w.offset) || !emit(bytes.data(), bytes.size()))
           return false;
         pos += bytes.size();
@@ -889,9 +881,8 @@ int main(int argc, char **argv) {
         ::tessera::sharding::copyBlock(const_cast<char *>(src.whole.data()), shard.data(),
                                        w.shape, src.local, offsets, art::dtypeSize(w.dtype),
                                        /*toLocal=*/true);
-        ArrayRef<char> bytes = src.packPanel  ? pack(src, shard.data(), src.local)
-                               : src.packRows ? packRows(src, shard.data(), src.local)
-                                              : ArrayRef<char>(shard);
+        ArrayRef<char> bytes = src.packKC ? pack(src, shard.data(), src.local)
+                                          : ArrayRef<char>(shard);
         if (!padTo(w.offset + k * w.shardStride()) || !emit(bytes.data(), bytes.size()))
           return false;
         pos += bytes.size();
