@@ -43,24 +43,25 @@ public:
 
 private:
   void work();
-  void runIterations();
+  void runIterations(Task fn, void *ctx, int64_t n);
 
   std::vector<std::thread> workers_;
   std::mutex loopMutex_; // held by the caller of the loop in progress
-  std::mutex mutex_;
-  std::condition_variable wake_, done_;
-  // Written under mutex_; read without it by workers spinning for the
-  // next loop (a model's loops come back to back: a worker that sleeps
-  // between them takes tens of microseconds to wake, which the caller
-  // waits for at the loop's end).
+  std::mutex mutex_;     // guards the loop's publication and closing
+  std::condition_variable wake_;
+  // Bumped under mutex_ when a loop is published; read without it by
+  // workers polling for the next loop.
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stopping_{false};
-  // The loop in progress.
+  // The loop in progress (written under mutex_), open until the caller
+  // has seen every iteration finish.
   Task fn_ = nullptr;
   void *ctx_ = nullptr;
   int64_t n_ = 0;
-  std::atomic<int64_t> next_{0};
-  int busy_ = 0; // workers still in the current loop
+  bool open_ = false;
+  std::atomic<int64_t> next_{0};     // the next iteration to take
+  std::atomic<int64_t> finished_{0}; // iterations done
+  std::atomic<int> active_{0};       // workers inside the loop
 };
 
 } // namespace tessera::runtime
