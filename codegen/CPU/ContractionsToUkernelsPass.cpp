@@ -28,6 +28,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/CPU/Passes.h"
+#include "codegen/CPU/KernelEpilogue.h"
 #include "codegen/Common/BufferBytes.h"
 #include "codegen/Common/RuntimeCalls.h"
 
@@ -396,13 +397,56 @@ BlockArgument packableWeightA(linalg::LinalgOp op, const ContractionLoops &loops
   return arg;
 }
 
+/// The microkernel's epilogue (its trailing arguments: bias, addend,
+/// flags, lo, hi; flags as in ukernels/Sgemm.cpp).
+constexpr int64_t kUkOverwrite = 1, kUkRowBias = 2, kUkColBias = 4, kUkAddend = 8;
+struct UkEpilogue {
+  int64_t flags = 0;
+  std::optional<mlir::tessera::KernelEpilogue> ops;
+};
+
+/// What the microkernel takes over around `op` (before the memory plan):
+/// the zero fill of C, then the bias, addend and clamp of the op after it.
+UkEpilogue matchUkEpilogue(linalg::LinalgOp op, const ContractionLoops &loops) {
+  UkEpilogue e;
+  Value c = op->getOperand(2);
+  linalg::FillOp fill = mlir::tessera::zeroFillBefore(op, c);
+  if (!fill)
+    return e;
+  fill->erase();
+  e.flags |= kUkOverwrite;
+  if (!mlir::tessera::isContiguousF32(c))
+    return e;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t batch = 1, m = ranges[loops.m], n = ranges[loops.n];
+  for (unsigned d : loops.batch)
+    batch *= ranges[d];
+  // C is [batch, M, N] in memory: a bias per row or per column.
+  mlir::tessera::AccumulatorShape shapes[] = {{batch, m, n}, {batch * m, n, 1}};
+  e.ops = mlir::tessera::matchKernelEpilogue(
+      op, c, {op->getOperand(0), op->getOperand(1)}, shapes);
+  if (!e.ops)
+    return e;
+  mlir::tessera::prepareKernelEpilogue(*e.ops, op);
+  if (e.ops->bias)
+    e.flags |= e.ops->biasShape == 0 ? kUkRowBias : kUkColBias;
+  if (e.ops->addend)
+    e.flags |= kUkAddend;
+  return e;
+}
+
 void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
              func::FuncOp callee, bool runtimeGemm) {
   GemmEpilogue epilogue;
+  UkEpilogue uk;
   Value output = op->getOperand(2);
   if (runtimeGemm) {
     epilogue = matchEpilogue(op, loops);
     output = applyEpilogue(op, epilogue);
+  } else {
+    uk = matchUkEpilogue(op, loops);
+    if (uk.ops)
+      output = uk.ops->output;
   }
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -436,9 +480,20 @@ void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
     Value buffer = i == 2 ? output : op->getOperand(i);
     auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buffer);
     args.push_back(address(buffer, meta));
+    // The microkernel's epilogue writes its output with C's strides (the
+    // same elements in the same order, maybe another shape); C is
+    // contiguous, its strides static.
+    SmallVector<int64_t> cStrides;
+    int64_t cOffset;
+    bool staticC = uk.ops && i == 2;
+    if (staticC)
+      (void)cast<MemRefType>(op->getOperand(2).getType())
+          .getStridesAndOffset(cStrides, cOffset);
     auto strideOf = [&](unsigned d) -> Value {
       std::optional<unsigned> pos = positionOf(maps[i], d);
-      return pos ? meta.getStrides()[*pos] : index(0);
+      if (!pos)
+        return index(0);
+      return staticC ? index(cStrides[*pos]) : meta.getStrides()[*pos];
     };
     for (int64_t j = 0; j < kMaxBatch; ++j)
       args.push_back(j < int64_t(loops.batch.size()) ? strideOf(loops.batch[j])
@@ -456,9 +511,24 @@ void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
                                         b, loc, epilogue.bias));
     args.push_back(bias);
     args.push_back(index(epilogue.flags));
+  } else {
+    auto addressOf = [&](Value v) -> Value {
+      return v ? address(v, memref::ExtractStridedMetadataOp::create(b, loc, v))
+               : index(0);
+    };
+    args.push_back(addressOf(uk.ops ? uk.ops->bias : Value()));
+    args.push_back(addressOf(uk.ops ? uk.ops->addend : Value()));
+    args.push_back(index(uk.flags));
+    float lo = uk.ops ? uk.ops->lo : -std::numeric_limits<float>::infinity();
+    float hi = uk.ops ? uk.ops->hi : std::numeric_limits<float>::infinity();
+    for (float bound : {lo, hi})
+      args.push_back(arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(bound)));
   }
   func::CallOp::create(b, loc, callee, args);
+  Value c = op->getOperand(2);
   op->erase();
+  if (uk.ops)
+    mlir::tessera::eraseKernelEpilogue(*uk.ops, c);
 }
 
 struct ContractionsToUkernelsPass
@@ -476,8 +546,10 @@ struct ContractionsToUkernelsPass
     if (matches.empty())
       return;
     SmallVector<Type> args(runtimeGemm ? 9 + 3 * (kMaxBatch + 3)
-                                       : 6 + 3 * (kMaxBatch + 3),
+                                       : 9 + 3 * (kMaxBatch + 3),
                            IndexType::get(module.getContext()));
+    if (!runtimeGemm) // the epilogue's bounds
+      args.append(2, Float32Type::get(module.getContext()));
     func::FuncOp callee = mlir::tessera::lookupOrDeclareFunc(
         module, runtimeGemm ? kRuntimeGemm : kSgemm, args, {});
     // Weights every use of which is a packable B operand.

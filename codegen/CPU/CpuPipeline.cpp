@@ -79,7 +79,8 @@ void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
 }
 
 void mlir::tessera::buildBufferizationPhase(OpPassManager &pm,
-                                            bool artifactAbi) {
+                                            bool artifactAbi,
+                                            bool cpuUkernels) {
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
@@ -90,6 +91,15 @@ void mlir::tessera::buildBufferizationPhase(OpPassManager &pm,
     outParams.hoistStaticAllocs = true;
     outParams.modifyPublicFunctions = true;
     pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  }
+  // Before the memory plan: a call that takes over the elementwise op
+  // after it writes that op's output while it reads its own operands,
+  // which the plan would let share bytes (each dies at its op).
+  if (cpuUkernels) {
+    pm.addPass(createContractionsToUkernelsPass());
+    pm.addPass(createDepthwiseToUkernelsPass());
+  }
+  if (artifactAbi) {
     pm.addPass(createPlanMemoryPass());
   }
   bufferization::buildBufferDeallocationPipeline(pm);
@@ -98,9 +108,7 @@ void mlir::tessera::buildBufferizationPhase(OpPassManager &pm,
 
 void mlir::tessera::buildCpuLlvmPhase(OpPassManager &pm,
                                       const CpuPipelineOptions &options) {
-  buildBufferizationPhase(pm, options.artifactAbi);
-  if (options.ukernels)
-    pm.addPass(createContractionsToUkernelsPass());
+  buildBufferizationPhase(pm, options.artifactAbi, options.ukernels);
   pm.addNestedPass<func::FuncOp>(createLowerStridedCopiesPass());
   // Parallel dimensions become scf.parallel, which the outliner hands to
   // the runtime's thread pool (through a microkernel: with ukernels only).

@@ -52,8 +52,11 @@ void buildCpuLinalgPhase(OpPassManager &pm,
 
 /// One-shot bufferization (function boundaries included); with
 /// `artifactAbi` results become out-parameters and intermediate buffers one
-/// planned workspace; deallocation; bufferization ops to memref.
-void buildBufferizationPhase(OpPassManager &pm, bool artifactAbi);
+/// planned workspace (with `cpuUkernels`, contractions and depthwise
+/// convolutions become microkernel calls first, taking over the ops
+/// around them); deallocation; bufferization ops to memref.
+void buildBufferizationPhase(OpPassManager &pm, bool artifactAbi,
+                             bool cpuUkernels = false);
 
 /// Host code on buffers to the LLVM dialect: strided metadata, affine, scf,
 /// math (functions, libm); with `artifactAbi` bare-pointer memrefs and the

@@ -146,6 +146,43 @@ def ContractionsToUkernelsPass
                            "::mlir::arith::ArithDialect"];
 }
 
+def DepthwiseToUkernelsPass
+    : Pass<"tessera-cpu-depthwise-to-ukernels", "ModuleOp"> {
+  let summary = "Run f32 depthwise 2-D convolutions through a microkernel";
+  let description = [{
+    The direct lowering of an f32 depthwise convolution on buffers (the
+    `linalg.generic` TesseraToLinalg writes for `tessera.conv` with one
+    input and one output channel per group: input [N, C, 1, H, W] padded,
+    weight [C, 1, 1, KH, KW], output [N, C, 1, OH, OW], contiguous) becomes
+    a call of `tessera_uk_dwconv2d_f32` (codegen/CPU/ukernels/Conv.cpp). The
+    call takes over the zero fill of the output just before it, and then
+    the elementwise op just after it when that op is the output's last
+    reader and computes `clamp(out + bias[c], lo, hi)` (the bias, the
+    lower and the upper bound each optional: a convolution's bias, ReLU,
+    ReLU6) into a buffer of the output's shape: the call writes that buffer
+    instead.
+
+    ```mlir
+    linalg.fill ins(%zero) outs(%acc : memref<1x192x1x28x28xf32>)
+    linalg.generic {...} ins(%x, %w : memref<1x192x1x30x30xf32>, memref<192x1x1x3x3xf32>)
+                         outs(%acc : memref<1x192x1x28x28xf32>)
+    linalg.generic {...} ins(%acc_view, %bias_view ...) outs(%y : memref<1x192x28x28xf32>)
+      // max(min(acc + bias, 6), 0)
+    // becomes
+    func.call @tessera_uk_dwconv2d_f32(%c1, %c192, %c30, %c30, %x_addr, %w_addr,
+        %c3, %c3, %c1, %c1, %c1, %c1, %y_addr, %c28, %c28, %bias_addr, %c1,
+        %zero_f32, %six_f32)
+    ```
+  }];
+  let statistics = [
+    Statistic<"numCalls", "calls", "Depthwise convolutions given to the microkernel">,
+    Statistic<"numEpilogues", "epilogues", "Calls that took over the bias and clamp after them">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def PretransposeWeightsPass
     : Pass<"tessera-cpu-pretranspose-weights", "func::FuncOp"> {
   let summary = "Store Gemm weights read with trans_b transposed";

@@ -10,8 +10,10 @@
 //
 // Lifetimes are positions in the body: from the allocation to the last op
 // that uses the buffer or a view of it (through view-like ops, uses nested
-// in regions counting at their top-level op). A buffer that escapes (is
-// returned, passed to a call, stored) keeps its allocation.
+// in regions counting at their top-level op; a microkernel call that takes
+// its address, `memref.extract_aligned_pointer_as_index`, uses it). A
+// buffer that escapes (is returned, passed to a call, stored) keeps its
+// allocation.
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,7 +53,10 @@ lastUse(func::FuncOp func, Value value, Block &body,
     Value v = worklist.pop_back_val();
     for (OpOperand &use : v.getUses()) {
       Operation *user = use.getOwner();
-      if (isa<func::ReturnOp, func::CallOp, memref::StoreOp>(user))
+      // A memref passed on escapes; an index derived from one (a
+      // microkernel call's strides) is only used there.
+      if (isa<func::ReturnOp, func::CallOp, memref::StoreOp>(user) &&
+          isa<BaseMemRefType>(v.getType()))
         return std::nullopt;
       if (user->hasTrait<OpTrait::IsTerminator>()) {
         // Yielded out of a region (scf.if, scf.for): the parent's result
@@ -61,6 +66,20 @@ lastUse(func::FuncOp func, Value value, Block &body,
             parent->getNumResults() != user->getNumOperands())
           return std::nullopt;
         worklist.push_back(parent->getResult(use.getOperandNumber()));
+      }
+      if (isa<memref::ExtractAlignedPointerAsIndexOp>(user)) {
+        // An address handed to a microkernel: the buffer is used where
+        // the address (or arithmetic on it) is.
+        SmallVector<Value> addresses = {user->getResult(0)};
+        while (!addresses.empty()) {
+          Value a = addresses.pop_back_val();
+          for (Operation *u : a.getUsers()) {
+            if (Operation *top = body.findAncestorOpInBlock(*u))
+              last = std::max(last, position.lookup(top));
+            if (isa<arith::ArithDialect>(u->getDialect()))
+              llvm::append_range(addresses, u->getResults());
+          }
+        }
       }
       if (auto view = dyn_cast<ViewLikeOpInterface>(user);
           view && view.getViewSource() == v)

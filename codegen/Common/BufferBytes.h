@@ -20,9 +20,10 @@
 
 namespace mlir::tessera {
 
-/// The bytes of a buffer: its root (a function argument) and the byte range
-/// of a `memref.view` of it at a constant shift (the memory plan's views of
-/// the workspace), or the whole root.
+/// The bytes of a buffer: its root (a function argument, or an allocation
+/// before the memory plan) and the byte range of a `memref.view` of it at a
+/// constant shift (the memory plan's views of the workspace), or the whole
+/// root; reshapes see their source's bytes.
 struct BufferBytes {
   Value root;
   int64_t begin = 0, end = std::numeric_limits<int64_t>::max();
@@ -31,6 +32,13 @@ struct BufferBytes {
 inline std::optional<BufferBytes> bufferBytes(Value v) {
   if (isa<BlockArgument>(v))
     return BufferBytes{v};
+  // Before the memory plan: an allocation is its own root.
+  if (v.getDefiningOp<memref::AllocOp>())
+    return BufferBytes{v};
+  // A reshape views the same bytes as its source.
+  if (Operation *def = v.getDefiningOp();
+      def && isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(def))
+    return bufferBytes(def->getOperand(0));
   auto view = v.getDefiningOp<memref::ViewOp>();
   auto type = dyn_cast<MemRefType>(v.getType());
   APInt shift;

@@ -2,7 +2,8 @@
 
 // A batched matmul against a shared B: sizes (batch 2, m 8, n 4, k 16),
 // then each operand's address and element strides (batch..., row, column);
-// B's batch stride is 0 (broadcast).
+// B's batch stride is 0 (broadcast). Then the epilogue: bias and addend
+// addresses (0: none), flags (0: C accumulated into) and the bounds.
 #mA = affine_map<(b, m, k, n) -> (b, m, k)>
 #mB = affine_map<(b, m, k, n) -> (k, n)>
 #mC = affine_map<(b, m, k, n) -> (b, m, n)>
@@ -18,9 +19,11 @@
 // CHECK-DAG: %[[A:.*]] = memref.extract_aligned_pointer_as_index %arg0
 // CHECK-DAG: %[[B:.*]] = memref.extract_aligned_pointer_as_index %arg1
 // CHECK-DAG: %[[C:.*]] = memref.extract_aligned_pointer_as_index %arg2
-// CHECK: call @tessera_uk_sgemm_f32(%[[C2]], %[[C1]], %[[C1]], %[[C8]], %[[C4]], %[[C16]], %[[A]], %[[C128]], %[[C0]], %[[C0]], %[[C16]], %[[C1]], %[[B]], %[[C0]], %[[C0]], %[[C0]], %[[C4]], %[[C1]], %[[C]], %[[C32]], %[[C0]], %[[C0]], %[[C4]], %[[C1]])
+// CHECK-DAG: %[[NINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG: %[[INF:.*]] = arith.constant 0x7F800000 : f32
+// CHECK: call @tessera_uk_sgemm_f32(%[[C2]], %[[C1]], %[[C1]], %[[C8]], %[[C4]], %[[C16]], %[[A]], %[[C128]], %[[C0]], %[[C0]], %[[C16]], %[[C1]], %[[B]], %[[C0]], %[[C0]], %[[C0]], %[[C4]], %[[C1]], %[[C]], %[[C32]], %[[C0]], %[[C0]], %[[C4]], %[[C1]], %[[C0]], %[[C0]], %[[C0]], %[[NINF]], %[[INF]])
 // CHECK-NOT: linalg.generic
-// CHECK: func.func private @tessera_uk_sgemm_f32(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
+// CHECK: func.func private @tessera_uk_sgemm_f32(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, f32, f32)
 func.func @bmm(%a: memref<2x8x16xf32>, %b: memref<16x4xf32>, %c: memref<2x8x4xf32>) {
   linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
       ins(%a, %b : memref<2x8x16xf32>, memref<16x4xf32>) outs(%c : memref<2x8x4xf32>) {
@@ -90,6 +93,144 @@ func.func @kept(%ai: memref<4x4xi32>, %ci: memref<4x4xi32>, %a: memref<4x4xf32>,
     %p = arith.mulf %x, %y : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Before the memory plan the microkernel takes over the zero fill of C
+// (flag 1) and the op after it: a bias per row of C (a convolution's
+// output channel, flag 2) read through reshapes, and ReLU6 (bounds 0 and
+// 6). The call writes that op's output; C's buffer goes.
+#w = affine_map<(m, n, k) -> (m, k)>
+#x = affine_map<(m, n, k) -> (k, n)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#id4 = affine_map<(a, b, c, d) -> (a, b, c, d)>
+#chan = affine_map<(a, b, c, d) -> (b, 0, 0)>
+// CHECK-LABEL: func.func @conv_bias_relu6
+// CHECK-NOT: linalg.fill
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG: %[[SIX:.*]] = arith.constant 6.000000e+00 : f32
+// CHECK-DAG: %[[OUT:.*]] = memref.extract_aligned_pointer_as_index %arg3
+// CHECK: call @tessera_uk_sgemm_f32({{.*}}, %[[OUT]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[C3]], %[[ZERO]], %[[SIX]])
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: memref.alloc
+func.func @conv_bias_relu6(%w: memref<8x16xf32>, %x: memref<16x36xf32>, %bias: memref<8xf32>,
+                           %out: memref<1x8x6x6xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %six = arith.constant 6.0 : f32
+  %c = memref.alloc() : memref<8x36xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<8x36xf32>)
+  linalg.generic {indexing_maps = [#w, #x, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<8x16xf32>, memref<16x36xf32>) outs(%c : memref<8x36xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  %c4 = memref.expand_shape %c [[0, 1], [2, 3]] output_shape [1, 8, 6, 6] : memref<8x36xf32> into memref<1x8x6x6xf32>
+  %b3 = memref.expand_shape %bias [[0, 1, 2]] output_shape [8, 1, 1] : memref<8xf32> into memref<8x1x1xf32>
+  linalg.generic {indexing_maps = [#id4, #chan, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%c4, %b3 : memref<1x8x6x6xf32>, memref<8x1x1xf32>) outs(%out : memref<1x8x6x6xf32>) {
+  ^bb0(%v: f32, %bv: f32, %o: f32):
+    %t = arith.addf %v, %bv : f32
+    %lo = arith.maximumf %t, %zero : f32
+    %hi = arith.minimumf %lo, %six : f32
+    linalg.yield %hi : f32
+  }
+  return
+}
+
+// -----
+
+// A linear layer's bias (per column of C, flag 4) and a residual (an
+// addend in C's layout, flag 8): flags 1 + 4 + 8, no bounds.
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(i, j) -> (i, j)>
+#col = affine_map<(i, j) -> (j)>
+// CHECK-LABEL: func.func @bias_residual
+// CHECK-DAG: %[[C13:.*]] = arith.constant 13 : index
+// CHECK-DAG: %[[NINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG: %[[INF:.*]] = arith.constant 0x7F800000 : f32
+// CHECK-DAG: %[[Y:.*]] = memref.extract_aligned_pointer_as_index %arg4
+// CHECK-DAG: %[[BIAS:.*]] = memref.extract_aligned_pointer_as_index %arg2
+// CHECK-DAG: %[[RES:.*]] = memref.extract_aligned_pointer_as_index %arg3
+// CHECK: call @tessera_uk_sgemm_f32({{.*}}, %[[Y]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BIAS]], %[[RES]], %[[C13]], %[[NINF]], %[[INF]])
+// CHECK-NOT: linalg.generic
+func.func @bias_residual(%x: memref<8x16xf32>, %w: memref<16x32xf32>, %bias: memref<32xf32>,
+                         %res: memref<8x32xf32>, %y: memref<8x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %acc = memref.alloc() : memref<8x32xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<8x32xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<8x16xf32>, memref<16x32xf32>) outs(%acc : memref<8x32xf32>) {
+  ^bb0(%p: f32, %q: f32, %r: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %r, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #col, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%acc, %bias, %res : memref<8x32xf32>, memref<32xf32>, memref<8x32xf32>) outs(%y : memref<8x32xf32>) {
+  ^bb0(%v: f32, %bv: f32, %rv: f32, %o: f32):
+    %t = arith.addf %v, %bv : f32
+    %u = arith.addf %t, %rv : f32
+    linalg.yield %u : f32
+  }
+  return
+}
+
+// -----
+
+// Not taken over: C is read again after the op (only the fill goes, flag
+// 1), and an op that is not bias, addend and bounds (a GELU-like tanh).
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(i, j) -> (i, j)>
+// CHECK-LABEL: func.func @kept_epilogues
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: call @tessera_uk_sgemm_f32({{.*}}, %[[C1]], %{{.*}}, %{{.*}})
+// CHECK: linalg.generic
+// CHECK: call @tessera_uk_sgemm_f32({{.*}}, %[[C1]], %{{.*}}, %{{.*}})
+// CHECK: linalg.generic
+// CHECK: math.tanh
+func.func @kept_epilogues(%x: memref<8x16xf32>, %w: memref<16x32xf32>, %y: memref<8x32xf32>,
+                          %z: memref<8x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %acc = memref.alloc() : memref<8x32xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<8x32xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<8x16xf32>, memref<16x32xf32>) outs(%acc : memref<8x32xf32>) {
+  ^bb0(%p: f32, %q: f32, %r: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %r, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%acc : memref<8x32xf32>) outs(%y : memref<8x32xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %r = arith.maximumf %v, %zero : f32
+    linalg.yield %r : f32
+  }
+  memref.copy %acc, %z : memref<8x32xf32> to memref<8x32xf32>
+  %acc2 = memref.alloc() : memref<8x32xf32>
+  linalg.fill ins(%zero : f32) outs(%acc2 : memref<8x32xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<8x16xf32>, memref<16x32xf32>) outs(%acc2 : memref<8x32xf32>) {
+  ^bb0(%p: f32, %q: f32, %r: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %r, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%acc2 : memref<8x32xf32>) outs(%y : memref<8x32xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %r = math.tanh %v : f32
+    linalg.yield %r : f32
   }
   return
 }

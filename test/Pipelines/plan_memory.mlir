@@ -28,3 +28,4 @@ func.func @main(%x: memref<16xf32>, %out: memref<16xf32>) -> memref<4xf32> {
   %d = memref.alloc() : memref<4xf32>
   return %d : memref<4xf32>
 }
+

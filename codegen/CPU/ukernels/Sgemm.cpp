@@ -92,13 +92,52 @@ struct Operand {
   }
 };
 
+/// Flags of the entry points' epilogue (tessera-cpu-contractions-to-ukernels
+/// writes the same values).
+constexpr int64_t kOverwrite = 1, kRowBias = 2, kColBias = 4, kAddend = 8;
+
+/// What a call does around its product: C = (C or 0) + A * B, then, when
+/// `finish`, + bias (per row or per column) + addend (C's layout), clamped
+/// to [lo, hi]. A GEMM over several K slices overwrites in the first and
+/// finishes in the last.
+struct Epilogue {
+  int64_t flags = 0;
+  const float *rowBias = nullptr, *colBias = nullptr, *addend = nullptr;
+  float lo = -__builtin_inff(), hi = __builtin_inff();
+};
+
+/// How one tile stores: onto C or over it, finished or not; the bias and
+/// addend at the tile's first row and column.
+struct TileStore {
+  bool accumulate = true, finish = false;
+  const float *rowBias = nullptr, *colBias = nullptr, *addend = nullptr;
+  float lo = 0, hi = 0;
+
+  template <int W>
+  Vec<W> value(Vec<W> acc, const float *c, int i, int v, int64_t ldc) const {
+    if (accumulate)
+      acc += load<W>(c + i * ldc + v * W);
+    if (finish) {
+      if (rowBias)
+        acc += Vec<W>(rowBias[i]);
+      if (colBias)
+        acc += load<W>(colBias + v * W);
+      if (addend)
+        acc += load<W>(addend + i * ldc + v * W);
+      acc = acc < Vec<W>(lo) ? Vec<W>(lo) : acc;
+      acc = acc > Vec<W>(hi) ? Vec<W>(hi) : acc;
+    }
+    return acc;
+  }
+};
+
 /// C[0:MR, 0:NV*W] += A[0:MR, 0:K] * B[0:K, 0:NV*W]; A's element (i, p)
 /// at a[i * aRow + p * aCol] (packed panels: aRow 1, aCol MR), B rows `ldb`
 /// floats apart, C rows `ldc` apart and contiguous along columns.
 template <int W, int MR, int NV>
 __attribute__((always_inline)) inline void
 tile(int64_t k, const float *a, int64_t aRow, int64_t aCol, const float *b,
-     int64_t ldb, float *c, int64_t ldc) {
+     int64_t ldb, float *c, int64_t ldc, const TileStore &st) {
   Vec<W> acc[MR][NV];
 #pragma unroll
   for (int i = 0; i < MR; ++i)
@@ -118,22 +157,31 @@ tile(int64_t k, const float *a, int64_t aRow, int64_t aCol, const float *b,
         acc[i][v] += av * bv[v];
     }
   }
+  if (st.accumulate && !st.finish) {
+#pragma unroll
+    for (int i = 0; i < MR; ++i)
+#pragma unroll
+      for (int v = 0; v < NV; ++v)
+        store<W>(c + i * ldc + v * W, load<W>(c + i * ldc + v * W) + acc[i][v]);
+    return;
+  }
 #pragma unroll
   for (int i = 0; i < MR; ++i)
 #pragma unroll
     for (int v = 0; v < NV; ++v)
-      store<W>(c + i * ldc + v * W, load<W>(c + i * ldc + v * W) + acc[i][v]);
+      store<W>(c + i * ldc + v * W, st.value<W>(acc[i][v], c, i, v, ldc));
 }
 
 /// `tile` for `mr` <= MR rows.
 template <int W, int NV, int MR>
 void tileRows(int mr, int64_t k, const float *a, int64_t aRow, int64_t aCol,
-              const float *b, int64_t ldb, float *c, int64_t ldc) {
+              const float *b, int64_t ldb, float *c, int64_t ldc,
+              const TileStore &st) {
   if constexpr (MR > 1) {
     if (mr < MR)
-      return tileRows<W, NV, MR - 1>(mr, k, a, aRow, aCol, b, ldb, c, ldc);
+      return tileRows<W, NV, MR - 1>(mr, k, a, aRow, aCol, b, ldb, c, ldc, st);
   }
-  tile<W, MR, NV>(k, a, aRow, aCol, b, ldb, c, ldc);
+  tile<W, MR, NV>(k, a, aRow, aCol, b, ldb, c, ldc, st);
 }
 
 template <int W, int MR, int NV> struct Gemm {
@@ -148,6 +196,26 @@ template <int W, int MR, int NV> struct Gemm {
   int64_t cRow, cCol;
   // A prepacked: this GEMM's first row within it (a row split's block).
   int64_t aRow0 = 0;
+  // The epilogue; its row bias and addend offset like A's rows and C.
+  Epilogue ep = {};
+
+  /// How the tile at (i, j) stores for the K slice at p0 of kc.
+  TileStore storeAt(int64_t i, int64_t j, int64_t p0, int64_t kc) const {
+    TileStore st;
+    st.accumulate = p0 > 0 || !(ep.flags & kOverwrite);
+    st.finish = p0 + kc >= k && (ep.flags & (kRowBias | kColBias | kAddend) ||
+                                 ep.lo != -__builtin_inff() ||
+                                 ep.hi != __builtin_inff());
+    if (ep.rowBias)
+      st.rowBias = ep.rowBias + i;
+    if (ep.colBias)
+      st.colBias = ep.colBias + j;
+    if (ep.addend)
+      st.addend = ep.addend + i * cRow + j * cCol;
+    st.lo = ep.lo;
+    st.hi = ep.hi;
+    return st;
+  }
 
   /// Packs A[i0:i0+mc, p0:p0+kc] into MR-row panels, K-major; the last
   /// panel has only the rows left.
@@ -197,22 +265,43 @@ template <int W, int MR, int NV> struct Gemm {
   /// and C not contiguous along columns go through a local tile.
   void runTile(int rows, int64_t cols, int64_t kc, const float *ap,
                int64_t aRow, int64_t aCol, const float *bp, int64_t ldb,
-               int64_t i, int64_t j) const {
+               int64_t i, int64_t j, int64_t p0) const {
     float *cij = c + i * cRow + j * cCol;
+    TileStore st = storeAt(i, j, p0, kc);
     if (cols == NR && cCol == 1)
-      return tileRows<W, NV, MR>(rows, kc, ap, aRow, aCol, bp, ldb, cij, cRow);
+      return tileRows<W, NV, MR>(rows, kc, ap, aRow, aCol, bp, ldb, cij, cRow, st);
     if (cols == W && cCol == 1)
-      return tileRows<W, 1, MR>(rows, kc, ap, aRow, aCol, bp, ldb, cij, cRow);
+      return tileRows<W, 1, MR>(rows, kc, ap, aRow, aCol, bp, ldb, cij, cRow, st);
     float local[MR * NR];
     for (int64_t q = 0; q < MR * NR; ++q)
       local[q] = 0.0f;
+    TileStore plain;
     if (cols <= W)
-      tileRows<W, 1, MR>(rows, kc, ap, aRow, aCol, bp, ldb, local, NR);
+      tileRows<W, 1, MR>(rows, kc, ap, aRow, aCol, bp, ldb, local, NR, plain);
     else
-      tileRows<W, NV, MR>(rows, kc, ap, aRow, aCol, bp, ldb, local, NR);
+      tileRows<W, NV, MR>(rows, kc, ap, aRow, aCol, bp, ldb, local, NR, plain);
+    // The addend is read with C's strides.
     for (int r = 0; r < rows; ++r)
-      for (int64_t q = 0; q < cols; ++q)
-        cij[r * cRow + q * cCol] += local[r * NR + q];
+      for (int64_t q = 0; q < cols; ++q) {
+        float &out = cij[r * cRow + q * cCol];
+        out = scalarValue(st, local[r * NR + q], out, r, q);
+      }
+  }
+
+  /// TileStore::value with C (and the addend) strided by cRow and cCol.
+  float scalarValue(const TileStore &st, float acc, float old, int64_t r,
+                    int64_t q) const {
+    if (st.accumulate)
+      acc += old;
+    if (!st.finish)
+      return acc;
+    if (st.rowBias)
+      acc += st.rowBias[r];
+    if (st.colBias)
+      acc += st.colBias[q];
+    if (st.addend)
+      acc += st.addend[r * cRow + q * cCol];
+    return acc < st.lo ? st.lo : acc > st.hi ? st.hi : acc;
   }
 
   /// Column block [j0, j0+nc): all of M and K.
@@ -269,14 +358,14 @@ template <int W, int MR, int NV> struct Gemm {
                                                                  : kPackRows;
               runTile(rows, cols, kc,
                       a.base + p0 * a.rowStride + panel0 * kc + (row - panel0), 1,
-                      height, bp, ldb, i0 + i, j0 + j);
+                      height, bp, ldb, i0 + i, j0 + j, p0);
             } else if (directA)
               runTile(rows, cols, kc,
                       a.base + (i0 + i) * a.rowStride + p0 * a.colStride,
-                      a.rowStride, a.colStride, bp, ldb, i0 + i, j0 + j);
+                      a.rowStride, a.colStride, bp, ldb, i0 + i, j0 + j, p0);
             else
               runTile(rows, cols, kc, aPack + i * kc, 1, rows, bp, ldb,
-                      i0 + i, j0 + j);
+                      i0 + i, j0 + j, p0);
           }
         }
       }
@@ -331,6 +420,10 @@ template <typename G> void runRows(void *ctx, int64_t index) {
   else
     sub.a.base += i0 * sub.a.rowStride;
   sub.c += i0 * sub.cRow;
+  if (sub.ep.rowBias)
+    sub.ep.rowBias += i0;
+  if (sub.ep.addend)
+    sub.ep.addend += i0 * sub.cRow;
   BlockTask<G> blocks{&sub, G::NC};
   for (int64_t j = 0; j * G::NC < sub.n; ++j)
     runBlock<G>(&blocks, j);
@@ -338,11 +431,12 @@ template <typename G> void runRows(void *ctx, int64_t index) {
 
 template <int W, int MR, int NV>
 void gemm(int64_t m, int64_t n, int64_t k, Operand a, Operand b, float *c,
-          int64_t cRow, int64_t cCol) {
+          int64_t cRow, int64_t cCol, const Epilogue &ep) {
   using G = Gemm<W, MR, NV>;
   if (m <= 0 || n <= 0 || k <= 0)
     return;
   G g{m, n, k, a, b, c, cRow, cCol};
+  g.ep = ep;
   int64_t threads = tessera_uk_thread_count;
   bool parallel = tessera_uk_parallel_for && threads > 1 &&
                   m * n * k >= (int64_t(1) << 23);
@@ -382,13 +476,14 @@ void gemm(int64_t m, int64_t n, int64_t k, Operand a, Operand b, float *c,
 
 /// One GEMM of a batch, chosen for the target's vector width.
 inline void gemmForTarget(int64_t m, int64_t n, int64_t k, Operand a,
-                          Operand b, float *c, int64_t cRow, int64_t cCol) {
+                          Operand b, float *c, int64_t cRow, int64_t cCol,
+                          const Epilogue &ep) {
   if (tessera_uk_vector_bits >= 512)
-    gemm<16, 12, 2>(m, n, k, a, b, c, cRow, cCol);
+    gemm<16, 12, 2>(m, n, k, a, b, c, cRow, cCol, ep);
   else if (tessera_uk_vector_bits >= 256)
-    gemm<8, 6, 2>(m, n, k, a, b, c, cRow, cCol);
+    gemm<8, 6, 2>(m, n, k, a, b, c, cRow, cCol, ep);
   else
-    gemm<4, 6, 2>(m, n, k, a, b, c, cRow, cCol);
+    gemm<4, 6, 2>(m, n, k, a, b, c, cRow, cCol, ep);
 }
 
 /// A batch of GEMMs (up to three batch dimensions, strides per operand).
@@ -403,6 +498,7 @@ struct Batch {
   float *c;
   int64_t cStrides[3], cm, cn;
   bool aPacked = false;
+  Epilogue ep = {};
 
   void run(int64_t item) const {
     int64_t i2 = item % sizes[2], rest = item / sizes[2];
@@ -411,9 +507,11 @@ struct Batch {
                am, ak, aPacked};
     Operand bv{b + i0 * bStrides[0] + i1 * bStrides[1] + i2 * bStrides[2],
                bk, bn, bPacked};
-    gemmForTarget(m, n, k, av, bv,
-                  c + i0 * cStrides[0] + i1 * cStrides[1] + i2 * cStrides[2],
-                  cm, cn);
+    int64_t cOffset = i0 * cStrides[0] + i1 * cStrides[1] + i2 * cStrides[2];
+    Epilogue itemEp = ep;
+    if (itemEp.addend)
+      itemEp.addend += cOffset;
+    gemmForTarget(m, n, k, av, bv, c + cOffset, cm, cn, itemEp);
   }
   static void runItem(void *ctx, int64_t item) {
     static_cast<const Batch *>(ctx)->run(item);
@@ -436,30 +534,53 @@ struct Batch {
   }
 };
 
+/// The epilogue from an entry point's trailing arguments.
+Epilogue epilogue(intptr_t biasAddr, intptr_t addendAddr, int64_t flags,
+                  float lo, float hi) {
+  Epilogue ep;
+  ep.flags = flags;
+  auto *bias = reinterpret_cast<const float *>(biasAddr);
+  if (flags & kRowBias)
+    ep.rowBias = bias;
+  else if (flags & kColBias)
+    ep.colBias = bias;
+  if (flags & kAddend)
+    ep.addend = reinterpret_cast<const float *>(addendAddr);
+  ep.lo = lo;
+  ep.hi = hi;
+  return ep;
+}
 } // namespace
 
-/// C[b0,b1,b2][m, n] += sum_k A[b0,b1,b2][m, k] * B[b0,b1,b2][k, n] over up
-/// to three batch dimensions; every operand is a base pointer plus element
-/// strides (0 for a broadcast dimension). Addresses are passed as integers,
-/// as the compiler's calls pass them (MLIR index values).
+/// C[b0,b1,b2][m, n] = (C or 0) + sum_k A[b0,b1,b2][m, k] * B[b0,b1,b2][k, n]
+/// over up to three batch dimensions; every operand is a base pointer plus
+/// element strides (0 for a broadcast dimension). Addresses are passed as
+/// integers, as the compiler's calls pass them (MLIR index values). The
+/// epilogue (flags kOverwrite, kRowBias, kColBias, kAddend): C is
+/// overwritten rather than accumulated into, then bias[m] or bias[n] and
+/// addend (C's strides) are added and the result clamped to [lo, hi].
 extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32(
     int64_t b0, int64_t b1, int64_t b2, int64_t m, int64_t n, int64_t k,
     intptr_t aAddr, int64_t ab0, int64_t ab1, int64_t ab2, int64_t am,
     int64_t ak, intptr_t bAddr, int64_t bb0, int64_t bb1, int64_t bb2,
     int64_t bk, int64_t bn, intptr_t cAddr, int64_t cb0, int64_t cb1, int64_t cb2,
-    int64_t cm, int64_t cn) {
+    int64_t cm, int64_t cn, intptr_t biasAddr, intptr_t addendAddr,
+    int64_t flags, float lo, float hi) {
   auto *a = reinterpret_cast<const float *>(aAddr);
   auto *b = reinterpret_cast<const float *>(bAddr);
   auto *c = reinterpret_cast<float *>(cAddr);
   // Inner batch dimensions over which B is shared and A and C are
   // contiguous blocks of rows fold into M: one larger GEMM instead of
-  // several small ones (a linear layer over [batch, seq, hidden]).
-  int64_t sizes[3] = {b0, b1, b2}, aStrides[3] = {ab0, ab1, ab2},
-          bStrides[3] = {bb0, bb1, bb2}, cStrides[3] = {cb0, cb1, cb2};
-  for (int d = 2; d >= 0; --d) {
+  // several small ones (a linear layer over [batch, seq, hidden]); not
+  // under a bias per row of each item.
+  int64_t sizes[3] = {b0, b1, b2};
+  for (int d = 2; d >= 0 && !(flags & kRowBias); --d) {
     if (sizes[d] == 1)
       continue;
-    if (bStrides[d] != 0 || aStrides[d] != m * am || cStrides[d] != m * cm)
+    int64_t aStride = d == 0 ? ab0 : d == 1 ? ab1 : ab2;
+    int64_t bStride = d == 0 ? bb0 : d == 1 ? bb1 : bb2;
+    int64_t cStride = d == 0 ? cb0 : d == 1 ? cb1 : cb2;
+    if (bStride != 0 || aStride != m * am || cStride != m * cm)
       break;
     m *= sizes[d];
     sizes[d] = 1;
@@ -468,6 +589,7 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32(
               a, {ab0, ab1, ab2}, am, ak,
               b, {bb0, bb1, bb2}, bk, bn, false,
               c, {cb0, cb1, cb2}, cm, cn};
+  batch.ep = epilogue(biasAddr, addendAddr, flags, lo, hi);
   batch.runAll();
 }
 
@@ -478,12 +600,13 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_pb(
     int64_t b0, int64_t b1, int64_t b2, int64_t m, int64_t n, int64_t k,
     intptr_t aAddr, int64_t ab0, int64_t ab1, int64_t ab2, int64_t am,
     int64_t ak, intptr_t bAddr, int64_t, int64_t, int64_t, int64_t, int64_t,
-    intptr_t cAddr, int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn) {
+    intptr_t cAddr, int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn,
+    intptr_t biasAddr, intptr_t addendAddr, int64_t flags, float lo, float hi) {
   auto *a = reinterpret_cast<const float *>(aAddr);
   auto *c = reinterpret_cast<float *>(cAddr);
   int64_t sizes[3] = {b0, b1, b2}, aStrides[3] = {ab0, ab1, ab2},
           cStrides[3] = {cb0, cb1, cb2};
-  for (int d = 2; d >= 0; --d) {
+  for (int d = 2; d >= 0 && !(flags & kRowBias); --d) {
     if (sizes[d] == 1)
       continue;
     if (aStrides[d] != m * am || cStrides[d] != m * cm)
@@ -495,6 +618,7 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_pb(
               a, {ab0, ab1, ab2}, am, ak,
               reinterpret_cast<const float *>(bAddr), {0, 0, 0}, n, 1, true,
               c, {cb0, cb1, cb2}, cm, cn};
+  batch.ep = epilogue(biasAddr, addendAddr, flags, lo, hi);
   batch.runAll();
 }
 
@@ -505,10 +629,12 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_pa(
     int64_t b0, int64_t b1, int64_t b2, int64_t m, int64_t n, int64_t k,
     intptr_t aAddr, int64_t, int64_t, int64_t, int64_t, int64_t,
     intptr_t bAddr, int64_t bb0, int64_t bb1, int64_t bb2, int64_t bk, int64_t bn,
-    intptr_t cAddr, int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn) {
+    intptr_t cAddr, int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn,
+    intptr_t biasAddr, intptr_t addendAddr, int64_t flags, float lo, float hi) {
   Batch batch{{b0, b1, b2}, m, n, k,
               reinterpret_cast<const float *>(aAddr), {0, 0, 0}, m, 1,
               reinterpret_cast<const float *>(bAddr), {bb0, bb1, bb2}, bk, bn, false,
               reinterpret_cast<float *>(cAddr), {cb0, cb1, cb2}, cm, cn, true};
+  batch.ep = epilogue(biasAddr, addendAddr, flags, lo, hi);
   batch.runAll();
 }

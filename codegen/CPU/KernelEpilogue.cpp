@@ -1,0 +1,220 @@
+//===- KernelEpilogue.cpp - What a microkernel call takes over ------------===//
+
+#include "codegen/CPU/KernelEpilogue.h"
+#include "codegen/Common/BufferBytes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+namespace {
+/// The value `v` views through reshapes (expand and collapse shapes).
+Value throughReshapes(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(def))
+      break;
+    v = def->getOperand(0);
+  }
+  return v;
+}
+
+/// Whether `buffers` are read after `op` before being filled again.
+bool readAfter(Operation *op, ArrayRef<Value> buffers) {
+  for (Operation *next = op->getNextNode(); next; next = next->getNextNode()) {
+    bool uses = llvm::any_of(buffers, [&](Value buffer) {
+      return llvm::any_of(buffer.getUsers(),
+                          [&](Operation *user) { return next->isAncestor(user); });
+    });
+    if (!uses)
+      continue;
+    auto fill = dyn_cast<linalg::FillOp>(next);
+    return !fill || !llvm::is_contained(buffers, fill.getOutputs()[0]);
+  }
+  return false;
+}
+
+/// A constant f32 scalar's value.
+std::optional<float> constantF32(Value v) {
+  FloatAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || !attr.getType().isF32())
+    return std::nullopt;
+  return static_cast<float>(attr.getValueAsDouble());
+}
+
+/// Which of `shapes` reads `in` of `op` as bias[channel]: a contiguous
+/// [channels] vector (through reshapes) read at the loop that runs over
+/// the channels, every other dimension of the view of size 1.
+std::optional<unsigned> biasShape(linalg::GenericOp op, OpOperand *in,
+                                  ArrayRef<int64_t> loops,
+                                  ArrayRef<AccumulatorShape> shapes) {
+  Value root = throughReshapes(in->get());
+  if (!isContiguousF32(root) || !isContiguousF32(in->get()) ||
+      cast<MemRefType>(root.getType()).getRank() != 1)
+    return std::nullopt;
+  auto type = cast<MemRefType>(in->get().getType());
+  std::optional<unsigned> channel;
+  for (auto [i, expr] : llvm::enumerate(op.getMatchingIndexingMap(in).getResults())) {
+    if (type.getDimSize(i) == 1)
+      continue;
+    auto dim = dyn_cast<AffineDimExpr>(expr);
+    if (!dim || channel)
+      return std::nullopt;
+    channel = dim.getPosition();
+  }
+  if (!channel)
+    return std::nullopt;
+  int64_t outer = 1, inner = 1;
+  for (unsigned i = 0; i < loops.size(); ++i)
+    if (i != *channel)
+      (i < *channel ? outer : inner) *= loops[i];
+  for (auto [k, shape] : llvm::enumerate(shapes))
+    if (loops[*channel] == shape.channels && outer == shape.outer &&
+        inner == shape.inner && cast<MemRefType>(root.getType()).getDimSize(0) == shape.channels)
+      return k;
+  return std::nullopt;
+}
+} // namespace
+
+bool mlir::tessera::isContiguousF32(Value v) {
+  auto type = dyn_cast<MemRefType>(v.getType());
+  return type && type.hasStaticShape() && type.getElementType().isF32() &&
+         type.getLayout().isIdentity();
+}
+
+Operation *mlir::tessera::memoryNeighbourPastAllocs(Operation *op, bool before) {
+  for (Operation *p = memoryNeighbour(op, before); p; p = memoryNeighbour(p, before))
+    if (!isa<memref::AllocOp>(p))
+      return p;
+  return nullptr;
+}
+
+linalg::FillOp mlir::tessera::zeroFillBefore(Operation *op, Value acc) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(memoryNeighbourPastAllocs(op, true));
+  if (fill && fill.getOutputs()[0] == acc &&
+      matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+    return fill;
+  return {};
+}
+
+std::optional<KernelEpilogue>
+mlir::tessera::matchKernelEpilogue(Operation *kernel, Value acc,
+                                   ArrayRef<Value> reads,
+                                   ArrayRef<AccumulatorShape> shapes) {
+  auto op = dyn_cast_or_null<linalg::GenericOp>(memoryNeighbourPastAllocs(kernel, false));
+  if (!op || !op.hasPureBufferSemantics() || !isContiguousF32(acc) ||
+      op.getNumParallelLoops() != op.getNumLoops() || op.getNumDpsInits() != 1 ||
+      op.getNumDpsInputs() > 3)
+    return std::nullopt;
+  OpOperand *out = op.getDpsInitOperand(0);
+  if (!isContiguousF32(out->get()) || !op.getMatchingIndexingMap(out).isIdentity())
+    return std::nullopt;
+  ArrayRef<int64_t> loops = cast<MemRefType>(out->get().getType()).getShape();
+  // A buffer read in the output's order (the accumulator, an addend).
+  auto elementwise = [&](OpOperand *in) {
+    return isContiguousF32(in->get()) &&
+           cast<MemRefType>(in->get().getType()).getShape() == loops &&
+           op.getMatchingIndexingMap(in).isIdentity();
+  };
+  OpOperand *accIn = nullptr;
+  for (OpOperand *in : op.getDpsInputOperands())
+    if (throughReshapes(in->get()) == acc && elementwise(in)) {
+      if (accIn)
+        return std::nullopt;
+      accIn = in;
+    }
+  if (!accIn || readAfter(op, {acc, accIn->get()}))
+    return std::nullopt;
+  KernelEpilogue e;
+  e.op = op;
+  e.output = out->get();
+  Value value = op.getMatchingBlockArgument(accIn);
+  auto next = [&]() -> Operation * {
+    return value.hasOneUse() ? *value.getUsers().begin() : nullptr;
+  };
+  size_t ops = 1, inputs = 1; // the yield; the accumulator
+  // Adds of the bias and an addend, in either order.
+  while (auto add = dyn_cast_or_null<arith::AddFOp>(next())) {
+    auto arg = dyn_cast<BlockArgument>(add.getLhs() == value ? add.getRhs() : add.getLhs());
+    if (!arg || arg.getOwner() != op.getBlock() || arg.getArgNumber() >= op.getNumDpsInputs())
+      return std::nullopt;
+    OpOperand *in = op.getDpsInputOperand(arg.getArgNumber());
+    if (std::optional<unsigned> k = biasShape(op, in, loops, shapes); k && !e.bias) {
+      e.bias = in->get();
+      e.biasShape = *k;
+    } else if (elementwise(in) && in != accIn && !e.addend) {
+      e.addend = in->get();
+    } else {
+      return std::nullopt;
+    }
+    value = add.getResult();
+    ++ops;
+    ++inputs;
+  }
+  if (auto max = dyn_cast_or_null<arith::MaximumFOp>(next())) {
+    std::optional<float> lo = constantF32(max.getLhs() == value ? max.getRhs() : max.getLhs());
+    if (!lo)
+      return std::nullopt;
+    e.lo = *lo;
+    value = max.getResult();
+    ++ops;
+  }
+  if (auto min = dyn_cast_or_null<arith::MinimumFOp>(next())) {
+    std::optional<float> hi = constantF32(min.getLhs() == value ? min.getRhs() : min.getLhs());
+    if (!hi)
+      return std::nullopt;
+    e.hi = *hi;
+    value = min.getResult();
+    ++ops;
+  }
+  if (op.getBlock()->getTerminator()->getOperand(0) != value ||
+      op.getBlock()->getOperations().size() != ops ||
+      inputs != op.getNumDpsInputs() || !(e.lo <= e.hi))
+    return std::nullopt;
+  // The call writes the output while it reads its operands, the bias and
+  // the addend (a GEMM writes partial sums before it reads the addend):
+  // none may share bytes with it. Everything must be movable before the
+  // call.
+  auto movable = [&](Value v) {
+    if (auto alloc = v.getDefiningOp<memref::AllocOp>())
+      return alloc->getNumOperands() == 0 && alloc->getBlock() == kernel->getBlock();
+    return availableAt(v, kernel);
+  };
+  SmallVector<Value> others(reads);
+  for (Value v : {e.bias, e.addend})
+    if (v) {
+      others.push_back(v);
+      if (!availableAt(v, kernel))
+        return std::nullopt;
+    }
+  if (!movable(e.output) ||
+      llvm::any_of(others, [&](Value v) { return mayShareBytes(e.output, v); }))
+    return std::nullopt;
+  return e;
+}
+
+void mlir::tessera::prepareKernelEpilogue(const KernelEpilogue &e, Operation *kernel) {
+  if (auto alloc = e.output.getDefiningOp<memref::AllocOp>()) {
+    if (kernel->isBeforeInBlock(alloc))
+      alloc->moveBefore(kernel);
+  } else {
+    makeAvailableAt(e.output, kernel);
+  }
+  for (Value v : {e.bias, e.addend})
+    if (v)
+      makeAvailableAt(v, kernel);
+}
+
+void mlir::tessera::eraseKernelEpilogue(const KernelEpilogue &e, Value acc) {
+  e.op->erase();
+  SmallVector<Operation *> views;
+  for (Operation *user : acc.getUsers())
+    if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(user) && user->use_empty())
+      views.push_back(user);
+  for (Operation *view : views)
+    view->erase();
+  if (auto alloc = acc.getDefiningOp<memref::AllocOp>(); alloc && alloc->use_empty())
+    alloc->erase();
+}

@@ -1,0 +1,273 @@
+//===- Conv.cpp - Depthwise 2-D convolution microkernel for CPU artifacts -===//
+//
+// Compiled to bitcode and linked into each CPU artifact like Sgemm.cpp.
+// `tessera-cpu-depthwise-to-ukernels` turns the direct lowering of an f32
+// depthwise convolution (one input and one output channel per group, NCHW,
+// the input already padded) into a call of tessera_uk_dwconv2d_f32, taking
+// over the zero fill of its output before it and the bias and clamp
+// (ReLU, ReLU6) of the elementwise op after it.
+//
+// The (batch item, channel) planes run in chunks on the runtime's thread
+// pool. With unit strides a plane is one 1-D convolution over its
+// flattened positions, a vector at a time whatever the width; otherwise
+// a row at a time (stride 2 by a shuffle of two loads). The window sum
+// stays in registers over the taps (3x3 unrolled), and the epilogue is
+// applied before the one store. The loop nest it replaces re-read and
+// re-stored the output row for every tap (MobileNetV2: a third of its time
+// in these convolutions).
+//
+//===----------------------------------------------------------------------===//
+
+#include <stddef.h>
+#include <stdint.h>
+
+extern "C" {
+void *malloc(size_t);
+void free(void *);
+extern const int tessera_uk_vector_bits;
+typedef void (*tessera_uk_task_fn)(void *ctx, int64_t i);
+typedef void (*tessera_uk_parallel_for_fn)(void *pool, int64_t n,
+                                           tessera_uk_task_fn fn, void *ctx);
+extern tessera_uk_parallel_for_fn tessera_uk_parallel_for;
+extern void *tessera_uk_thread_pool;
+extern int64_t tessera_uk_thread_count;
+}
+
+namespace {
+
+template <int W>
+using Vec = float __attribute__((ext_vector_type(W)));
+
+template <int W> inline Vec<W> load(const float *p) {
+  Vec<W> v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return v;
+}
+template <int W> inline void store(float *p, Vec<W> v) {
+  __builtin_memcpy(p, &v, sizeof(v));
+}
+
+/// Flags (tessera-cpu-depthwise-to-ukernels writes the same values).
+constexpr int64_t kOverwrite = 1;
+
+template <int W>
+using Mask = bool __attribute__((ext_vector_type(W)));
+
+/// 0, 1, ..., W - 1.
+template <int W> inline Vec<W> lanes() {
+  Vec<W> v;
+  for (int i = 0; i < W; ++i)
+    v[i] = float(i);
+  return v;
+}
+
+/// The even lanes of a and b (lanes 0, 2, ... of the 2W floats they hold).
+template <int W> inline Vec<W> evens(Vec<W> a, Vec<W> b) {
+  if constexpr (W == 16)
+    return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                   22, 24, 26, 28, 30);
+  else if constexpr (W == 8)
+    return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+  else
+    return __builtin_shufflevector(a, b, 0, 2, 4, 6);
+}
+
+struct DwConv {
+  int64_t channels, h, w;
+  const float *x, *weight;
+  int64_t kh, kw, sh, sw, dh, dw;
+  float *out;
+  int64_t oh, ow;
+  const float *bias;
+  int64_t flags;
+  float lo, hi;
+  const float *xEnd; // one past the input's last element
+
+  float clamp(float v) const { return v < lo ? lo : v > hi ? hi : v; }
+  template <int W> Vec<W> clamp(Vec<W> v) const {
+    v = v < Vec<W>(lo) ? Vec<W>(lo) : v;
+    return v > Vec<W>(hi) ? Vec<W>(hi) : v;
+  }
+
+  /// The window sum at input offset `src` (the window's top-left element),
+  /// consecutive outputs `step` input columns apart.
+  float point(const float *src, const float *k) const {
+    float acc = 0.0f;
+    for (int64_t ky = 0; ky < kh; ++ky)
+      for (int64_t kx = 0; kx < kw; ++kx)
+        acc += k[ky * kw + kx] * src[ky * dh * w + kx * dw];
+    return acc;
+  }
+
+  /// U * W window sums starting at `src` into dst[0, U * W), consecutive
+  /// outputs S input columns apart (S 1 or 2); K the kernel's height and
+  /// width when 3 (unrolled), else 0. U independent accumulators hide the
+  /// multiply-add latency.
+  template <int W, int S, int K, int U>
+  void windows(const float *src, const float *k, float *dst) const {
+    Vec<W> acc[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      acc[u] = Vec<W>(0.0f);
+    auto taps = [&](int64_t ky, int64_t kx, float wt) {
+      const float *p = src + ky * dh * w + kx * dw;
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+        acc[u] += Vec<W>(wt) * tap<W, S>(p + u * W * S);
+    };
+    if constexpr (K != 0) {
+#pragma unroll
+      for (int ky = 0; ky < K; ++ky)
+#pragma unroll
+        for (int kx = 0; kx < K; ++kx)
+          taps(ky, kx, k[ky * K + kx]);
+    } else {
+      for (int64_t ky = 0; ky < kh; ++ky)
+        for (int64_t kx = 0; kx < kw; ++kx)
+          taps(ky, kx, k[ky * kw + kx]);
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      store<W>(dst + u * W, acc[u]);
+  }
+  template <int W, int S> static Vec<W> tap(const float *p) {
+    if constexpr (S == 1)
+      return load<W>(p);
+    else
+      return evens<W>(load<W>(p), load<W>(p + W));
+  }
+
+  /// dst[i] = window sum of the i-th output from `src`, i < count, outputs
+  /// S input columns apart: four vectors at a time, then one, while the
+  /// vectors' reads stay inside the input (lanes past `count` read the
+  /// padded input's next elements and are discarded), then one output at
+  /// a time.
+  template <int W, int S, int K>
+  void run(const float *src, const float *k, float *dst, int64_t count) const {
+    int64_t reach = (kh - 1) * dh * w + (kw - 1) * dw + (S == 2 ? W : 0);
+    int64_t i = 0;
+    for (; i < count && src + S * (i + 4 * W) + reach <= xEnd && count - i > 2 * W;
+         i += 4 * W)
+      windows<W, S, K, 4>(src + S * i, k, dst + i);
+    for (; i < count && src + S * (i + W) + reach <= xEnd; i += W)
+      windows<W, S, K, 1>(src + S * i, k, dst + i);
+    for (; i < count; ++i)
+      dst[i] = point(src + S * i, k);
+  }
+
+  /// o[0, n) = clamp((o or 0) + sums + b).
+  template <int W>
+  void finish(float *o, const float *sums, int64_t n, float b, bool overwrite) const {
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+      Vec<W> v = load<W>(sums + i) + Vec<W>(b);
+      if (!overwrite)
+        v += load<W>(o + i);
+      store<W>(o + i, clamp<W>(v));
+    }
+    if (i < n) { // the row's last n - i < W outputs, masked
+      Mask<W> mask = __builtin_convertvector(lanes<W>() < Vec<W>(float(n - i)), Mask<W>);
+      Vec<W> v = load<W>(sums + i) + Vec<W>(b);
+      if (!overwrite)
+        v += __builtin_masked_load(mask, o + i);
+      __builtin_masked_store(mask, clamp<W>(v), o + i);
+    }
+  }
+
+  /// Plane `p` into `scratch` (room for oh * w + 4 * W floats), then out.
+  /// With unit strides the outputs of a row and the next are w input
+  /// elements apart, so the plane is one 1-D convolution over flattened
+  /// positions q = oy * w + ox (w - ow of them per row past the output's
+  /// columns), a vector at a time whatever the width (MobileNet's 7- and
+  /// 14-wide planes); otherwise a row at a time.
+  template <int W, int K> void plane(int64_t p, float *scratch) const {
+    const float *in = x + p * h * w;
+    const float *k = weight + (p % channels) * kh * kw;
+    float *o = out + p * oh * ow;
+    float b = bias ? bias[p % channels] : 0.0f;
+    bool overwrite = flags & kOverwrite;
+    if (sh == 1 && sw == 1) {
+      run<W, 1, K>(in, k, scratch, (oh - 1) * w + ow);
+      for (int64_t oy = 0; oy < oh; ++oy)
+        finish<W>(o + oy * ow, scratch + oy * w, ow, b, overwrite);
+      return;
+    }
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      const float *src = in + oy * sh * w;
+      if (sw == 2) {
+        run<W, 2, K>(src, k, scratch, ow);
+      } else {
+        for (int64_t ox = 0; ox < ow; ++ox)
+          scratch[ox] = point(src + ox * sw, k);
+      }
+      finish<W>(o + oy * ow, scratch, ow, b, overwrite);
+    }
+  }
+
+  template <int W, int K> void planes(int64_t begin, int64_t end) const {
+    constexpr int64_t kStackFloats = 16384;
+    float stack[kStackFloats];
+    int64_t floats = oh * w + 4 * W;
+    float *scratch = stack;
+    if (floats > kStackFloats) {
+      scratch = static_cast<float *>(malloc(sizeof(float) * floats));
+      if (!scratch)
+        __builtin_trap();
+    }
+    for (int64_t p = begin; p < end; ++p)
+      plane<W, K>(p, scratch);
+    if (scratch != stack)
+      free(scratch);
+  }
+  template <int W> void planes(int64_t begin, int64_t end) const {
+    if (kh == 3 && kw == 3)
+      planes<W, 3>(begin, end);
+    else
+      planes<W, 0>(begin, end);
+  }
+  void planes(int64_t begin, int64_t end) const {
+    if (tessera_uk_vector_bits >= 512)
+      planes<16>(begin, end);
+    else if (tessera_uk_vector_bits >= 256)
+      planes<8>(begin, end);
+    else
+      planes<4>(begin, end);
+  }
+};
+
+struct Chunks {
+  const DwConv *conv;
+  int64_t planes, chunks;
+};
+
+void runChunk(void *ctx, int64_t i) {
+  const Chunks &t = *static_cast<const Chunks *>(ctx);
+  t.conv->planes(t.planes * i / t.chunks, t.planes * (i + 1) / t.chunks);
+}
+} // namespace
+
+/// out[n, c, oy, ox] (=, or += without flag 1) sum over (ky, kx) of
+/// x[n, c, oy*sh + ky*dh, ox*sw + kx*dw] * weight[c, ky, kx], then + bias[c]
+/// (when bias is not 0) and clamped to [lo, hi]. x is [n, c, h, w] (padded),
+/// weight [c, kh, kw], out [n, c, oh, ow], all contiguous; addresses as
+/// integers, as the compiler's calls pass them.
+extern "C" __attribute__((visibility("hidden"))) void tessera_uk_dwconv2d_f32(
+    int64_t n, int64_t c, int64_t h, int64_t w, intptr_t xAddr,
+    intptr_t weightAddr, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+    int64_t dh, int64_t dw, intptr_t outAddr, int64_t oh, int64_t ow,
+    intptr_t biasAddr, int64_t flags, float lo, float hi) {
+  const float *x = reinterpret_cast<const float *>(xAddr);
+  DwConv conv{c, h, w, x, reinterpret_cast<const float *>(weightAddr),
+              kh, kw, sh, sw, dh, dw, reinterpret_cast<float *>(outAddr),
+              oh, ow, reinterpret_cast<const float *>(biasAddr), flags, lo, hi,
+              x + n * c * h * w};
+  int64_t planes = n * c;
+  int64_t threads = tessera_uk_thread_count;
+  if (tessera_uk_parallel_for && threads > 1 && planes > 1 &&
+      planes * oh * ow * kh * kw >= (int64_t(1) << 16)) {
+    Chunks task{&conv, planes, threads * 4 < planes ? threads * 4 : planes};
+    tessera_uk_parallel_for(tessera_uk_thread_pool, task.chunks, &runChunk, &task);
+    return;
+  }
+  conv.planes(0, planes);
+}
