@@ -160,7 +160,11 @@ def DepthwiseToUkernelsPass
     reader and computes `clamp(out + bias[c], lo, hi)` (the bias, the
     lower and the upper bound each optional: a convolution's bias, ReLU,
     ReLU6) into a buffer of the output's shape: the call writes that buffer
-    instead.
+    instead. When the padded input is a buffer that a zero fill and then a
+    copy of another buffer into its interior write just before the
+    convolution, the call reads that buffer and pads each plane itself
+    (flag 2; trailing arguments: its height and width, the top and left
+    padding).
 
     ```mlir
     linalg.fill ins(%zero) outs(%acc : memref<1x192x1x28x28xf32>)
@@ -171,12 +175,13 @@ def DepthwiseToUkernelsPass
     // becomes
     func.call @tessera_uk_dwconv2d_f32(%c1, %c192, %c30, %c30, %x_addr, %w_addr,
         %c3, %c3, %c1, %c1, %c1, %c1, %y_addr, %c28, %c28, %bias_addr, %c1,
-        %zero_f32, %six_f32)
+        %zero_f32, %six_f32, %c0, %c0, %c0, %c0)
     ```
   }];
   let statistics = [
     Statistic<"numCalls", "calls", "Depthwise convolutions given to the microkernel">,
-    Statistic<"numEpilogues", "epilogues", "Calls that took over the bias and clamp after them">
+    Statistic<"numEpilogues", "epilogues", "Calls that took over the bias and clamp after them">,
+    Statistic<"numPaddings", "paddings", "Calls that pad their input themselves">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",

@@ -13,6 +13,7 @@
 #chan = affine_map<(a, b, c, d) -> (b, 0, 0)>
 // CHECK-LABEL: func.func @dw_bias_relu6
 // CHECK-NOT: linalg
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
 // CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
 // CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
@@ -22,9 +23,9 @@
 // CHECK-DAG: %[[SIX:.*]] = arith.constant 6.000000e+00 : f32
 // CHECK-DAG: %[[OUT:.*]] = memref.extract_aligned_pointer_as_index %arg3
 // CHECK-DAG: %[[BIAS:.*]] = memref.extract_aligned_pointer_as_index %{{.*}} : memref<4x1x1xf32>
-// CHECK: call @tessera_uk_dwconv2d_f32(%[[C1]], %[[C4]], %[[C9]], %[[C9]], %{{.*}}, %{{.*}}, %[[C3]], %[[C3]], %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[OUT]], %[[C4]], %[[C4]], %[[BIAS]], %[[C1]], %[[ZERO]], %[[SIX]])
+// CHECK: call @tessera_uk_dwconv2d_f32(%[[C1]], %[[C4]], %[[C9]], %[[C9]], %{{.*}}, %{{.*}}, %[[C3]], %[[C3]], %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[OUT]], %[[C4]], %[[C4]], %[[BIAS]], %[[C1]], %[[ZERO]], %[[SIX]], %[[C0]], %[[C0]], %[[C0]], %[[C0]])
 // CHECK-NOT: memref.alloc
-// CHECK: func.func private @tessera_uk_dwconv2d_f32(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, f32, f32)
+// CHECK: func.func private @tessera_uk_dwconv2d_f32(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, f32, f32, index, index, index, index)
 func.func @dw_bias_relu6(%x: memref<1x4x9x9xf32>, %w: memref<4x1x3x3xf32>, %bias: memref<4xf32>,
                          %y: memref<1x4x4x4xf32>) {
   %zero = arith.constant 0.0 : f32
@@ -65,7 +66,7 @@ func.func @dw_bias_relu6(%x: memref<1x4x9x9xf32>, %w: memref<4x1x3x3xf32>, %bias
 // CHECK-LABEL: func.func @kept
 // CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
 // CHECK-DAG: %[[ACC:.*]] = memref.extract_aligned_pointer_as_index %arg2
-// CHECK: call @tessera_uk_dwconv2d_f32({{.*}}, %[[ACC]], %{{.*}}, %{{.*}}, %[[C0]], %[[C0]], %{{.*}}, %{{.*}})
+// CHECK: call @tessera_uk_dwconv2d_f32({{.*}}, %[[ACC]], %{{.*}}, %{{.*}}, %[[C0]], %[[C0]], %{{.*}}, %{{.*}}, %[[C0]], %[[C0]], %[[C0]], %[[C0]])
 // CHECK: linalg.generic
 // CHECK-NOT: linalg.generic
 func.func @kept(%x: memref<1x4x1x6x6xf32>, %w: memref<4x1x1x3x3xf32>, %acc: memref<1x4x1x4x4xf32>,
@@ -84,6 +85,44 @@ func.func @kept(%x: memref<1x4x1x6x6xf32>, %w: memref<4x1x1x3x3xf32>, %acc: memr
   ^bb0(%a: f32, %b: f32, %c: f32):
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The padding before it (a zero fill of the padded buffer, then a copy of
+// the 7x7 source into its interior, one row and column in): the call reads
+// the source and pads each plane itself (flags 1 + 2; source 7x7, top 1,
+// left 1), and the padded buffer goes.
+#x = affine_map<(n, g, m, oy, c, ky, kx, ox) -> (n, g, c, oy + ky, ox + kx)>
+#w = affine_map<(n, g, m, oy, c, ky, kx, ox) -> (g, m, c, ky, kx)>
+#o = affine_map<(n, g, m, oy, c, ky, kx, ox) -> (n, g, m, oy, ox)>
+// CHECK-LABEL: func.func @padded
+// CHECK-NOT: memref.copy
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
+// CHECK-DAG: %[[C7:.*]] = arith.constant 7 : index
+// CHECK-DAG: %[[C9:.*]] = arith.constant 9 : index
+// CHECK-DAG: %[[SRC:.*]] = memref.extract_aligned_pointer_as_index %arg0
+// CHECK: call @tessera_uk_dwconv2d_f32(%[[C1]], %{{.*}}, %[[C9]], %[[C9]], %[[SRC]], {{.*}}, %[[C7]], %[[C7]], %{{.*}}, %[[C3]], %{{.*}}, %{{.*}}, %[[C7]], %[[C7]], %[[C1]], %[[C1]])
+// CHECK-NOT: linalg
+// CHECK-NOT: memref.alloc
+func.func @padded(%src: memref<1x4x7x7xf32>, %w: memref<4x1x1x3x3xf32>, %y: memref<1x4x1x7x7xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %p = memref.alloc() : memref<1x4x9x9xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<1x4x9x9xf32>)
+  %in = memref.subview %p[0, 0, 1, 1] [1, 4, 7, 7] [1, 1, 1, 1] : memref<1x4x9x9xf32> to memref<1x4x7x7xf32, strided<[324, 81, 9, 1], offset: 10>>
+  memref.copy %src, %in : memref<1x4x7x7xf32> to memref<1x4x7x7xf32, strided<[324, 81, 9, 1], offset: 10>>
+  %x5 = memref.expand_shape %p [[0], [1], [2, 3], [4]] output_shape [1, 4, 1, 9, 9] : memref<1x4x9x9xf32> into memref<1x4x1x9x9xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x4x1x7x7xf32>)
+  linalg.generic {indexing_maps = [#x, #w, #o],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
+      ins(%x5, %w : memref<1x4x1x9x9xf32>, memref<4x1x1x3x3xf32>) outs(%y : memref<1x4x1x7x7xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %m : f32
     linalg.yield %s : f32
   }
   return

@@ -47,8 +47,11 @@ template <int W> inline void store(float *p, Vec<W> v) {
   __builtin_memcpy(p, &v, sizeof(v));
 }
 
-/// Flags (tessera-cpu-depthwise-to-ukernels writes the same values).
-constexpr int64_t kOverwrite = 1;
+/// Flags (tessera-cpu-depthwise-to-ukernels writes the same values): the
+/// output overwritten rather than accumulated into; x unpadded (its planes
+/// srcH x srcW, padded with zeros to h x w, top rows and left columns
+/// before them).
+constexpr int64_t kOverwrite = 1, kPadded = 2;
 
 template <int W>
 using Mask = bool __attribute__((ext_vector_type(W)));
@@ -81,6 +84,7 @@ struct DwConv {
   const float *bias;
   int64_t flags;
   float lo, hi;
+  int64_t srcH, srcW, top, left; // kPadded
   const float *xEnd; // one past the input's last element
 
   float clamp(float v) const { return v < lo ? lo : v > hi ? hi : v; }
@@ -139,11 +143,11 @@ struct DwConv {
 
   /// dst[i] = window sum of the i-th output from `src`, i < count, outputs
   /// S input columns apart: four vectors at a time, then one, while the
-  /// vectors' reads stay inside the input (lanes past `count` read the
-  /// padded input's next elements and are discarded), then one output at
-  /// a time.
+  /// vectors' reads stay before `xEnd` (lanes past `count` read the padded
+  /// input's next elements and are discarded), then one output at a time.
   template <int W, int S, int K>
-  void run(const float *src, const float *k, float *dst, int64_t count) const {
+  void run(const float *src, const float *k, float *dst, int64_t count,
+           const float *xEnd) const {
     int64_t reach = (kh - 1) * dh * w + (kw - 1) * dw + (S == 2 ? W : 0);
     int64_t i = 0;
     for (; i < count && src + S * (i + 4 * W) + reach <= xEnd && count - i > 2 * W;
@@ -174,40 +178,81 @@ struct DwConv {
     }
   }
 
-  /// Plane `p` into `scratch` (room for oh * w + 4 * W floats), then out.
-  /// With unit strides the outputs of a row and the next are w input
-  /// elements apart, so the plane is one 1-D convolution over flattened
-  /// positions q = oy * w + ox (w - ow of them per row past the output's
-  /// columns), a vector at a time whatever the width (MobileNet's 7- and
-  /// 14-wide planes); otherwise a row at a time.
+  /// Floats of scratch a plane needs: its sums (oh * w and four vectors),
+  /// and with kPadded the padded input plane and slack past it.
+  template <int W> int64_t scratchFloats() const {
+    return oh * w + 4 * W + (flags & kPadded ? h * w + 8 * W : 0);
+  }
+
+  /// Plane `p` into `scratch`, then out. With unit strides the outputs of
+  /// a row and the next are w input elements apart, so the plane is one 1-D
+  /// convolution over flattened positions q = oy * w + ox (w - ow of them
+  /// per row past the output's columns), a vector at a time whatever the
+  /// width (MobileNet's 7- and 14-wide planes); otherwise a row at a time.
+  /// An unpadded input is first padded into scratch, in cache (the copy and
+  /// fill it replaces went through memory).
   template <int W, int K> void plane(int64_t p, float *scratch) const {
-    const float *in = x + p * h * w;
+    const float *in, *end;
+    float *sums = scratch;
+    if (flags & kPadded) {
+      float *padded = scratch + oh * w + 4 * W;
+      pad<W>(x + p * srcH * srcW, padded);
+      in = padded;
+      end = padded + h * w + 8 * W;
+    } else {
+      in = x + p * h * w;
+      end = xEnd;
+    }
     const float *k = weight + (p % channels) * kh * kw;
     float *o = out + p * oh * ow;
     float b = bias ? bias[p % channels] : 0.0f;
     bool overwrite = flags & kOverwrite;
     if (sh == 1 && sw == 1) {
-      run<W, 1, K>(in, k, scratch, (oh - 1) * w + ow);
+      run<W, 1, K>(in, k, sums, (oh - 1) * w + ow, end);
       for (int64_t oy = 0; oy < oh; ++oy)
-        finish<W>(o + oy * ow, scratch + oy * w, ow, b, overwrite);
+        finish<W>(o + oy * ow, sums + oy * w, ow, b, overwrite);
       return;
     }
     for (int64_t oy = 0; oy < oh; ++oy) {
       const float *src = in + oy * sh * w;
       if (sw == 2) {
-        run<W, 2, K>(src, k, scratch, ow);
+        run<W, 2, K>(src, k, sums, ow, end);
       } else {
         for (int64_t ox = 0; ox < ow; ++ox)
-          scratch[ox] = point(src + ox * sw, k);
+          sums[ox] = point(src + ox * sw, k);
       }
-      finish<W>(o + oy * ow, scratch, ow, b, overwrite);
+      finish<W>(o + oy * ow, sums, ow, b, overwrite);
     }
+  }
+
+  /// The h x w padded plane of `src` (srcH x srcW) into dst, then 8 * W
+  /// zeros. Vector loops with a masked tail: the rows are short, and
+  /// memcpy / memset calls per row cost more than the copy.
+  template <int W> void pad(const float *src, float *dst) const {
+    auto copy = [](float *d, const float *from, int64_t n) {
+      int64_t i = 0;
+      for (; i + W <= n; i += W)
+        store<W>(d + i, from ? load<W>(from + i) : Vec<W>(0.0f));
+      if (i < n) {
+        Mask<W> mask = __builtin_convertvector(lanes<W>() < Vec<W>(float(n - i)), Mask<W>);
+        Vec<W> v = from ? __builtin_masked_load(mask, from + i) : Vec<W>(0.0f);
+        __builtin_masked_store(mask, v, d + i);
+      }
+    };
+    copy(dst, nullptr, top * w);
+    for (int64_t y = 0; y < srcH; ++y) {
+      float *row = dst + (top + y) * w;
+      copy(row, nullptr, left);
+      copy(row + left, src + y * srcW, srcW);
+      copy(row + left + srcW, nullptr, w - left - srcW);
+    }
+    copy(dst + (top + srcH) * w, nullptr, (h - top - srcH) * w + 8 * W);
   }
 
   template <int W, int K> void planes(int64_t begin, int64_t end) const {
     constexpr int64_t kStackFloats = 16384;
     float stack[kStackFloats];
-    int64_t floats = oh * w + 4 * W;
+    int64_t floats = scratchFloats<W>();
     float *scratch = stack;
     if (floats > kStackFloats) {
       scratch = static_cast<float *>(malloc(sizeof(float) * floats));
@@ -249,18 +294,22 @@ void runChunk(void *ctx, int64_t i) {
 /// out[n, c, oy, ox] (=, or += without flag 1) sum over (ky, kx) of
 /// x[n, c, oy*sh + ky*dh, ox*sw + kx*dw] * weight[c, ky, kx], then + bias[c]
 /// (when bias is not 0) and clamped to [lo, hi]. x is [n, c, h, w] (padded),
-/// weight [c, kh, kw], out [n, c, oh, ow], all contiguous; addresses as
-/// integers, as the compiler's calls pass them.
+/// or with flag 2 [n, c, srcH, srcW], which the kernel pads with zeros to
+/// h x w (top rows and left columns before it); weight [c, kh, kw], out
+/// [n, c, oh, ow], all contiguous; addresses as integers, as the
+/// compiler's calls pass them.
 extern "C" __attribute__((visibility("hidden"))) void tessera_uk_dwconv2d_f32(
     int64_t n, int64_t c, int64_t h, int64_t w, intptr_t xAddr,
     intptr_t weightAddr, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
     int64_t dh, int64_t dw, intptr_t outAddr, int64_t oh, int64_t ow,
-    intptr_t biasAddr, int64_t flags, float lo, float hi) {
+    intptr_t biasAddr, int64_t flags, float lo, float hi, int64_t srcH,
+    int64_t srcW, int64_t top, int64_t left) {
   const float *x = reinterpret_cast<const float *>(xAddr);
+  int64_t planeFloats = flags & kPadded ? srcH * srcW : h * w;
   DwConv conv{c, h, w, x, reinterpret_cast<const float *>(weightAddr),
               kh, kw, sh, sw, dh, dw, reinterpret_cast<float *>(outAddr),
               oh, ow, reinterpret_cast<const float *>(biasAddr), flags, lo, hi,
-              x + n * c * h * w};
+              srcH, srcW, top, left, x + n * c * planeFloats};
   int64_t planes = n * c;
   int64_t threads = tessera_uk_thread_count;
   if (tessera_uk_parallel_for && threads > 1 && planes > 1 &&
