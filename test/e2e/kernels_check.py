@@ -8,7 +8,9 @@ compiled with tessera-compile, run with tessera-run and compared with NumPy
     in-place B, transposed A and B (input and weight), batch dimensions
     broadcast on either side and folded into M, Gemm alpha/beta/bias;
   * convolutions as im2col patches and one batched matmul: padding,
-    strides, dilations, groups (depthwise included), 1x1 pointwise;
+    strides, dilations, groups, 1x1 pointwise; depthwise ones through
+    their own microkernel; the bias, residual and ReLU / ReLU6 that both
+    microkernels take over from the op after them;
   * exp and erf through Tessera's vectorizable versions, and tanh through
     MLIR's polynomial one, over their whole range including overflow,
     underflow, infinities and NaN; Pow by constant 2 and 3.
@@ -134,6 +136,61 @@ def gather_clamp_case(op):
     return [node], inputs, inits, {"a": data}, ref.astype(np.float64)
 
 
+def with_epilogue(case, act=None, residual=False, nan=False):
+    """`case` (one node writing y) followed by what the microkernels take
+    over from the op after them: a residual Add of an input r of y's
+    shape, then Relu or Clip(0, 6). With `nan`, the input holds NaNs,
+    which the bounds must let through as the reference does."""
+    nodes, inputs, inits, feeds, ref = case
+    nodes = [helper.make_node(n.op_type, list(n.input), ["t"] if n.output[0] == "y" else list(n.output),
+                              **{a.name: helper.get_attribute_value(a) for a in n.attribute})
+             for n in nodes]
+    last = "t"
+    if nan:
+        x = feeds["a"].copy()
+        x.flat[::17] = np.nan
+        feeds = dict(feeds, a=x)
+        ref = ref.copy()
+        ref[np.isnan(_rerun(case, x))] = np.nan
+    if residual:
+        r = np.random.default_rng(3).standard_normal(ref.shape).astype(np.float32)
+        inputs = inputs + [helper.make_tensor_value_info("r", TensorProto.FLOAT, list(ref.shape))]
+        feeds = dict(feeds, r=r)
+        nodes.append(helper.make_node("Add", [last, "r"], ["s"]))
+        ref = ref + r.astype(np.float64)
+        last = "s"
+    if act == "relu":
+        nodes.append(helper.make_node("Relu", [last], ["y"]))
+        ref = np.where(np.isnan(ref), ref, np.maximum(ref, 0.0))
+    elif act == "relu6":
+        inits = inits + [numpy_helper.from_array(np.array(0, np.float32), "lo"),
+                         numpy_helper.from_array(np.array(6, np.float32), "hi")]
+        nodes.append(helper.make_node("Clip", [last, "lo", "hi"], ["y"]))
+        ref = np.where(np.isnan(ref), ref, np.clip(ref, 0.0, 6.0))
+    else:
+        nodes.append(helper.make_node("Identity", [last], ["y"]))
+    return nodes, inputs, inits, feeds, ref
+
+
+def _rerun(case, x):
+    """Where a depthwise convolution of x (NaNs included) is NaN: a NaN
+    spreads over the windows that read it."""
+    nodes, _, inits, _, _ = case
+    w = numpy_helper.to_array(inits[0])
+    attrs = {a.name: helper.get_attribute_value(a) for a in nodes[0].attribute}
+    pads, stride, dil = attrs["pads"], attrs["strides"], attrs["dilations"]
+    bad = np.pad(np.isnan(x).astype(np.float64), ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    kh, kw = w.shape[2:]
+    oh = (bad.shape[2] - dil[0] * (kh - 1) - 1) // stride[0] + 1
+    ow = (bad.shape[3] - dil[1] * (kw - 1) - 1) // stride[1] + 1
+    out = np.zeros(x.shape[:2] + (oh, ow))
+    for i in range(kh):
+        for j in range(kw):
+            out += bad[:, :, i * dil[0]:i * dil[0] + stride[0] * (oh - 1) + 1:stride[0],
+                       j * dil[1]:j * dil[1] + stride[1] * (ow - 1) + 1:stride[1]]
+    return np.where(out > 0, np.nan, 0.0)
+
+
 def empty_case():
     """An empty input through the artifact boundary: the sum of [0, 4] over
     its empty axis is [4] zeros."""
@@ -181,6 +238,41 @@ CASES = [
     ("conv prepacked row split", conv_case(1, 64, (7, 7), 300, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), False), 1e-5, 1e-4),
     ("conv batch folded", conv_case(4, 64, (4, 4), 96, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True), 1e-5, 1e-4),
     ("conv batch folded groups", conv_case(3, 32, (3, 3), 64, (3, 3), 2, (1, 1), (1, 1), (1, 1, 1, 1), False), 1e-5, 1e-4),
+    # Depthwise convolutions through tessera_uk_dwconv2d_f32: unit strides
+    # over flattened planes of widths below, at and above a vector (7, 16,
+    # 40), stride 2 (odd sizes, asymmetric pads), dilation 2, a 5x5 kernel
+    # (not unrolled), no padding, enough planes for the threads; with the
+    # bias, ReLU6 (NaNs kept) and ReLU taken over.
+    ("conv depthwise 7-wide relu6",
+     with_epilogue(conv_case(1, 24, (7, 7), 24, (3, 3), 24, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu6"),
+     1e-5, 1e-5),
+    ("conv depthwise 16-wide batch 2",
+     with_epilogue(conv_case(2, 8, (16, 16), 8, (3, 3), 8, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu"),
+     1e-5, 1e-5),
+    ("conv depthwise 40-wide threads",
+     with_epilogue(conv_case(1, 64, (21, 40), 64, (3, 3), 64, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu6"),
+     1e-5, 1e-5),
+    ("conv depthwise stride 2 odd pads",
+     with_epilogue(conv_case(1, 16, (23, 37), 16, (3, 3), 16, (2, 2), (1, 1), (0, 1, 1, 0), True), "relu6"),
+     1e-5, 1e-5),
+    ("conv depthwise dilation 2 5x5",
+     conv_case(1, 12, (19, 20), 12, (5, 5), 12, (1, 1), (2, 2), (4, 4, 4, 4), False), 1e-5, 1e-5),
+    ("conv depthwise unpadded stride 2x1",
+     conv_case(1, 10, (12, 33), 10, (3, 3), 10, (2, 1), (1, 1), (0, 0, 0, 0), True), 1e-5, 1e-5),
+    ("conv depthwise NaN relu6",
+     with_epilogue(conv_case(1, 8, (14, 14), 8, (3, 3), 8, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu6",
+                   nan=True), 1e-5, 1e-5),
+    # The GEMM's epilogue: a convolution's bias per row and ReLU, its bias
+    # and a residual then ReLU (ResNet's block end), a linear layer's bias
+    # per column and a residual, over K slices and the threads' blocks.
+    ("conv 1x1 bias relu epilogue",
+     with_epilogue(conv_case(1, 32, (14, 14), 48, (1, 1), 1, (1, 1), (1, 1), (0, 0, 0, 0), True), "relu"),
+     1e-5, 1e-5),
+    ("conv 3x3 bias residual relu epilogue",
+     with_epilogue(conv_case(2, 40, (9, 9), 36, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu",
+                   residual=True), 1e-5, 1e-4),
+    ("gemm bias residual epilogue 70x600x300",
+     with_epilogue(gemm_case(70, 600, 300, False, False, 1.0, 1.0, True), residual=True), 1e-5, 1e-4),
     ("empty input at the boundary", empty_case(), 0.0, 0.0),
     ("gather out-of-range indices", gather_clamp_case("Gather"), 0.0, 0.0),
     ("gather_elements out-of-range indices", gather_clamp_case("GatherElements"), 0.0, 0.0),
