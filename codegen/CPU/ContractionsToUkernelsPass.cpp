@@ -62,6 +62,7 @@ constexpr int64_t kPackKC = 256, kPackPanel = 32;
 /// K slices, rows in panels of kPackRows.
 constexpr int64_t kPackRows = 12;
 constexpr llvm::StringLiteral kSgemmPackedA = "tessera_uk_sgemm_f32_pa";
+constexpr llvm::StringLiteral kSgemmWindows = "tessera_uk_sgemm_f32_win";
 constexpr llvm::StringLiteral kRuntimeGemm = "tessera_rt_gemm";
 constexpr int64_t kMaxBatch = 3;
 
@@ -399,7 +400,8 @@ BlockArgument packableWeightA(linalg::LinalgOp op, const ContractionLoops &loops
 
 /// The microkernel's epilogue (its trailing arguments: bias, addend,
 /// flags, lo, hi; flags as in ukernels/Sgemm.cpp).
-constexpr int64_t kUkOverwrite = 1, kUkRowBias = 2, kUkColBias = 4, kUkAddend = 8;
+constexpr int64_t kUkOverwrite = 1, kUkRowBias = 2, kUkColBias = 4, kUkAddend = 8,
+                  kUkPackedA = 16;
 struct UkEpilogue {
   int64_t flags = 0;
   std::optional<mlir::tessera::KernelEpilogue> ops;
@@ -435,8 +437,114 @@ UkEpilogue matchUkEpilogue(linalg::LinalgOp op, const ContractionLoops &loops) {
   return e;
 }
 
+/// A B operand that is a 2-D convolution's patches built by one
+/// `linalg.generic` reading the windows of its (padded) input (what
+/// tessera-cpu-conv-to-gemm builds with window-patches): the microkernel
+/// gathers B's panels from the input instead (tessera_uk_sgemm_f32_win).
+struct WindowsB {
+  linalg::GenericOp copy;
+  Value input;
+  int64_t h, w, kh, kw, sh, sw, dh, dw, ow;
+  /// B's batch strides, in input floats.
+  SmallVector<int64_t> batchStrides;
+};
+
+std::optional<WindowsB> matchWindows(linalg::LinalgOp op, const ContractionLoops &loops) {
+  Value b = op->getOperand(1);
+  Value root = b;
+  while (Operation *def = root.getDefiningOp()) {
+    if (!isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(def) || !def->hasOneUse())
+      break;
+    root = def->getOperand(0);
+  }
+  auto alloc = root.getDefiningOp<memref::AllocOp>();
+  if (!alloc || !mlir::tessera::isContiguousF32(b) || !mlir::tessera::isContiguousF32(root) ||
+      !llvm::hasNItems(root.getUses(), 2))
+    return std::nullopt;
+  // The window copy writes the patches right before the contraction (or
+  // before the zero fill of its output), so its input is unchanged there.
+  Operation *before = mlir::tessera::memoryNeighbourPastAllocs(op, true);
+  if (before && mlir::tessera::zeroFillBefore(op, op->getOperand(2)) == before)
+    before = mlir::tessera::memoryNeighbourPastAllocs(before, true);
+  auto copy = dyn_cast_or_null<linalg::GenericOp>(before);
+  if (!copy || !copy.hasPureBufferSemantics() || copy.getNumDpsInputs() != 1 ||
+      copy.getNumDpsInits() != 1 || copy.getDpsInits()[0] != root ||
+      copy.getNumParallelLoops() != 6 || copy.getNumLoops() != 6)
+    return std::nullopt;
+  Block *body = copy.getBlock();
+  if (body->getOperations().size() != 1 ||
+      body->getTerminator()->getOperand(0) != body->getArgument(0))
+    return std::nullopt;
+  Value input = copy.getDpsInputs()[0];
+  auto inType = dyn_cast<MemRefType>(input.getType());
+  auto patchType = cast<MemRefType>(root.getType());
+  if (!mlir::tessera::isContiguousF32(input) || inType.getRank() != 4 ||
+      patchType.getRank() != 6)
+    return std::nullopt;
+  SmallVector<AffineMap> maps = copy.getIndexingMapsArray();
+  if (!maps[1].isIdentity())
+    return std::nullopt;
+  SmallVector<int64_t> zero(6, 0);
+  SmallVector<int64_t> at0 = maps[0].compose(zero);
+  auto coefficient = [&](unsigned result, unsigned loop) {
+    SmallVector<int64_t> unit(6, 0);
+    unit[loop] = 1;
+    return maps[0].compose(unit)[result] - at0[result];
+  };
+  ArrayRef<int64_t> six = patchType.getShape(), x = inType.getShape();
+  WindowsB win{copy, input, x[2], x[3], six[2], six[3], coefficient(2, 4),
+               coefficient(3, 5), coefficient(2, 2), coefficient(3, 3), six[5], {}};
+  MLIRContext *ctx = op->getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  AffineMap expected = AffineMap::get(
+      6, 0, {d(0), d(1), d(4) * win.sh + d(2) * win.dh, d(5) * win.sw + d(3) * win.dw}, ctx);
+  if (maps[0] != expected || x[0] != six[0] || x[1] != six[1] || win.sh < 1 ||
+      win.sw < 1 || win.dh < 1 || win.dw < 1 ||
+      (six[4] - 1) * win.sh + (six[2] - 1) * win.dh >= win.h ||
+      (six[5] - 1) * win.sw + (six[3] - 1) * win.dw >= win.w)
+    return std::nullopt;
+  // The contraction reads B as (k, n) = (c * KH * KW + ky * KW + kx,
+  // oy * OW + ox) of one item: rows P apart, columns contiguous; a batch
+  // index steps over whole channels.
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t positions = six[4] * six[5], taps = six[2] * six[3];
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(cast<MemRefType>(b.getType()).getStridesAndOffset(strides, offset)) ||
+      offset != 0)
+    return std::nullopt;
+  AffineMap map = op.getIndexingMapsArray()[1];
+  std::optional<unsigned> kPos = positionOf(map, loops.k), nPos = positionOf(map, loops.n);
+  if (!kPos || !nPos || strides[*kPos] != positions || strides[*nPos] != 1 ||
+      ranges[loops.n] != positions || ranges[loops.k] % taps != 0)
+    return std::nullopt;
+  for (unsigned dim : loops.batch) {
+    std::optional<unsigned> pos = positionOf(map, dim);
+    int64_t stride = pos ? strides[*pos] : 0;
+    if (stride % (taps * positions) != 0)
+      return std::nullopt;
+    win.batchStrides.push_back(stride / (taps * positions) * win.h * win.w);
+  }
+  return win;
+}
+
+/// Erases `win`'s window copy, the patches buffer and its views (the
+/// contraction that read them is gone).
+void eraseWindows(WindowsB &win, Value b) {
+  SmallVector<Operation *> chain;
+  for (Operation *def = b.getDefiningOp(); def && !isa<memref::AllocOp>(def);
+       def = def->getOperand(0).getDefiningOp())
+    chain.push_back(def);
+  Value root = win.copy.getDpsInits()[0];
+  win.copy->erase();
+  for (Operation *view : chain)
+    view->erase();
+  root.getDefiningOp()->erase();
+}
+
 void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
-             func::FuncOp callee, bool runtimeGemm) {
+             func::FuncOp callee, bool runtimeGemm, WindowsB *win = nullptr,
+             bool aPacked = false) {
   GemmEpilogue epilogue;
   UkEpilogue uk;
   Value output = op->getOperand(2);
@@ -502,7 +610,17 @@ void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
       args.push_back(strideOf(d));
   };
   addOperand(0, {loops.m, loops.k});
-  addOperand(1, {loops.k, loops.n});
+  if (win) {
+    args.push_back(address(win->input,
+                           memref::ExtractStridedMetadataOp::create(b, loc, win->input)));
+    for (int64_t j = 0; j < kMaxBatch; ++j)
+      args.push_back(index(j < int64_t(win->batchStrides.size()) ? win->batchStrides[j] : 0));
+    for (int64_t v : {win->h, win->w, win->kh, win->kw, win->sh, win->sw, win->dh,
+                      win->dw, win->ow})
+      args.push_back(index(v));
+  } else {
+    addOperand(1, {loops.k, loops.n});
+  }
   addOperand(2, {loops.m, loops.n});
   if (runtimeGemm) {
     Value bias = index(0);
@@ -518,17 +636,19 @@ void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
     };
     args.push_back(addressOf(uk.ops ? uk.ops->bias : Value()));
     args.push_back(addressOf(uk.ops ? uk.ops->addend : Value()));
-    args.push_back(index(uk.flags));
+    args.push_back(index(uk.flags | (win && aPacked ? kUkPackedA : 0)));
     float lo = uk.ops ? uk.ops->lo : -std::numeric_limits<float>::infinity();
     float hi = uk.ops ? uk.ops->hi : std::numeric_limits<float>::infinity();
     for (float bound : {lo, hi})
       args.push_back(arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(bound)));
   }
   func::CallOp::create(b, loc, callee, args);
-  Value c = op->getOperand(2);
+  Value c = op->getOperand(2), bOperand = op->getOperand(1);
   op->erase();
   if (uk.ops)
     mlir::tessera::eraseKernelEpilogue(*uk.ops, c);
+  if (win)
+    eraseWindows(*win, bOperand);
 }
 
 struct ContractionsToUkernelsPass
@@ -578,8 +698,30 @@ struct ContractionsToUkernelsPass
       rewrite(op, loops, packedCallee, runtimeGemm);
       ++numPrepacked;
     };
+    // B gathered from a convolution's input: index arguments for the
+    // batch, the sizes, A, B's input, batch strides and 9 geometry values,
+    // C, bias, addend and flags; then the bounds.
+    func::FuncOp windowsCallee;
     for (auto &[op, loops] : matches) {
-      if (BlockArgument w = packed(op, loops))
+      std::optional<WindowsB> win;
+      if (!runtimeGemm)
+        win = matchWindows(op, loops);
+      if (win) {
+        if (!windowsCallee) {
+          SmallVector<Type> types(6 + 6 + 4 + 9 + 6 + 3, IndexType::get(module.getContext()));
+          types.append(2, Float32Type::get(module.getContext()));
+          windowsCallee = mlir::tessera::lookupOrDeclareFunc(module, kSgemmWindows, types, {});
+        }
+        BlockArgument a = packableWeightA(op, loops);
+        if (a) {
+          auto func = cast<func::FuncOp>(a.getOwner()->getParentOp());
+          func.setArgAttr(a.getArgNumber(), "tessera.prepack_rows",
+                          DenseI64ArrayAttr::get(module.getContext(), {kPackKC, kPackRows}));
+          ++numPrepacked;
+        }
+        rewrite(op, loops, windowsCallee, runtimeGemm, &*win, bool(a));
+        ++numWindows;
+      } else if (BlockArgument w = packed(op, loops))
         prepacked(op, loops, w, kSgemmPacked, "tessera.prepack", kPackPanel);
       else if (BlockArgument a = runtimeGemm ? BlockArgument() : packableWeightA(op, loops))
         prepacked(op, loops, a, kSgemmPackedA, "tessera.prepack_rows", kPackRows);

@@ -15,6 +15,9 @@
 #include "codegen/CPU/Passes.h"
 #include "dialects/Tessera/IR/TesseraOps.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
 #define DEBUG_TYPE "tessera-cpu-conv-to-gemm"
 
 namespace mlir::tessera {
@@ -50,7 +53,7 @@ int64_t product(ArrayRef<int64_t> v) {
 }
 
 LogicalResult rewriteConv(ConvOp conv, int64_t maxPatchBytes,
-                          bool keepDepthwise) {
+                          bool keepDepthwise, bool windowPatches) {
   auto in = cast<RankedTensorType>(conv.getInput().getType());
   auto w = cast<RankedTensorType>(conv.getWeight().getType());
   RankedTensorType out = conv.getType();
@@ -113,18 +116,44 @@ LogicalResult rewriteConv(ConvOp conv, int64_t maxPatchBytes,
                                   r.ints(perm))
                   .getResult();
     patches = r.reshape(t, {n, groups, ck, p});
-  } else {
-    if (llvm::any_of(pads, [](int64_t v) { return v != 0; })) {
-      SmallVector<int64_t> all(2 * rank, 0), padded(in.getShape());
-      for (int64_t i = 0; i < spatial; ++i) {
-        all[2 + i] = pads[i];
-        all[rank + 2 + i] = pads[spatial + i];
-        padded[2 + i] += pads[i] + pads[spatial + i];
-      }
-      x = PadOp::create(b, r.loc, r.type(padded), x, Value(), r.ints(all),
-                        b.getStringAttr("constant"))
-              .getResult();
+  } else if (llvm::any_of(pads, [](int64_t v) { return v != 0; })) {
+    SmallVector<int64_t> all(2 * rank, 0), padded(in.getShape());
+    for (int64_t i = 0; i < spatial; ++i) {
+      all[2 + i] = pads[i];
+      all[rank + 2 + i] = pads[spatial + i];
+      padded[2 + i] += pads[i] + pads[spatial + i];
     }
+    x = PadOp::create(b, r.loc, r.type(padded), x, Value(), r.ints(all),
+                      b.getStringAttr("constant"))
+            .getResult();
+  }
+  if (!pointwise && !patchify && windowPatches && spatial == 2) {
+    // One op reads every window: [N, C, KH, KW, OH, OW] at
+    // (n, c, oy*sh + ky*dh, ox*sw + kx*dw) of the padded input. The GEMM
+    // microkernel recognises it and gathers its panels from the input
+    // (tessera-cpu-contractions-to-ukernels): no patches buffer.
+    MLIRContext *ctx = b.getContext();
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    SmallVector<int64_t> six = {n, c, kernel[0], kernel[1], outSpatial[0],
+                                outSpatial[1]};
+    AffineMap in = AffineMap::get(
+        6, 0,
+        {d(0), d(1), d(4) * strides[0] + d(2) * dilations[0],
+         d(5) * strides[1] + d(3) * dilations[1]},
+        ctx);
+    Value empty = tensor::EmptyOp::create(b, r.loc, six, r.element);
+    SmallVector<utils::IteratorType> parallel(6, utils::IteratorType::parallel);
+    Value windows =
+        linalg::GenericOp::create(
+            b, r.loc, TypeRange{r.type(six)}, ValueRange{x}, ValueRange{empty},
+            ArrayRef<AffineMap>{in, AffineMap::getMultiDimIdentityMap(6, ctx)},
+            parallel,
+            [](OpBuilder &bb, Location l, ValueRange a) {
+              linalg::YieldOp::create(bb, l, a[0]);
+            })
+            .getResult(0);
+    patches = r.reshape(windows, {n, groups, ck, p});
+  } else if (!pointwise && !patchify) {
     // One strided slice per kernel offset, each [N, C, 1, P].
     SmallVector<Value> windows;
     SmallVector<int64_t> offset(spatial, 0);
@@ -196,7 +225,7 @@ struct ConvToGemmPass
     SmallVector<ConvOp> convs;
     getOperation().walk([&](ConvOp c) { convs.push_back(c); });
     for (ConvOp c : convs)
-      if (succeeded(rewriteConv(c, maxPatchBytes, keepDepthwise)))
+      if (succeeded(rewriteConv(c, maxPatchBytes, keepDepthwise, windowPatches)))
         ++numConvs;
   }
 };

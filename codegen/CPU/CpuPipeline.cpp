@@ -45,6 +45,7 @@ void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
   }
   ConvToGemmPassOptions convs;
   convs.keepDepthwise = !partition;
+  convs.windowPatches = !partition;
   pm.addNestedPass<func::FuncOp>(createConvToGemmPass(convs));
   // Gathers (embeddings) keep their own sharding rule through
   // partitioning and are lowered after it.

@@ -139,7 +139,8 @@ def ContractionsToUkernelsPass
   ];
   let statistics = [
     Statistic<"numCalls", "contractions", "Contractions given to the microkernel">,
-    Statistic<"numPrepacked", "prepacked", "Calls reading a weight prepacked at compile time">
+    Statistic<"numPrepacked", "prepacked", "Calls reading a weight prepacked at compile time">,
+    Statistic<"numWindows", "windows", "Calls gathering B from a convolution's input">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
@@ -269,11 +270,18 @@ def ConvToGemmPass : Pass<"tessera-cpu-conv-to-gemm", "func::FuncOp"> {
            "Largest patches tensor to build, in bytes">,
     Option<"keepDepthwise", "keep-depthwise", "bool", "true",
            "Leave depthwise convolutions to the direct lowering (whose "
-           "window reads partitioning cannot split: off when partitioning)">
+           "window reads partitioning cannot split: off when partitioning)">,
+    Option<"windowPatches", "window-patches", "bool", "false",
+           "Build 2-D patches with one linalg.generic that reads the "
+           "windows ([N, C, KH, KW, OH, OW]), which the GEMM microkernel "
+           "then reads from the input itself instead of a patches buffer "
+           "(not partitionable: off when partitioning)">
   ];
   let statistics = [
     Statistic<"numConvs", "convolutions", "Convolutions rewritten">
   ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def OutlineLoopsPass : Pass<"tessera-cpu-outline-loops", "ModuleOp"> {

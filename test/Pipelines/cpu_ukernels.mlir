@@ -234,3 +234,42 @@ func.func @kept_epilogues(%x: memref<8x16xf32>, %w: memref<16x32xf32>, %y: memre
   }
   return
 }
+
+// -----
+
+// Patches built by one window copy of a padded input [1, 3, 10, 10]
+// (kernel 3x3, stride 2, dilation 1, output 4x4) and read only by the
+// contraction: the microkernel gathers B from the input itself. After A:
+// the input, B's batch strides in input floats (0), then h 10, w 10,
+// kh 3, kw 3, sh 2, sw 2, dh 1, dw 1, ow 4; the patches and their copy go.
+#win = affine_map<(n, c, ky, kx, oy, ox) -> (n, c, oy * 2 + ky, ox * 2 + kx)>
+#id6 = affine_map<(n, c, ky, kx, oy, ox) -> (n, c, ky, kx, oy, ox)>
+#wa = affine_map<(m, n, k) -> (m, k)>
+#wb = affine_map<(m, n, k) -> (k, n)>
+#wc = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @windows
+// CHECK-NOT: linalg.generic
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C10:.*]] = arith.constant 10 : index
+// CHECK-DAG: %[[X:.*]] = memref.extract_aligned_pointer_as_index %arg0
+// CHECK: call @tessera_uk_sgemm_f32_win(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[X]], %[[C0:.*]], %[[C0]], %[[C0]], %[[C10]], %[[C10]], %[[C3]], %[[C3]], %[[C2]], %[[C2]], %[[C1:.*]], %[[C1]], %[[C4]],
+// CHECK-NOT: memref.alloc
+func.func @windows(%x: memref<1x3x10x10xf32>, %w: memref<8x27xf32>, %y: memref<8x16xf32>) {
+  %p = memref.alloc() : memref<1x3x3x3x4x4xf32>
+  linalg.generic {indexing_maps = [#win, #id6], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x3x10x10xf32>) outs(%p : memref<1x3x3x3x4x4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  %b = memref.collapse_shape %p [[0, 1, 2, 3], [4, 5]] : memref<1x3x3x3x4x4xf32> into memref<27x16xf32>
+  linalg.generic {indexing_maps = [#wa, #wb, #wc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %b : memref<8x27xf32>, memref<27x16xf32>) outs(%y : memref<8x16xf32>) {
+  ^bb0(%a: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %a, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -82,11 +82,21 @@ constexpr int64_t kPackPanel = 32;
 /// never straddle two panels.
 constexpr int64_t kPackRows = 12;
 
+/// A B operand that is a 2-D convolution's im2col patches, never built:
+/// element (r, q) is x[c, oy*sh + ky*dh, ox*sw + kx*dw] for r = (c * kh +
+/// ky) * kw + kx and q = oy * ow + ox, x the padded input [C, h, w] at the
+/// operand's base. Packing gathers B's panels from x, which stays in cache
+/// where the patches (KH * KW times larger) went through memory.
+struct Windows {
+  int64_t h, w, kh, kw, sh, sw, dh, dw, ow;
+};
+
 struct Operand {
   const float *base;
   int64_t rowStride, colStride;
   // Prepacked panels: B's (rowStride is N) or A's (rowStride is M).
   bool packed = false;
+  const Windows *windows = nullptr;
   float at(int64_t r, int64_t c) const {
     return base[r * rowStride + c * colStride];
   }
@@ -102,6 +112,8 @@ constexpr int64_t kParallelWork = int64_t(1) << 20;
 /// Flags of the entry points' epilogue (tessera-cpu-contractions-to-ukernels
 /// writes the same values).
 constexpr int64_t kOverwrite = 1, kRowBias = 2, kColBias = 4, kAddend = 8;
+/// tessera_uk_sgemm_f32_win's A prepacked (tessera_uk_sgemm_f32_pa's layout).
+constexpr int64_t kPackedA = 16;
 
 /// What a call does around its product: C = (C or 0) + A * B, then, when
 /// `finish`, + bias (per row or per column) + addend (C's layout), clamped
@@ -243,6 +255,8 @@ template <int W, int MR, int NV> struct Gemm {
   /// padded to a multiple of NR.
   void packB(float *dst, int64_t p0, int64_t kc, int64_t j0,
              int64_t nc) const {
+    if (b.windows)
+      return packWindows(dst, p0, kc, j0, nc);
     for (int64_t j = 0; j < nc; j += NR) {
       int64_t cols = nc - j < NR ? nc - j : NR;
       float *panel = dst + j * kc;
@@ -263,6 +277,38 @@ template <int W, int MR, int NV> struct Gemm {
             b.base + (p0 + p) * b.rowStride + (j0 + j) * b.colStride;
         for (int64_t q = 0; q < cols; ++q)
           panel[p * NR + q] = src[q * b.colStride];
+      }
+    }
+  }
+
+  /// packB for B the windows of a convolution's input: each panel row is
+  /// runs of an input row (a run per output row the panel's columns span).
+  void packWindows(float *dst, int64_t p0, int64_t kc, int64_t j0,
+                   int64_t nc) const {
+    const Windows &g = *b.windows;
+    for (int64_t j = 0; j < nc; j += NR) {
+      int64_t cols = nc - j < NR ? nc - j : NR;
+      float *panel = dst + j * kc;
+      if (cols < NR)
+        for (int64_t q = 0; q < kc * NR; q += W)
+          store<W>(panel + q, Vec<W>(0.0f));
+      int64_t oy0 = (j0 + j) / g.ow, ox0 = (j0 + j) % g.ow;
+      for (int64_t p = 0; p < kc; ++p) {
+        int64_t r = p0 + p, kx = r % g.kw, ky = (r / g.kw) % g.kh,
+                c = r / (g.kw * g.kh);
+        const float *plane = b.base + (c * g.h + ky * g.dh) * g.w + kx * g.dw;
+        float *d = panel + p * NR;
+        for (int64_t q = 0, oy = oy0, ox = ox0; q < cols; ++oy, ox = 0) {
+          int64_t run = cols - q < g.ow - ox ? cols - q : g.ow - ox;
+          const float *src = plane + oy * g.sh * g.w + ox * g.sw;
+          if (g.sw == 1)
+            for (int64_t l = 0; l < run; ++l)
+              d[q + l] = src[l];
+          else
+            for (int64_t l = 0; l < run; ++l)
+              d[q + l] = src[l * g.sw];
+          q += run;
+        }
       }
     }
   }
@@ -317,7 +363,8 @@ template <int W, int MR, int NV> struct Gemm {
     // or used by few rows: packing then costs more than it saves (measured
     // on AVX-512: reading in place is faster up to a 256x256 B). A is read
     // in place when few column panels reuse it.
-    bool directB = !b.packed && b.colStride == 1 && (m <= MR || k * n <= (1 << 17));
+    bool directB = !b.packed && !b.windows && b.colStride == 1 &&
+                   (m <= MR || k * n <= (1 << 17));
     bool directA = !a.packed && n <= 2 * NR;
     for (int64_t p0 = 0; p0 < k; p0 += KC) {
       int64_t kc = k - p0 < KC ? k - p0 : KC;
@@ -506,6 +553,7 @@ struct Batch {
   int64_t cStrides[3], cm, cn;
   bool aPacked = false;
   Epilogue ep = {};
+  const Windows *windows = nullptr;
 
   void run(int64_t item) const {
     int64_t i2 = item % sizes[2], rest = item / sizes[2];
@@ -513,7 +561,7 @@ struct Batch {
     Operand av{a + i0 * aStrides[0] + i1 * aStrides[1] + i2 * aStrides[2],
                am, ak, aPacked};
     Operand bv{b + i0 * bStrides[0] + i1 * bStrides[1] + i2 * bStrides[2],
-               bk, bn, bPacked};
+               bk, bn, bPacked, windows};
     int64_t cOffset = i0 * cStrides[0] + i1 * cStrides[1] + i2 * cStrides[2];
     Epilogue itemEp = ep;
     if (itemEp.addend)
@@ -643,5 +691,30 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_pa(
               reinterpret_cast<const float *>(bAddr), {bb0, bb1, bb2}, bk, bn, false,
               reinterpret_cast<float *>(cAddr), {cb0, cb1, cb2}, cm, cn, true};
   batch.ep = epilogue(biasAddr, addendAddr, flags, lo, hi);
+  batch.runAll();
+}
+
+/// tessera_uk_sgemm_f32 with B the im2col patches of a 2-D convolution,
+/// gathered from its padded input at x (Windows above: the input's h and
+/// w, the kernel's kh and kw, strides, dilations and the output's width
+/// ow); bb0..bb2 step through x per batch index. With flag 16, A is
+/// prepacked as in tessera_uk_sgemm_f32_pa (its strides ignored).
+extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_win(
+    int64_t b0, int64_t b1, int64_t b2, int64_t m, int64_t n, int64_t k,
+    intptr_t aAddr, int64_t ab0, int64_t ab1, int64_t ab2, int64_t am, int64_t ak,
+    intptr_t xAddr, int64_t bb0, int64_t bb1, int64_t bb2, int64_t h, int64_t w,
+    int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t ow,
+    intptr_t cAddr, int64_t cb0, int64_t cb1, int64_t cb2, int64_t cm, int64_t cn,
+    intptr_t biasAddr, intptr_t addendAddr, int64_t flags, float lo, float hi) {
+  Windows windows{h, w, kh, kw, sh, sw, dh, dw, ow};
+  bool aPacked = flags & kPackedA;
+  Batch batch{{b0, b1, b2}, m, n, k,
+              reinterpret_cast<const float *>(aAddr),
+              {aPacked ? 0 : ab0, aPacked ? 0 : ab1, aPacked ? 0 : ab2},
+              aPacked ? m : am, aPacked ? 1 : ak,
+              reinterpret_cast<const float *>(xAddr), {bb0, bb1, bb2}, n, 1, false,
+              reinterpret_cast<float *>(cAddr), {cb0, cb1, cb2}, cm, cn, aPacked};
+  batch.ep = epilogue(biasAddr, addendAddr, flags, lo, hi);
+  batch.windows = &windows;
   batch.runAll();
 }
