@@ -110,7 +110,18 @@ def ContractionsToUkernelsPass
     attribute `tessera.prepack`, column panels), a weight read once as a
     row-major [M, K] A operand through reshapes (a convolution's) to
     `tessera_uk_sgemm_f32_pa` (`tessera.prepack_rows`, row panels); the
-    artifact writer stores them in those layouts.
+    artifact writer stores them in those layouts. A B operand that is the
+    patches of a 2-D convolution, built by one window-copy `linalg.generic`
+    of its padded input right before the contraction and read by it only,
+    is never built: the call goes to `tessera_uk_sgemm_f32_win`, which
+    gathers B's panels from the input (its address, batch strides in input
+    floats and the window geometry), and the copy and the patches go.
+    Before the memory plan (CPU), the call also takes over the zero fill
+    of its output and the elementwise op after it when that op adds a bias
+    per row or per column, an addend and clamps (trailing arguments: bias
+    and addend addresses, flags 1 overwrite, 2 row bias, 4 column bias,
+    8 addend, 16 A prepacked for the windows entry, then the bounds), and
+    writes that op's output.
     The microkernel (codegen/CPU/ukernels) is packed, register-tiled for
     the target's vector width, and multithreaded through the runtime; the
     compiler links its bitcode into the artifact, so this pass is for
