@@ -59,6 +59,59 @@ template <int W> inline void store(float *p, Vec<W> v) {
   __builtin_memcpy(p, &v, sizeof(v));
 }
 
+template <int W>
+using Mask = bool __attribute__((ext_vector_type(W)));
+
+/// Lanes [0, n) set.
+template <int W> inline Mask<W> firstLanes(int64_t n) {
+  Vec<W> index;
+  for (int i = 0; i < W; ++i)
+    index[i] = float(i);
+  return __builtin_convertvector(index < Vec<W>(float(n)), Mask<W>);
+}
+
+/// dst[0, n) = src[0, n * step) every step-th element, step 1 or 2, a
+/// vector at a time; reads nothing past the last element copied.
+template <int W>
+inline void copyRun(float *dst, const float *src, int64_t n, int64_t step) {
+  int64_t i = 0;
+  if (step == 1) {
+    for (; i + W <= n; i += W)
+      store<W>(dst + i, load<W>(src + i));
+    if (i < n) {
+      Mask<W> m = firstLanes<W>(n - i);
+      __builtin_masked_store(m, __builtin_masked_load(m, src + i), dst + i);
+    }
+    return;
+  }
+  if (step == 2) {
+    for (; i < n; i += W) {
+      // 2 * (n - i) - 1 floats are read: the first of each pair.
+      int64_t floats = 2 * (n - i) - 1;
+      Vec<W> lo = floats >= W ? load<W>(src + 2 * i)
+                              : __builtin_masked_load(firstLanes<W>(floats), src + 2 * i);
+      Vec<W> hi = floats >= 2 * W ? load<W>(src + 2 * i + W)
+                                  : __builtin_masked_load(firstLanes<W>(floats - W),
+                                                          src + 2 * i + W);
+      Vec<W> v;
+      if constexpr (W == 16)
+        v = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,
+                                    26, 28, 30);
+      else if constexpr (W == 8)
+        v = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
+      else
+        v = __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
+      if (n - i >= W)
+        store<W>(dst + i, v);
+      else
+        __builtin_masked_store(firstLanes<W>(n - i), v, dst + i);
+    }
+    return;
+  }
+  for (; i < n; ++i)
+    dst[i] = src[i * step];
+}
+
 /// The panel layout of a B prepacked at compile time (a weight: see
 /// tessera-cpu-contractions-to-ukernels, which writes the same constants
 /// into the weight's `tessera.prepack` attribute for the artifact writer):
@@ -275,6 +328,10 @@ template <int W, int MR, int NV> struct Gemm {
       for (int64_t p = 0; p < kc; ++p) {
         const float *src =
             b.base + (p0 + p) * b.rowStride + (j0 + j) * b.colStride;
+        if (b.colStride == 1) {
+          copyRun<W>(panel + p * NR, src, cols, 1);
+          continue;
+        }
         for (int64_t q = 0; q < cols; ++q)
           panel[p * NR + q] = src[q * b.colStride];
       }
@@ -292,22 +349,31 @@ template <int W, int MR, int NV> struct Gemm {
       if (cols < NR)
         for (int64_t q = 0; q < kc * NR; q += W)
           store<W>(panel + q, Vec<W>(0.0f));
-      int64_t oy0 = (j0 + j) / g.ow, ox0 = (j0 + j) % g.ow;
+      // The panel's columns as runs along output rows: (first column,
+      // offset in the input plane, length); the same for every K row.
+      int64_t runs[NR][3], count = 0;
+      for (int64_t q = 0, oy = (j0 + j) / g.ow, ox = (j0 + j) % g.ow; q < cols;
+           ++oy, ox = 0) {
+        int64_t run = cols - q < g.ow - ox ? cols - q : g.ow - ox;
+        runs[count][0] = q;
+        runs[count][1] = oy * g.sh * g.w + ox * g.sw;
+        runs[count][2] = run;
+        ++count;
+        q += run;
+      }
+      // K row p0 + p is (channel, ky, kx), counted up rather than divided.
+      int64_t kx = p0 % g.kw, ky = (p0 / g.kw) % g.kh, c = p0 / (g.kw * g.kh);
       for (int64_t p = 0; p < kc; ++p) {
-        int64_t r = p0 + p, kx = r % g.kw, ky = (r / g.kw) % g.kh,
-                c = r / (g.kw * g.kh);
         const float *plane = b.base + (c * g.h + ky * g.dh) * g.w + kx * g.dw;
         float *d = panel + p * NR;
-        for (int64_t q = 0, oy = oy0, ox = ox0; q < cols; ++oy, ox = 0) {
-          int64_t run = cols - q < g.ow - ox ? cols - q : g.ow - ox;
-          const float *src = plane + oy * g.sh * g.w + ox * g.sw;
-          if (g.sw == 1)
-            for (int64_t l = 0; l < run; ++l)
-              d[q + l] = src[l];
-          else
-            for (int64_t l = 0; l < run; ++l)
-              d[q + l] = src[l * g.sw];
-          q += run;
+        for (int64_t r = 0; r < count; ++r)
+          copyRun<W>(d + runs[r][0], plane + runs[r][1], runs[r][2], g.sw);
+        if (++kx == g.kw) {
+          kx = 0;
+          if (++ky == g.kh) {
+            ky = 0;
+            ++c;
+          }
         }
       }
     }
