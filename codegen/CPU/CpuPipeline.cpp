@@ -45,7 +45,9 @@ void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
   }
   ConvToGemmPassOptions convs;
   convs.keepDepthwise = !partition;
-  convs.windowPatches = !partition;
+  // Only the CPU GEMM microkernel reads the windows from the input; the
+  // other targets keep the patches the slices build.
+  convs.windowPatches = !partition && options.ukernels;
   pm.addNestedPass<func::FuncOp>(createConvToGemmPass(convs));
   // Gathers (embeddings) keep their own sharding rule through
   // partitioning and are lowered after it.

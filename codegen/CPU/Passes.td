@@ -286,7 +286,7 @@ def ConvToGemmPass : Pass<"tessera-cpu-conv-to-gemm", "func::FuncOp"> {
            "Build 2-D patches with one linalg.generic that reads the "
            "windows ([N, C, KH, KW, OH, OW]), which the GEMM microkernel "
            "then reads from the input itself instead of a patches buffer "
-           "(not partitionable: off when partitioning)">
+           "(the CPU pipeline's, with ukernels and without partitioning)">
   ];
   let statistics = [
     Statistic<"numConvs", "convolutions", "Convolutions rewritten">

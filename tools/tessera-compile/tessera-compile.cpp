@@ -597,6 +597,7 @@ int main(int argc, char **argv) {
             }
             ts::CpuPipelineOptions linalgOptions;
             linalgOptions.artifactAbi = true;
+            linalgOptions.ukernels = true; // as the LLVM phase below
             linalgOptions.parallel = strategies;
             linalgOptions.shardingSpec = shardingSpec;
             ts::buildCpuLinalgPhase(pm, linalgOptions);

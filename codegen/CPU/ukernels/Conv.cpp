@@ -18,62 +18,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include <stddef.h>
-#include <stdint.h>
-
-extern "C" {
-void *malloc(size_t);
-void free(void *);
-extern const int tessera_uk_vector_bits;
-typedef void (*tessera_uk_task_fn)(void *ctx, int64_t i);
-typedef void (*tessera_uk_parallel_for_fn)(void *pool, int64_t n,
-                                           tessera_uk_task_fn fn, void *ctx);
-extern tessera_uk_parallel_for_fn tessera_uk_parallel_for;
-extern void *tessera_uk_thread_pool;
-extern int64_t tessera_uk_thread_count;
-}
+#include "Common.h"
 
 namespace {
-
-template <int W>
-using Vec = float __attribute__((ext_vector_type(W)));
-
-template <int W> inline Vec<W> load(const float *p) {
-  Vec<W> v;
-  __builtin_memcpy(&v, p, sizeof(v));
-  return v;
-}
-template <int W> inline void store(float *p, Vec<W> v) {
-  __builtin_memcpy(p, &v, sizeof(v));
-}
 
 /// Flags (tessera-cpu-depthwise-to-ukernels writes the same values): the
 /// output overwritten rather than accumulated into; x unpadded (its planes
 /// srcH x srcW, padded with zeros to h x w, top rows and left columns
 /// before them).
 constexpr int64_t kOverwrite = 1, kPadded = 2;
-
-template <int W>
-using Mask = bool __attribute__((ext_vector_type(W)));
-
-/// 0, 1, ..., W - 1.
-template <int W> inline Vec<W> lanes() {
-  Vec<W> v;
-  for (int i = 0; i < W; ++i)
-    v[i] = float(i);
-  return v;
-}
-
-/// The even lanes of a and b (lanes 0, 2, ... of the 2W floats they hold).
-template <int W> inline Vec<W> evens(Vec<W> a, Vec<W> b) {
-  if constexpr (W == 16)
-    return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
-                                   22, 24, 26, 28, 30);
-  else if constexpr (W == 8)
-    return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
-  else
-    return __builtin_shufflevector(a, b, 0, 2, 4, 6);
-}
 
 struct DwConv {
   int64_t channels, h, w;
@@ -170,7 +123,7 @@ struct DwConv {
       store<W>(o + i, clamp<W>(v));
     }
     if (i < n) { // the row's last n - i < W outputs, masked
-      Mask<W> mask = __builtin_convertvector(lanes<W>() < Vec<W>(float(n - i)), Mask<W>);
+      Mask<W> mask = firstLanes<W>(n - i);
       Vec<W> v = load<W>(sums + i) + Vec<W>(b);
       if (!overwrite)
         v += __builtin_masked_load(mask, o + i);
@@ -234,7 +187,7 @@ struct DwConv {
       for (; i + W <= n; i += W)
         store<W>(d + i, from ? load<W>(from + i) : Vec<W>(0.0f));
       if (i < n) {
-        Mask<W> mask = __builtin_convertvector(lanes<W>() < Vec<W>(float(n - i)), Mask<W>);
+        Mask<W> mask = firstLanes<W>(n - i);
         Vec<W> v = from ? __builtin_masked_load(mask, from + i) : Vec<W>(0.0f);
         __builtin_masked_store(mask, v, d + i);
       }

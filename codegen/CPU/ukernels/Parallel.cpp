@@ -4,20 +4,13 @@
 // `tessera-cpu-parallel-calls` turns each call of a parallel loop nest's
 // function into a call of tessera_uk_parallel_range, which splits the
 // nest's iterations into chunks over the runtime's thread pool (the hook
-// Sgemm.cpp declares).
+// Sgemm.cpp defines).
 //
 //===----------------------------------------------------------------------===//
 
-#include <stdint.h>
+#include "Common.h"
 
 extern "C" {
-typedef void (*tessera_uk_task_fn)(void *ctx, int64_t i);
-typedef void (*tessera_uk_parallel_for_fn)(void *pool, int64_t n,
-                                           tessera_uk_task_fn fn, void *ctx);
-extern tessera_uk_parallel_for_fn tessera_uk_parallel_for;
-extern void *tessera_uk_thread_pool;
-extern int64_t tessera_uk_thread_count;
-
 /// A parallel nest's function on a sub-range: fn(args, begin, end).
 typedef void (*tessera_uk_range_fn)(void *args, int64_t begin, int64_t end);
 }

@@ -12,63 +12,25 @@
 // of NR (K-major), A into row panels of MR, and an MR x NR register tile
 // accumulates over a KC slice of K. Operands are read through arbitrary
 // element strides, so transposed and broadcast (stride 0) operands cost
-// only the packing. C is accumulated into (C += A * B): the compiler
-// initialises C (zero, or a bias) before the call.
+// only the packing. C is accumulated into (C += A * B), or overwritten and
+// finished by an epilogue (bias, addend, bounds) that the compiler hands
+// over from the ops around the call (see Epilogue below).
 //
 // Large problems run their column blocks on the runtime's thread pool when
 // the runtime installs one (`tessera_uk_parallel_for`).
 //
 //===----------------------------------------------------------------------===//
 
-#include <stddef.h>
-#include <stdint.h>
+#include "Common.h"
 
 extern "C" {
-/// Set by the compiler when it links this file: the target's widest
-/// profitable float vector, in bits (128, 256 or 512).
-extern const int tessera_uk_vector_bits;
-
-/// A parallel loop provided by the runtime: calls fn(ctx, i) for i in
-/// [0, n), possibly on several threads, and returns when all are done.
-typedef void (*tessera_uk_task_fn)(void *ctx, int64_t i);
-typedef void (*tessera_uk_parallel_for_fn)(void *pool, int64_t n,
-                                           tessera_uk_task_fn fn, void *ctx);
-/// Installed by the runtime after it loads the artifact's host code (the
-/// artifact exports both); null runs everything on the calling thread.
 __attribute__((visibility("default"))) tessera_uk_parallel_for_fn
     tessera_uk_parallel_for = nullptr;
 __attribute__((visibility("default"))) void *tessera_uk_thread_pool = nullptr;
-/// The pool's thread count (the caller included).
 __attribute__((visibility("default"))) int64_t tessera_uk_thread_count = 1;
-
-void *malloc(size_t);
-void free(void *);
 }
 
 namespace {
-
-template <int W>
-using Vec = float __attribute__((ext_vector_type(W)));
-
-template <int W> inline Vec<W> load(const float *p) {
-  Vec<W> v;
-  __builtin_memcpy(&v, p, sizeof(v));
-  return v;
-}
-template <int W> inline void store(float *p, Vec<W> v) {
-  __builtin_memcpy(p, &v, sizeof(v));
-}
-
-template <int W>
-using Mask = bool __attribute__((ext_vector_type(W)));
-
-/// Lanes [0, n) set.
-template <int W> inline Mask<W> firstLanes(int64_t n) {
-  Vec<W> index;
-  for (int i = 0; i < W; ++i)
-    index[i] = float(i);
-  return __builtin_convertvector(index < Vec<W>(float(n)), Mask<W>);
-}
 
 /// dst[0, n) = src[0, n * step) every step-th element, step 1 or 2, a
 /// vector at a time; reads nothing past the last element copied.
@@ -93,14 +55,7 @@ inline void copyRun(float *dst, const float *src, int64_t n, int64_t step) {
       Vec<W> hi = floats >= 2 * W ? load<W>(src + 2 * i + W)
                                   : __builtin_masked_load(firstLanes<W>(floats - W),
                                                           src + 2 * i + W);
-      Vec<W> v;
-      if constexpr (W == 16)
-        v = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,
-                                    26, 28, 30);
-      else if constexpr (W == 8)
-        v = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
-      else
-        v = __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
+      Vec<W> v = evens<W>(lo, hi);
       if (n - i >= W)
         store<W>(dst + i, v);
       else

@@ -1,0 +1,73 @@
+//===- Common.h - What the CPU microkernels share ---------------*- C++ -*-===//
+//
+// Included by each microkernel source (compiled to bitcode on its own and
+// linked into every CPU artifact, see Sgemm.cpp): the hooks the runtime
+// installs, the target's vector width, and Clang vector helpers (internal
+// linkage: each bitcode file keeps its own copy).
+//
+//===----------------------------------------------------------------------===//
+#ifndef TESSERA_CODEGEN_CPU_UKERNELS_COMMON_H
+#define TESSERA_CODEGEN_CPU_UKERNELS_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+extern "C" {
+/// Set by the compiler when it links the microkernels: the target's widest
+/// profitable float vector, in bits (128, 256 or 512).
+extern const int tessera_uk_vector_bits;
+
+/// A parallel loop provided by the runtime: calls fn(ctx, i) for i in
+/// [0, n), possibly on several threads, and returns when all are done.
+typedef void (*tessera_uk_task_fn)(void *ctx, int64_t i);
+typedef void (*tessera_uk_parallel_for_fn)(void *pool, int64_t n,
+                                           tessera_uk_task_fn fn, void *ctx);
+/// Defined in Sgemm.cpp, installed by the runtime after it loads the
+/// artifact's host code; a null hook runs everything on the calling thread.
+extern tessera_uk_parallel_for_fn tessera_uk_parallel_for;
+extern void *tessera_uk_thread_pool;
+/// The pool's thread count (the caller included).
+extern int64_t tessera_uk_thread_count;
+
+void *malloc(size_t);
+void free(void *);
+}
+
+namespace {
+
+template <int W>
+using Vec = float __attribute__((ext_vector_type(W)));
+template <int W>
+using Mask = bool __attribute__((ext_vector_type(W)));
+
+template <int W> inline Vec<W> load(const float *p) {
+  Vec<W> v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return v;
+}
+template <int W> inline void store(float *p, Vec<W> v) {
+  __builtin_memcpy(p, &v, sizeof(v));
+}
+
+/// Lanes [0, n) set.
+template <int W> inline Mask<W> firstLanes(int64_t n) {
+  Vec<W> index;
+  for (int i = 0; i < W; ++i)
+    index[i] = float(i);
+  return __builtin_convertvector(index < Vec<W>(float(n)), Mask<W>);
+}
+
+/// The even lanes of a and b (lanes 0, 2, ... of the 2W floats they hold).
+template <int W> inline Vec<W> evens(Vec<W> a, Vec<W> b) {
+  if constexpr (W == 16)
+    return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                   22, 24, 26, 28, 30);
+  else if constexpr (W == 8)
+    return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+  else
+    return __builtin_shufflevector(a, b, 0, 2, 4, 6);
+}
+
+} // namespace
+
+#endif // TESSERA_CODEGEN_CPU_UKERNELS_COMMON_H
