@@ -190,7 +190,7 @@ struct OutlineLoopsPass
     auto loop = scf::ForOp::create(b, loc, begin, end, one);
     OpBuilder in(loop.getBody()->getTerminator());
     IRMapping mapping;
-    ValueRange ivs = par.getInductionVars();
+    SmallVector<Value> ivs(par.getInductionVars());
     Value rest = loop.getInductionVar();
     for (unsigned d = outer; d-- > 1;) {
       Value size = arith::ConstantIndexOp::create(in, loc, trips[d]);
