@@ -29,6 +29,7 @@
 
 #include "codegen/CPU/Passes.h"
 #include "codegen/CPU/KernelEpilogue.h"
+#include "codegen/CPU/LinalgMatch.h"
 #include "codegen/Common/BufferBytes.h"
 #include "codegen/Common/RuntimeCalls.h"
 
@@ -72,28 +73,6 @@ struct ContractionLoops {
   unsigned m, n, k;
 };
 
-/// True if the body is `yield(acc + lhs * rhs)` on f32 (either operand
-/// order of the add and the mul).
-bool isMulAddBody(linalg::LinalgOp op) {
-  Block *body = op.getBlock();
-  if (body->getOperations().size() != 3)
-    return false;
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add)
-    return false;
-  Value acc = body->getArgument(2);
-  Value other = add.getLhs() == acc ? add.getRhs() : add.getLhs();
-  if (add.getLhs() != acc && add.getRhs() != acc)
-    return false;
-  auto mul = other.getDefiningOp<arith::MulFOp>();
-  if (!mul)
-    return false;
-  Value x = body->getArgument(0), y = body->getArgument(1);
-  return (mul.getLhs() == x && mul.getRhs() == y) ||
-         (mul.getLhs() == y && mul.getRhs() == x);
-}
-
 /// The result position of loop `d` in `map`, if the map reads it.
 std::optional<unsigned> positionOf(AffineMap map, unsigned d) {
   for (auto [i, e] : llvm::enumerate(map.getResults()))
@@ -108,7 +87,7 @@ std::optional<unsigned> positionOf(AffineMap map, unsigned d) {
 std::optional<ContractionLoops> matchContraction(linalg::LinalgOp op,
                                                  bool lowPrecision) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || !isMulAddBody(op))
+      op.getNumDpsInits() != 1 || !mlir::tessera::isMulAddBody(op))
     return std::nullopt;
   Type element;
   for (OpOperand &operand : op->getOpOperands()) {
@@ -484,12 +463,8 @@ std::optional<WindowsB> matchWindows(linalg::LinalgOp op, const ContractionLoops
   SmallVector<AffineMap> maps = copy.getIndexingMapsArray();
   if (!maps[1].isIdentity())
     return std::nullopt;
-  SmallVector<int64_t> zero(6, 0);
-  SmallVector<int64_t> at0 = maps[0].compose(zero);
   auto coefficient = [&](unsigned result, unsigned loop) {
-    SmallVector<int64_t> unit(6, 0);
-    unit[loop] = 1;
-    return maps[0].compose(unit)[result] - at0[result];
+    return mlir::tessera::mapCoefficient(maps[0], result, loop);
   };
   ArrayRef<int64_t> six = patchType.getShape(), x = inType.getShape();
   WindowsB win{copy, input, x[2], x[3], six[2], six[3], coefficient(2, 4),

@@ -20,6 +20,7 @@
 
 #include "codegen/CPU/Passes.h"
 #include "codegen/CPU/KernelEpilogue.h"
+#include "codegen/CPU/LinalgMatch.h"
 #include "codegen/Common/RuntimeCalls.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -44,24 +45,6 @@ constexpr llvm::StringLiteral kDwConv = "tessera_uk_dwconv2d_f32";
 /// Flags of tessera_uk_dwconv2d_f32 (as in ukernels/Conv.cpp).
 constexpr int64_t kOverwrite = 1, kPadded = 2;
 
-/// True if the body is `yield(acc + x * w)` (either order of each).
-bool isMulAdd(linalg::GenericOp op) {
-  Block *body = op.getBlock();
-  if (body->getOperations().size() != 3)
-    return false;
-  auto add = body->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add)
-    return false;
-  Value acc = body->getArgument(2);
-  Value other = add.getLhs() == acc ? add.getRhs() : add.getLhs();
-  auto mul = other.getDefiningOp<arith::MulFOp>();
-  if ((add.getLhs() != acc && add.getRhs() != acc) || !mul)
-    return false;
-  Value x = body->getArgument(0), w = body->getArgument(1);
-  return (mul.getLhs() == x && mul.getRhs() == w) ||
-         (mul.getLhs() == w && mul.getRhs() == x);
-}
-
 struct DwConv {
   int64_t n, c, h, w, kh, kw, sh, sw, dh, dw, oh, ow;
 };
@@ -69,7 +52,7 @@ struct DwConv {
 /// The depthwise convolution `op` computes, if it is one.
 std::optional<DwConv> matchDwConv(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || op.getNumLoops() != 8 || !isMulAdd(op))
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 8 || !isMulAddBody(op))
     return std::nullopt;
   for (Value v : op->getOperands())
     if (!isContiguousF32(v))
@@ -90,12 +73,8 @@ std::optional<DwConv> matchDwConv(linalg::GenericOp op) {
   // loops; read their coefficients, then require the map to be exactly
   // the lowering's.
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  SmallVector<int64_t> zero(8, 0);
-  SmallVector<int64_t> at0 = maps[0].compose(zero);
   auto coefficient = [&](unsigned result, unsigned loop) {
-    SmallVector<int64_t> unit(8, 0);
-    unit[loop] = 1;
-    return maps[0].compose(unit)[result] - at0[result];
+    return mapCoefficient(maps[0], result, loop);
   };
   DwConv conv{x[0], x[1], x[3], x[4], wt[3], wt[4],
               coefficient(3, 3), coefficient(4, 7), coefficient(3, 5),

@@ -46,8 +46,7 @@ struct DwConv {
     return v > Vec<W>(hi) ? Vec<W>(hi) : v;
   }
 
-  /// The window sum at input offset `src` (the window's top-left element),
-  /// consecutive outputs `step` input columns apart.
+  /// The window sum whose top-left input element is at `src`.
   float point(const float *src, const float *k) const {
     float acc = 0.0f;
     for (int64_t ky = 0; ky < kh; ++ky)
