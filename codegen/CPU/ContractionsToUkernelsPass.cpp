@@ -377,10 +377,32 @@ BlockArgument packableWeightA(linalg::LinalgOp op, const ContractionLoops &loops
   return arg;
 }
 
+/// The static sizes of `op`'s M and N loops.
+int64_t mOf(linalg::LinalgOp op, const ContractionLoops &loops) {
+  return op.getStaticLoopRanges()[loops.m];
+}
+int64_t nOf(linalg::LinalgOp op, const ContractionLoops &loops) {
+  return op.getStaticLoopRanges()[loops.n];
+}
+
 /// The microkernel's epilogue (its trailing arguments: bias, addend,
 /// flags, lo, hi; flags as in ukernels/Sgemm.cpp).
 constexpr int64_t kUkOverwrite = 1, kUkRowBias = 2, kUkColBias = 4, kUkAddend = 8,
-                  kUkPackedA = 16;
+                  kUkPackedA = 16, kUkSwapped = 32;
+
+/// Whether a GEMM with a prepacked A computes Cᵀ = Bᵀ Aᵀ (kSwapped: Aᵀ
+/// prepacked in B's column panels, vectors along M): when its N fills
+/// the register tiles' vector lanes (32-wide tiles, a 16-wide tail)
+/// worse than M does. A convolution with a 7x7 output fills 64 lanes with
+/// its 49 positions, a 14x14 one 208 with 196, where its 256-2048 output
+/// channels fill them all.
+bool computeTransposed(int64_t m, int64_t n) {
+  auto lanes = [](int64_t x) {
+    int64_t r = x % 32;
+    return x - r + (r == 0 ? 0 : r <= 16 ? 16 : 32);
+  };
+  return m % 16 == 0 && 100 * n < 97 * lanes(n);
+}
 struct UkEpilogue {
   int64_t flags = 0;
   std::optional<mlir::tessera::KernelEpilogue> ops;
@@ -519,7 +541,7 @@ void eraseWindows(WindowsB &win, Value b) {
 
 void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
              func::FuncOp callee, bool runtimeGemm, WindowsB *win = nullptr,
-             bool aPacked = false) {
+             bool aPacked = false, bool swapped = false) {
   GemmEpilogue epilogue;
   UkEpilogue uk;
   Value output = op->getOperand(2);
@@ -611,7 +633,8 @@ void rewrite(linalg::LinalgOp op, const ContractionLoops &loops,
     };
     args.push_back(addressOf(uk.ops ? uk.ops->bias : Value()));
     args.push_back(addressOf(uk.ops ? uk.ops->addend : Value()));
-    args.push_back(index(uk.flags | (win && aPacked ? kUkPackedA : 0)));
+    args.push_back(index(uk.flags | (win && aPacked ? kUkPackedA : 0) |
+                         (swapped ? kUkSwapped : 0)));
     float lo = uk.ops ? uk.ops->lo : -std::numeric_limits<float>::infinity();
     float hi = uk.ops ? uk.ops->hi : std::numeric_limits<float>::infinity();
     for (float bound : {lo, hi})
@@ -663,14 +686,14 @@ struct ContractionsToUkernelsPass
     llvm::StringMap<func::FuncOp> callees;
     auto prepacked = [&](linalg::LinalgOp op, const ContractionLoops &loops,
                          BlockArgument w, StringRef entry, StringRef attr,
-                         int64_t blockSize) {
+                         int64_t blockSize, bool swapped = false) {
       func::FuncOp &packedCallee = callees[entry];
       if (!packedCallee)
         packedCallee = mlir::tessera::lookupOrDeclareFunc(module, entry, args, {});
       auto func = cast<func::FuncOp>(w.getOwner()->getParentOp());
       func.setArgAttr(w.getArgNumber(), attr,
                       DenseI64ArrayAttr::get(module.getContext(), {kPackKC, blockSize}));
-      rewrite(op, loops, packedCallee, runtimeGemm);
+      rewrite(op, loops, packedCallee, runtimeGemm, nullptr, false, swapped);
       ++numPrepacked;
     };
     // B gathered from a convolution's input: index arguments for the
@@ -688,18 +711,25 @@ struct ContractionsToUkernelsPass
           windowsCallee = mlir::tessera::lookupOrDeclareFunc(module, kSgemmWindows, types, {});
         }
         BlockArgument a = packableWeightA(op, loops);
+        bool swapped = a && computeTransposed(mOf(op, loops), nOf(op, loops));
         if (a) {
           auto func = cast<func::FuncOp>(a.getOwner()->getParentOp());
           func.setArgAttr(a.getArgNumber(), "tessera.prepack_rows",
-                          DenseI64ArrayAttr::get(module.getContext(), {kPackKC, kPackRows}));
+                          DenseI64ArrayAttr::get(module.getContext(),
+                                                 {kPackKC, swapped ? kPackPanel : kPackRows}));
           ++numPrepacked;
+          numTransposed += swapped;
         }
-        rewrite(op, loops, windowsCallee, runtimeGemm, &*win, bool(a));
+        rewrite(op, loops, windowsCallee, runtimeGemm, &*win, bool(a), swapped);
         ++numWindows;
       } else if (BlockArgument w = packed(op, loops))
         prepacked(op, loops, w, kSgemmPacked, "tessera.prepack", kPackPanel);
-      else if (BlockArgument a = runtimeGemm ? BlockArgument() : packableWeightA(op, loops))
-        prepacked(op, loops, a, kSgemmPackedA, "tessera.prepack_rows", kPackRows);
+      else if (BlockArgument a = runtimeGemm ? BlockArgument() : packableWeightA(op, loops)) {
+        bool swapped = computeTransposed(mOf(op, loops), nOf(op, loops));
+        numTransposed += swapped;
+        prepacked(op, loops, a, kSgemmPackedA, "tessera.prepack_rows",
+                  swapped ? kPackPanel : kPackRows, swapped);
+      }
       else
         rewrite(op, loops, callee, runtimeGemm);
     }

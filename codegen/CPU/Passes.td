@@ -120,8 +120,14 @@ def ContractionsToUkernelsPass
     of its output and the elementwise op after it when that op adds a bias
     per row or per column, an addend and clamps (trailing arguments: bias
     and addend addresses, flags 1 overwrite, 2 row bias, 4 column bias,
-    8 addend, 16 A prepacked for the windows entry, then the bounds), and
-    writes that op's output.
+    8 addend, 16 A prepacked for the windows entry, 32 computed
+    transposed, then the bounds), and writes that op's output.
+    A prepacked A whose GEMM has few columns for its rows (N, a
+    convolution's output positions, fills the 32-wide register tiles'
+    lanes 3% or more worse than M: 7x7 and 14x14 outputs) is stored as Aᵀ
+    in column panels (`tessera.prepack_rows = [256, 32]`), and the call
+    (flag 32) computes Cᵀ = Bᵀ Aᵀ with vectors along M, transposing into C
+    in its epilogue.
     The microkernel (codegen/CPU/ukernels) is packed, register-tiled for
     the target's vector width, and multithreaded through the runtime; the
     compiler links its bitcode into the artifact, so this pass is for
@@ -151,7 +157,8 @@ def ContractionsToUkernelsPass
   let statistics = [
     Statistic<"numCalls", "contractions", "Contractions given to the microkernel">,
     Statistic<"numPrepacked", "prepacked", "Calls reading a weight prepacked at compile time">,
-    Statistic<"numWindows", "windows", "Calls gathering B from a convolution's input">
+    Statistic<"numWindows", "windows", "Calls gathering B from a convolution's input">,
+    Statistic<"numTransposed", "transposed", "Calls computing the transposed product (few columns)">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",

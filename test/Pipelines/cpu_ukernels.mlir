@@ -273,3 +273,85 @@ func.func @windows(%x: memref<1x3x10x10xf32>, %w: memref<8x27xf32>, %y: memref<8
   }
   return
 }
+
+// -----
+
+// A convolution's weight read once as A (prepacked) against the windows
+// of its input, 7x7 output positions for 32 channels: N = 49 fills 64
+// vector lanes where M fills all, so the call computes the transposed
+// product (flags 16 A prepacked, 32 transposed) and the weight is stored
+// as Aᵀ in 32-wide column panels.
+#win7 = affine_map<(n, c, ky, kx, oy, ox) -> (n, c, oy + ky, ox + kx)>
+#id7 = affine_map<(n, c, ky, kx, oy, ox) -> (n, c, ky, kx, oy, ox)>
+#ta = affine_map<(m, n, k) -> (m, k)>
+#tb = affine_map<(m, n, k) -> (k, n)>
+#tc = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @transposed_windows
+// CHECK-SAME: tessera.prepack_rows = array<i64: 256, 32>
+// CHECK-DAG: %[[F48:.*]] = arith.constant 48 : index
+// CHECK: call @tessera_uk_sgemm_f32_win({{.*}}, %[[F48]], %{{.*}}, %{{.*}}) :
+func.func @transposed_windows(%x: memref<1x8x9x9xf32>, %w: memref<32x72xf32> {tessera.weight},
+                              %y: memref<32x49xf32>) {
+  %p = memref.alloc() : memref<1x8x3x3x7x7xf32>
+  linalg.generic {indexing_maps = [#win7, #id7], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x8x9x9xf32>) outs(%p : memref<1x8x3x3x7x7xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  %b = memref.collapse_shape %p [[0, 1, 2, 3], [4, 5]] : memref<1x8x3x3x7x7xf32> into memref<72x49xf32>
+  linalg.generic {indexing_maps = [#ta, #tb, #tc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %b : memref<32x72xf32>, memref<72x49xf32>) outs(%y : memref<32x49xf32>) {
+  ^bb0(%a: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %a, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A pointwise convolution's weight as A against its input (B read where
+// it lies): 14x14 = 196 positions for 48 channels goes transposed (flag
+// 32, column panels); 40 channels (not a multiple of 16) and 8x8 = 64
+// positions (whole vectors) keep A's row panels and flag 0.
+#pa = affine_map<(m, n, k) -> (m, k)>
+#pb = affine_map<(m, n, k) -> (k, n)>
+#pc = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @transposed_pointwise
+// CHECK-SAME: %{{.*}}: memref<48x16xf32> {tessera.prepack_rows = array<i64: 256, 32>, tessera.weight}
+// CHECK-SAME: %{{.*}}: memref<40x16xf32> {tessera.prepack_rows = array<i64: 256, 12>, tessera.weight}
+// CHECK-SAME: %{{.*}}: memref<48x16xf32> {tessera.prepack_rows = array<i64: 256, 12>, tessera.weight}
+// CHECK-DAG: %[[F32:.*]] = arith.constant 32 : index
+// CHECK-DAG: %[[F0:.*]] = arith.constant 0 : index
+// CHECK: call @tessera_uk_sgemm_f32_pa({{.*}}, %[[F32]], %{{.*}}, %{{.*}}) :
+// CHECK: call @tessera_uk_sgemm_f32_pa({{.*}}, %[[F0]], %{{.*}}, %{{.*}}) :
+// CHECK: call @tessera_uk_sgemm_f32_pa({{.*}}, %[[F0]], %{{.*}}, %{{.*}}) :
+func.func @transposed_pointwise(%x: memref<16x196xf32>, %w1: memref<48x16xf32> {tessera.weight},
+                                %w2: memref<40x16xf32> {tessera.weight},
+                                %w3: memref<48x16xf32> {tessera.weight}, %x3: memref<16x64xf32>,
+                                %y1: memref<48x196xf32>, %y2: memref<40x196xf32>,
+                                %y3: memref<48x64xf32>) {
+  linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w1, %x : memref<48x16xf32>, memref<16x196xf32>) outs(%y1 : memref<48x196xf32>) {
+  ^bb0(%a: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %a, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w2, %x : memref<40x16xf32>, memref<16x196xf32>) outs(%y2 : memref<40x196xf32>) {
+  ^bb0(%a: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %a, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w3, %x3 : memref<48x16xf32>, memref<16x64xf32>) outs(%y3 : memref<48x64xf32>) {
+  ^bb0(%a: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %a, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}

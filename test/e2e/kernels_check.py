@@ -271,6 +271,15 @@ CASES = [
     ("conv 3x3 bias residual relu epilogue",
      with_epilogue(conv_case(2, 40, (9, 9), 36, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu",
                    residual=True), 1e-5, 1e-4),
+    # Few output positions for many channels (7x7, 14x14): the product is
+    # computed transposed (vectors along the channels) and transposed into
+    # the output by the epilogue: several K slices with a residual, a
+    # strided 1x1 split over the threads with a 16-channel last block.
+    ("conv transposed 7x7 3x3 residual relu",
+     with_epilogue(conv_case(2, 64, (7, 7), 64, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu",
+                   residual=True), 1e-5, 1e-4),
+    ("conv transposed 1x1 stride 2 14x14 threads",
+     conv_case(1, 128, (27, 27), 80, (1, 1), 1, (2, 2), (1, 1), (0, 0, 0, 0), True), 1e-5, 1e-4),
     ("gemm bias residual epilogue 70x600x300",
      with_epilogue(gemm_case(70, 600, 300, False, False, 1.0, 1.0, True), residual=True), 1e-5, 1e-4),
     ("empty input at the boundary", empty_case(), 0.0, 0.0),

@@ -122,6 +122,13 @@ constexpr int64_t kParallelWork = int64_t(1) << 20;
 constexpr int64_t kOverwrite = 1, kRowBias = 2, kColBias = 4, kAddend = 8;
 /// tessera_uk_sgemm_f32_win's A prepacked (tessera_uk_sgemm_f32_pa's layout).
 constexpr int64_t kPackedA = 16;
+/// A prepacked as Aᵀ in B's layout (panels of kPackPanel rows of A, the
+/// writer's `tessera.prepack_rows = [KC, 32]`), and the product computed
+/// transposed: Cᵀ = Bᵀ Aᵀ, vectors along M. For few output positions N
+/// (a 7x7 or 14x14 convolution output: 49 or 196 columns fill 64 or 208
+/// vector lanes) against many output channels M (a multiple of the vector
+/// width): Cᵀ goes to a buffer and is transposed into C by the epilogue.
+constexpr int64_t kSwapped = 32;
 
 /// What a call does around its product: C = (C or 0) + A * B, then, when
 /// `finish`, + bias (per row or per column) + addend (C's layout), clamped
@@ -135,6 +142,16 @@ struct Epilogue {
 
 /// How one tile stores: onto C or over it, finished or not; the bias and
 /// addend at the tile's first row and column.
+/// Where a GEMM computed transposed (kSwapped) puts its result: C's
+/// element (r, q) (r a row of the original product, a column of the one
+/// computed) at c[r * cRow + q * cCol], finished by `ep` in the original
+/// orientation (bias per r, addend with C's strides).
+struct Transposed {
+  float *c;
+  int64_t cRow, cCol;
+  Epilogue ep;
+};
+
 struct TileStore {
   bool accumulate = true, finish = false;
   const float *rowBias = nullptr, *colBias = nullptr, *addend = nullptr;
@@ -212,6 +229,7 @@ void tileRows(int mr, int64_t k, const float *a, int64_t aRow, int64_t aCol,
 }
 
 template <int W, int MR, int NV> struct Gemm {
+  static constexpr int Wide = W;
   static constexpr int64_t NR = NV * W;
   static constexpr int64_t KC = kPackKC;
   static constexpr int64_t MC = MR * 12;
@@ -225,6 +243,10 @@ template <int W, int MR, int NV> struct Gemm {
   int64_t aRow0 = 0;
   // The epilogue; its row bias and addend offset like A's rows and C.
   Epilogue ep = {};
+  // C's first column in `c` (a block's own buffer, computed transposed).
+  int64_t cCol0 = 0;
+  // Computed transposed: each column block into a buffer, then into `out`.
+  const Transposed *out = nullptr;
 
   /// How the tile at (i, j) stores for the K slice at p0 of kc.
   TileStore storeAt(int64_t i, int64_t j, int64_t p0, int64_t kc) const {
@@ -251,6 +273,16 @@ template <int W, int MR, int NV> struct Gemm {
     for (int64_t i = 0; i < mc; i += MR) {
       int64_t rows = mc - i < MR ? mc - i : MR;
       float *panel = dst + i * kc;
+      if (a.windows) { // Bᵀ of a convolution, computed transposed
+        gatherWindows(*a.windows, a.base, panel, rows, p0, kc, i0 + i, rows);
+        continue;
+      }
+      if (a.rowStride == 1) { // a transposed B: rows contiguous per K
+        for (int64_t p = 0; p < kc; ++p)
+          copyRun<W>(panel + p * rows, a.base + i0 + i + (p0 + p) * a.colStride,
+                     rows, 1);
+        continue;
+      }
       for (int64_t r = 0; r < rows; ++r) {
         const float *src = a.base + (i0 + i + r) * a.rowStride + p0 * a.colStride;
         for (int64_t p = 0; p < kc; ++p)
@@ -293,42 +325,48 @@ template <int W, int MR, int NV> struct Gemm {
     }
   }
 
-  /// packB for B the windows of a convolution's input: each panel row is
-  /// runs of an input row (a run per output row the panel's columns span).
+  /// packB for B the windows of a convolution's input.
   void packWindows(float *dst, int64_t p0, int64_t kc, int64_t j0,
                    int64_t nc) const {
-    const Windows &g = *b.windows;
     for (int64_t j = 0; j < nc; j += NR) {
       int64_t cols = nc - j < NR ? nc - j : NR;
       float *panel = dst + j * kc;
       if (cols < NR)
         for (int64_t q = 0; q < kc * NR; q += W)
           store<W>(panel + q, Vec<W>(0.0f));
-      // The panel's columns as runs along output rows: (first column,
-      // offset in the input plane, length); the same for every K row.
-      int64_t runs[NR][3], count = 0;
-      for (int64_t q = 0, oy = (j0 + j) / g.ow, ox = (j0 + j) % g.ow; q < cols;
-           ++oy, ox = 0) {
-        int64_t run = cols - q < g.ow - ox ? cols - q : g.ow - ox;
-        runs[count][0] = q;
-        runs[count][1] = oy * g.sh * g.w + ox * g.sw;
-        runs[count][2] = run;
-        ++count;
-        q += run;
-      }
-      // K row p0 + p is (channel, ky, kx), counted up rather than divided.
-      int64_t kx = p0 % g.kw, ky = (p0 / g.kw) % g.kh, c = p0 / (g.kw * g.kh);
-      for (int64_t p = 0; p < kc; ++p) {
-        const float *plane = b.base + (c * g.h + ky * g.dh) * g.w + kx * g.dw;
-        float *d = panel + p * NR;
-        for (int64_t r = 0; r < count; ++r)
-          copyRun<W>(d + runs[r][0], plane + runs[r][1], runs[r][2], g.sw);
-        if (++kx == g.kw) {
-          kx = 0;
-          if (++ky == g.kh) {
-            ky = 0;
-            ++c;
-          }
+      gatherWindows(*b.windows, b.base, panel, NR, p0, kc, j0 + j, cols);
+    }
+  }
+
+  /// Rows p0..p0+kc of the windows' patch matrix (`g` over the padded
+  /// input x), columns q0..q0+cols, into panel[p * width + q]: each panel
+  /// row is runs of an input row (a run per output row the columns span).
+  static void gatherWindows(const Windows &g, const float *x, float *panel,
+                            int64_t width, int64_t p0, int64_t kc, int64_t q0,
+                            int64_t cols) {
+    // The columns as runs along output rows: (first column, offset in the
+    // input plane, length); the same for every K row.
+    int64_t runs[NR][3], count = 0;
+    for (int64_t q = 0, oy = q0 / g.ow, ox = q0 % g.ow; q < cols; ++oy, ox = 0) {
+      int64_t run = cols - q < g.ow - ox ? cols - q : g.ow - ox;
+      runs[count][0] = q;
+      runs[count][1] = oy * g.sh * g.w + ox * g.sw;
+      runs[count][2] = run;
+      ++count;
+      q += run;
+    }
+    // K row p0 + p is (channel, ky, kx), counted up rather than divided.
+    int64_t kx = p0 % g.kw, ky = (p0 / g.kw) % g.kh, c = p0 / (g.kw * g.kh);
+    for (int64_t p = 0; p < kc; ++p) {
+      const float *plane = x + (c * g.h + ky * g.dh) * g.w + kx * g.dw;
+      float *d = panel + p * width;
+      for (int64_t r = 0; r < count; ++r)
+        copyRun<W>(d + runs[r][0], plane + runs[r][1], runs[r][2], g.sw);
+      if (++kx == g.kw) {
+        kx = 0;
+        if (++ky == g.kh) {
+          ky = 0;
+          ++c;
         }
       }
     }
@@ -340,7 +378,7 @@ template <int W, int MR, int NV> struct Gemm {
   void runTile(int rows, int64_t cols, int64_t kc, const float *ap,
                int64_t aRow, int64_t aCol, const float *bp, int64_t ldb,
                int64_t i, int64_t j, int64_t p0) const {
-    float *cij = c + i * cRow + j * cCol;
+    float *cij = c + i * cRow + (j - cCol0) * cCol;
     TileStore st = storeAt(i, j, p0, kc);
     if (cols == NR && cCol == 1)
       return tileRows<W, NV, MR>(rows, kc, ap, aRow, aCol, bp, ldb, cij, cRow, st);
@@ -386,7 +424,7 @@ template <int W, int MR, int NV> struct Gemm {
     // in place when few column panels reuse it.
     bool directB = !b.packed && !b.windows && b.colStride == 1 &&
                    (m <= MR || k * n <= (1 << 17));
-    bool directA = !a.packed && n <= 2 * NR;
+    bool directA = !a.packed && !a.windows && n <= 2 * NR;
     for (int64_t p0 = 0; p0 < k; p0 += KC) {
       int64_t kc = k - p0 < KC ? k - p0 : KC;
       if (!directB && !b.packed)
@@ -448,6 +486,115 @@ template <int W, int MR, int NV> struct Gemm {
   }
 };
 
+/// One level of an in-register transpose of W rows of W lanes: rows r and
+/// r + B (bit B of r clear) swap their blocks of B lanes across the
+/// diagonal. The levels B = W/2 .. 1 together transpose the rows.
+template <int W, int B> inline void swapBlocks(Vec<W> *rows) {
+  for (int r = 0; r < W; ++r) {
+    if (r & B)
+      continue;
+    Vec<W> x = rows[r], y = rows[r + B];
+    if constexpr (W == 16 && B == 8) {
+      rows[r] = __builtin_shufflevector(x, y, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+      rows[r + B] = __builtin_shufflevector(x, y, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    } else if constexpr (W == 16 && B == 4) {
+      rows[r] = __builtin_shufflevector(x, y, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+      rows[r + B] = __builtin_shufflevector(x, y, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+    } else if constexpr (W == 16 && B == 2) {
+      rows[r] = __builtin_shufflevector(x, y, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+      rows[r + B] = __builtin_shufflevector(x, y, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    } else if constexpr (W == 16 && B == 1) {
+      rows[r] = __builtin_shufflevector(x, y, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+      rows[r + B] = __builtin_shufflevector(x, y, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+    } else if constexpr (W == 8 && B == 4) {
+      rows[r] = __builtin_shufflevector(x, y, 0, 1, 2, 3, 8, 9, 10, 11);
+      rows[r + B] = __builtin_shufflevector(x, y, 4, 5, 6, 7, 12, 13, 14, 15);
+    } else if constexpr (W == 8 && B == 2) {
+      rows[r] = __builtin_shufflevector(x, y, 0, 1, 8, 9, 4, 5, 12, 13);
+      rows[r + B] = __builtin_shufflevector(x, y, 2, 3, 10, 11, 6, 7, 14, 15);
+    } else if constexpr ((W == 8 || W == 4) && B == 1) {
+      if constexpr (W == 8) {
+        rows[r] = __builtin_shufflevector(x, y, 0, 8, 2, 10, 4, 12, 6, 14);
+        rows[r + B] = __builtin_shufflevector(x, y, 1, 9, 3, 11, 5, 13, 7, 15);
+      } else {
+        rows[r] = __builtin_shufflevector(x, y, 0, 4, 2, 6);
+        rows[r + B] = __builtin_shufflevector(x, y, 1, 5, 3, 7);
+      }
+    } else if constexpr (W == 4 && B == 2) {
+      rows[r] = __builtin_shufflevector(x, y, 0, 1, 4, 5);
+      rows[r + B] = __builtin_shufflevector(x, y, 2, 3, 6, 7);
+    }
+  }
+}
+
+template <int W> inline void transpose(Vec<W> *rows) {
+  if constexpr (W >= 16)
+    swapBlocks<W, 8>(rows);
+  if constexpr (W >= 8)
+    swapBlocks<W, 4>(rows);
+  swapBlocks<W, 2>(rows);
+  swapBlocks<W, 1>(rows);
+}
+
+/// C[j0 + j, i] (the transposed product's columns j0..j0+nc, rows 0..m,
+/// computed into t[i * nc + j]) = out's epilogue of t (plus C's value
+/// when out accumulates): W x W blocks of t transposed in registers, so
+/// that t is read and C written a vector at a time.
+template <int W>
+void finishTransposed(const Transposed &out, const float *t, int64_t m,
+                      int64_t j0, int64_t nc) {
+  const Epilogue &ep = out.ep;
+  bool accumulate = !(ep.flags & kOverwrite);
+  auto finish = [&](Vec<W> v, int64_t r, int64_t i, int64_t lanes) {
+    float *dst = out.c + r * out.cRow + i * out.cCol;
+    Mask<W> mask = firstLanes<W>(lanes);
+    auto read = [&](const float *p) {
+      if (out.cCol != 1) {
+        Vec<W> x = 0.0f;
+        for (int64_t l = 0; l < lanes; ++l)
+          x[l] = p[l * out.cCol];
+        return x;
+      }
+      return lanes == W ? load<W>(p) : __builtin_masked_load(mask, p);
+    };
+    if (ep.rowBias)
+      v += Vec<W>(ep.rowBias[r]);
+    if (ep.colBias)
+      v += lanes == W ? load<W>(ep.colBias + i)
+                      : __builtin_masked_load(mask, ep.colBias + i);
+    if (accumulate)
+      v += read(dst);
+    if (ep.addend)
+      v += read(ep.addend + r * out.cRow + i * out.cCol);
+    v = v < Vec<W>(ep.lo) ? Vec<W>(ep.lo) : v;
+    v = v > Vec<W>(ep.hi) ? Vec<W>(ep.hi) : v;
+    if (out.cCol != 1) {
+      for (int64_t l = 0; l < lanes; ++l)
+        dst[l * out.cCol] = v[l];
+    } else if (lanes == W) {
+      store<W>(dst, v);
+    } else {
+      __builtin_masked_store(mask, v, dst);
+    }
+  };
+  for (int64_t j = 0; j < nc; j += W) {
+    int64_t channels = nc - j < W ? nc - j : W;
+    Mask<W> channelMask = firstLanes<W>(channels);
+    for (int64_t i = 0; i < m; i += W) {
+      int64_t positions = m - i < W ? m - i : W;
+      Vec<W> rows[W];
+      for (int x = 0; x < W; ++x) {
+        // Rows past m repeat the last one; their lanes are not stored.
+        const float *src = t + (i + (x < positions ? x : positions - 1)) * nc + j;
+        rows[x] = channels == W ? load<W>(src) : __builtin_masked_load(channelMask, src);
+      }
+      transpose<W>(rows);
+      for (int y = 0; y < channels; ++y)
+        finish(rows[y], j0 + j + y, i, positions);
+    }
+  }
+}
+
 template <typename G> struct BlockTask {
   const G *gemm;
   int64_t blockCols;
@@ -465,15 +612,29 @@ template <typename G> void runBlock(void *ctx, int64_t index) {
                         ? (g.n % G::NR ? kc * G::NR : 0)
                         : kc * ((nc + G::NR - 1) / G::NR) * G::NR;
   int64_t aFloats = g.a.packed ? 0 : kc * (g.m < G::MC ? g.m : G::MC);
+  // Computed transposed: the block's columns of Cᵀ, then into C.
+  int64_t tFloats = g.out ? g.m * nc : 0;
   constexpr int64_t kStackFloats = 16384;
   float stack[kStackFloats];
   float *space = stack;
-  if (bFloats + aFloats > kStackFloats) {
-    space = static_cast<float *>(malloc(sizeof(float) * (bFloats + aFloats)));
+  int64_t floats = bFloats + aFloats + tFloats;
+  if (floats > kStackFloats) {
+    space = static_cast<float *>(malloc(sizeof(float) * floats));
     if (!space)
       __builtin_trap();
   }
-  g.columnBlock(j0, nc, space, space + bFloats);
+  if (!g.out) {
+    g.columnBlock(j0, nc, space, space + bFloats);
+  } else {
+    G t = g;
+    t.c = space + bFloats + aFloats;
+    t.cRow = nc;
+    t.cCol = 1;
+    t.cCol0 = j0;
+    t.ep = Epilogue{kOverwrite};
+    t.columnBlock(j0, nc, space, space + bFloats);
+    finishTransposed<G::Wide>(*g.out, t.c, g.m, j0, nc);
+  }
   if (space != stack)
     free(space);
 }
@@ -506,12 +667,14 @@ template <typename G> void runRows(void *ctx, int64_t index) {
 
 template <int W, int MR, int NV>
 void gemm(int64_t m, int64_t n, int64_t k, Operand a, Operand b, float *c,
-          int64_t cRow, int64_t cCol, const Epilogue &ep) {
+          int64_t cRow, int64_t cCol, const Epilogue &ep,
+          const Transposed *out) {
   using G = Gemm<W, MR, NV>;
   if (m <= 0 || n <= 0 || k <= 0)
     return;
   G g{m, n, k, a, b, c, cRow, cCol};
   g.ep = ep;
+  g.out = out;
   int64_t threads = tessera_uk_thread_count;
   bool parallel = tessera_uk_parallel_for && threads > 1 &&
                   m * n * k >= kParallelWork;
@@ -519,7 +682,7 @@ void gemm(int64_t m, int64_t n, int64_t k, Operand a, Operand b, float *c,
   // against few output positions): split by columns, every thread would
   // pack all of A; by rows, each packs its rows of A and all of the
   // smaller B.
-  if (parallel && m > n && m >= 2 * MR) {
+  if (parallel && m > n && m >= 2 * MR && !out) {
     int64_t rows = (m + threads - 1) / threads;
     rows = (rows + MR - 1) / MR * MR;
     RowTask<G> task{&g, rows};
@@ -552,13 +715,13 @@ void gemm(int64_t m, int64_t n, int64_t k, Operand a, Operand b, float *c,
 /// One GEMM of a batch, chosen for the target's vector width.
 inline void gemmForTarget(int64_t m, int64_t n, int64_t k, Operand a,
                           Operand b, float *c, int64_t cRow, int64_t cCol,
-                          const Epilogue &ep) {
+                          const Epilogue &ep, const Transposed *out = nullptr) {
   if (tessera_uk_vector_bits >= 512)
-    gemm<16, 12, 2>(m, n, k, a, b, c, cRow, cCol, ep);
+    gemm<16, 12, 2>(m, n, k, a, b, c, cRow, cCol, ep, out);
   else if (tessera_uk_vector_bits >= 256)
-    gemm<8, 6, 2>(m, n, k, a, b, c, cRow, cCol, ep);
+    gemm<8, 6, 2>(m, n, k, a, b, c, cRow, cCol, ep, out);
   else
-    gemm<4, 6, 2>(m, n, k, a, b, c, cRow, cCol, ep);
+    gemm<4, 6, 2>(m, n, k, a, b, c, cRow, cCol, ep, out);
 }
 
 /// A batch of GEMMs (up to three batch dimensions, strides per operand).
@@ -575,6 +738,8 @@ struct Batch {
   bool aPacked = false;
   Epilogue ep = {};
   const Windows *windows = nullptr;
+  // A prepacked as Aᵀ in B's layout: computed transposed (kSwapped).
+  bool swapped = false;
 
   void run(int64_t item) const {
     int64_t i2 = item % sizes[2], rest = item / sizes[2];
@@ -587,6 +752,15 @@ struct Batch {
     Epilogue itemEp = ep;
     if (itemEp.addend)
       itemEp.addend += cOffset;
+    if (swapped) {
+      // Cᵀ[n, m] = Bᵀ[n, k] * Aᵀ[k, m]: Bᵀ broadcast (its windows gathered
+      // as rows), Aᵀ the prepacked panels of M columns.
+      Operand bt{bv.base, bv.colStride, bv.rowStride, false, windows};
+      Operand at{av.base, m, 1, true};
+      Transposed out{c + cOffset, cm, cn, itemEp};
+      gemmForTarget(n, m, k, bt, at, nullptr, 0, 0, Epilogue{}, &out);
+      return;
+    }
     gemmForTarget(m, n, k, av, bv, c + cOffset, cm, cn, itemEp);
   }
   static void runItem(void *ctx, int64_t item) {
@@ -699,8 +873,9 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_pb(
 }
 
 /// tessera_uk_sgemm_f32 with A a weight prepacked at compile time (the
-/// layout at kPackRows above): [M, K], the same for every batch (its
-/// strides are ignored; the batch dimensions do not fold into M).
+/// layout at kPackRows above, or with flag 32 Aᵀ's as a B: kSwapped): [M,
+/// K], the same for every batch (its strides are ignored; the batch
+/// dimensions do not fold into M).
 extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_pa(
     int64_t b0, int64_t b1, int64_t b2, int64_t m, int64_t n, int64_t k,
     intptr_t aAddr, int64_t, int64_t, int64_t, int64_t, int64_t,
@@ -712,6 +887,7 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_pa(
               reinterpret_cast<const float *>(bAddr), {bb0, bb1, bb2}, bk, bn, false,
               reinterpret_cast<float *>(cAddr), {cb0, cb1, cb2}, cm, cn, true};
   batch.ep = epilogue(biasAddr, addendAddr, flags, lo, hi);
+  batch.swapped = flags & kSwapped;
   batch.runAll();
 }
 
@@ -719,7 +895,8 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_pa(
 /// gathered from its padded input at x (Windows above: the input's h and
 /// w, the kernel's kh and kw, strides, dilations and the output's width
 /// ow); bb0..bb2 step through x per batch index. With flag 16, A is
-/// prepacked as in tessera_uk_sgemm_f32_pa (its strides ignored).
+/// prepacked as in tessera_uk_sgemm_f32_pa (its strides ignored), with
+/// flags 16 and 32 as Aᵀ (kSwapped).
 extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_win(
     int64_t b0, int64_t b1, int64_t b2, int64_t m, int64_t n, int64_t k,
     intptr_t aAddr, int64_t ab0, int64_t ab1, int64_t ab2, int64_t am, int64_t ak,
@@ -737,5 +914,6 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_sgemm_f32_win(
               reinterpret_cast<float *>(cAddr), {cb0, cb1, cb2}, cm, cn, aPacked};
   batch.ep = epilogue(biasAddr, addendAddr, flags, lo, hi);
   batch.windows = &windows;
+  batch.swapped = aPacked && (flags & kSwapped);
   batch.runAll();
 }
