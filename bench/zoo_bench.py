@@ -6,15 +6,19 @@ Runtime (and OpenVINO's CPU plugin when the `openvino` wheel is
 installed), side by side in one run, at the same thread count.
 
     zoo_bench.py --compile tessera-compile --run tessera-run
-                 [--threads 1,2] [--repeat 10] [--only NAME,...] [--cache DIR]
-                 [--markdown FILE]
+                 [--threads 1,2] [--repeat 10] [--rounds 3] [--only NAME,...]
+                 [--cache DIR] [--markdown FILE]
 
 Each model is exported once per shape to CACHE (default
 ~/.cache/tessera/bench/zoo), compiled by tessera-compile, run by
 tessera-run --repeat (median latency) and by ONNX Runtime
 (intra_op_num_threads = threads, median of the same number of runs); the
-outputs are compared too. Prints a table of medians and ratios (Tessera /
-ORT: below 1 is faster) and their geometric mean per thread count.
+outputs are compared too. The peers take turns for --rounds rounds (the
+machines these run on change speed within minutes: a ratio is only
+meaningful between runs close in time): each latency reported is the
+median of its rounds' medians, each ratio the median of the rounds'
+ratios. Prints a table of those and the ratios' geometric mean per thread
+count (Tessera / ORT: below 1 is faster).
 """
 import argparse
 import math
@@ -66,6 +70,11 @@ def compile_model(args, model, work):
     return artifact, time.time() - start
 
 
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
 def tessera(args, artifact, feeds, threads, work):
     inputs = []
     for k, a in feeds.items():
@@ -81,25 +90,32 @@ def tessera(args, artifact, feeds, threads, work):
     return ms, y
 
 
-def onnxruntime(model, feeds, threads, repeat):
+def timed(run, repeat):
+    """The median of `repeat` timed calls of run(), in ms."""
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - t) * 1e3)
+    return median(times)
+
+
+def onnxruntime(model, feeds, threads):
+    """ONNX Runtime's session: (its output, a function timing `repeat`
+    runs)."""
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
     y = sess.run(None, feeds)[0]
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        sess.run(None, feeds)
-        times.append((time.perf_counter() - t) * 1e3)
-    return sorted(times)[len(times) // 2], y
+    return y, lambda repeat: timed(lambda: sess.run(None, feeds), repeat)
 
 
-def openvino(model, feeds, threads, repeat):
+def openvino(model, feeds, threads):
     """OpenVINO's CPU plugin, when the `openvino` wheel is installed (not
-    by install-deps.sh: `build/venv/bin/pip install openvino`); None
-    otherwise."""
+    by install-deps.sh: `build/venv/bin/pip install openvino`): a function
+    timing `repeat` runs; None otherwise."""
     try:
         import openvino as ov
     except ImportError:
@@ -112,12 +128,7 @@ def openvino(model, feeds, threads, repeat):
                                                 "INFERENCE_PRECISION_HINT": "f32"})
     request = compiled.create_infer_request()
     request.infer(feeds)
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        request.infer(feeds)
-        times.append((time.perf_counter() - t) * 1e3)
-    return sorted(times)[len(times) // 2]
+    return lambda repeat: timed(lambda: request.infer(feeds), repeat)
 
 
 def main():
@@ -126,6 +137,8 @@ def main():
     ap.add_argument("--run", required=True)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="turns each peer takes (medians and ratios over them)")
     ap.add_argument("--only", help="comma-separated labels' first words or zoo names")
     ap.add_argument("--cache", default=os.path.join(os.path.expanduser("~"), ".cache", "tessera",
                                                     "bench", "zoo"))
@@ -140,12 +153,22 @@ def main():
         model, feeds = export(args.cache, label, name, shapes)
         artifact, compile_s = compile_model(args, model, work)
         for t in [int(x) for x in args.threads.split(",")]:
-            ms, got = tessera(args, artifact, feeds, t, work)
-            ort_ms, ref = onnxruntime(model, feeds, t, args.repeat)
+            ref, ort_time = onnxruntime(model, feeds, t)
+            ov_time = openvino(model, feeds, t)
+            mine, theirs, ovs = [], [], []
+            for _ in range(max(1, args.rounds)):
+                ms, got = tessera(args, artifact, feeds, t, work)
+                mine.append(ms)
+                theirs.append(ort_time(args.repeat))
+                if ov_time:
+                    ovs.append(ov_time(args.repeat))
             diff = float(np.max(np.abs(got.astype(np.float64) - ref))) if got.shape == ref.shape \
                 else float("nan")
-            ov_ms = openvino(model, feeds, t, args.repeat)
-            rows.append((label, t, ms, ort_ms, ms / ort_ms, compile_s, diff, ov_ms))
+            ratio = median([a / b for a, b in zip(mine, theirs)])
+            ov_ms = median(ovs) if ovs else None
+            ov_ratio = median([a / b for a, b in zip(mine, ovs)]) if ovs else None
+            rows.append((label, t, median(mine), median(theirs), ratio, compile_s, diff, ov_ms,
+                         ov_ratio))
             print("%-20s %d thread(s): Tessera %9.2f ms  ORT %9.2f ms  ratio %5.2f  "
                   "(compile %.1f s, max abs diff %.2g)" % rows[-1][:7] +
                   ("  OpenVINO %9.2f ms" % ov_ms if ov_ms else ""), flush=True)
@@ -154,14 +177,14 @@ def main():
     lines = ["| model | threads | Tessera ms | ONNX Runtime ms | ratio |" +
              (" OpenVINO ms | Tessera / OpenVINO |" if with_ov else ""),
              "| --- | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if with_ov else "")]
-    for label, t, ms, ort_ms, ratio, _, _, ov_ms in rows:
+    for label, t, ms, ort_ms, ratio, _, _, ov_ms, ov_ratio in rows:
         lines.append("| %s | %d | %.2f | %.2f | %.2f |" % (label, t, ms, ort_ms, ratio) +
-                     (" %.2f | %.2f |" % (ov_ms, ms / ov_ms) if with_ov else ""))
+                     (" %.2f | %.2f |" % (ov_ms, ov_ratio) if with_ov else ""))
     for t in sorted({r[1] for r in rows}):
         geo = lambda xs: math.exp(sum(math.log(x) for x in xs) / len(xs))
         line = "| geometric mean | %d | | | %.2f |" % (t, geo([r[4] for r in rows if r[1] == t]))
         if with_ov:
-            line += " | %.2f |" % geo([r[2] / r[7] for r in rows if r[1] == t])
+            line += " | %.2f |" % geo([r[8] for r in rows if r[1] == t])
         lines.append(line)
     print("\n".join(lines))
     if args.markdown:
