@@ -171,7 +171,7 @@ mlir::tessera::matchKernelEpilogue(Operation *kernel, Value acc,
   }
   if (op.getBlock()->getTerminator()->getOperand(0) != value ||
       op.getBlock()->getOperations().size() != ops ||
-      inputs != op.getNumDpsInputs() || !(e.lo <= e.hi))
+      inputs != static_cast<size_t>(op.getNumDpsInputs()) || !(e.lo <= e.hi))
     return std::nullopt;
   // The call writes the output while it reads its operands, the bias and
   // the addend (a GEMM writes partial sums before it reads the addend):
