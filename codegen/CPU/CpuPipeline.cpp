@@ -138,9 +138,8 @@ void mlir::tessera::buildHostToLlvmPhase(OpPassManager &pm, bool artifactAbi) {
   arith::ArithEmulateUnsupportedFloatsOptions emulate;
   emulate.sourceTypeStrs = {"bf16"};
   pm.addPass(arith::createArithEmulateUnsupportedFloats(emulate));
-  arith::ArithExpandOpsPassOptions expand;
-  expand.includeBf16 = true;
-  pm.addPass(arith::createArithExpandOpsPass(expand));
+  // arith-expand's patterns but the max/min ones (vectorizable reductions).
+  pm.addPass(createHostArithExpandPass());
   if (artifactAbi) {
     pm.addPass(createFinalizeMemRefToLLVMConversionPass());
     ConvertFuncToLLVMPassOptions funcOptions;

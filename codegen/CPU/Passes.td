@@ -237,6 +237,19 @@ def MathToUkernelsPass : Pass<"tessera-cpu-math-to-ukernels", "ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def HostArithExpandPass : Pass<"tessera-host-arith-expand"> {
+  let summary = "arith-expand for host code, keeping maximumf and minimumf";
+  let description = [{
+    Upstream's `arith-expand` patterns for the integer ceil/floor
+    divisions and bf16 extension and truncation, without its expansion of
+    `arith.maximumf` / `minimumf` into compares and selects: those become
+    `llvm.intr.maximum` / `minimum` (the same NaN and signed-zero
+    semantics), which LLVM lowers for every host CPU and, unlike the
+    select chain, vectorizes as a loop's reduction (softmax's row maximum).
+  }];
+  let dependentDialects = ["::mlir::vector::VectorDialect"];
+}
+
 def PlanMemoryPass : Pass<"tessera-cpu-plan-memory", "ModuleOp"> {
   let summary = "Place intermediate buffers in one reusable workspace";
   let description = [{

@@ -105,6 +105,30 @@ def unary_case(op, fn):
     return [node], inputs, [], {"a": x}, ref
 
 
+def max_rows_case():
+    """Softmax and ReduceMax / ReduceMin along rows of 197 (a ViT's
+    attention rows; the reductions vectorize): a NaN anywhere in a row
+    makes its maximum, minimum and softmax NaN, as in NumPy."""
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((6, 197)) * 8).astype(np.float32)
+    x[1, 150] = np.nan
+    x[3, 0] = np.nan
+    x[4, :] = -0.0
+    x[4, 77] = 0.0
+    x[5, 196] = 1e30
+    nodes = [helper.make_node("Softmax", ["a"], ["s"], axis=-1),
+             helper.make_node("ReduceMax", ["a"], ["mx"], keepdims=1, axes=[1]),
+             helper.make_node("ReduceMin", ["a"], ["mn"], keepdims=1, axes=[1]),
+             helper.make_node("Concat", ["s", "mx", "mn"], ["y"], axis=1)]
+    inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, list(x.shape))]
+    x64 = x.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        e = np.exp(x64 - x64.max(axis=1, keepdims=True))
+        ref = np.concatenate([e / e.sum(axis=1, keepdims=True), x64.max(axis=1, keepdims=True),
+                              x64.min(axis=1, keepdims=True)], axis=1)
+    return nodes, inputs, [], {"a": x}, ref
+
+
 def pow_case():
     """x^2 + x^3 with constant exponents (RMSNorm's square, GELU's cube),
     which the CPU code computes as products."""
@@ -291,6 +315,7 @@ CASES = [
     # MLIR's polynomial tanh (GELU's tanh form); Pow by 2 and 3 as products.
     ("tanh", unary_case("Tanh", math.tanh), 1e-6, 1e-7),
     ("pow 2 and 3", pow_case(), 1e-6, 0.0),
+    ("softmax reducemax reducemin rows NaN", max_rows_case(), 1e-6, 1e-7),
 ]
 
 
