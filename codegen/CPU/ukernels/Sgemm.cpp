@@ -228,6 +228,56 @@ void tileRows(int mr, int64_t k, const float *a, int64_t aRow, int64_t aCol,
   tile<W, MR, NV>(k, a, aRow, aCol, b, ldb, c, ldc, st);
 }
 
+/// One level of an in-register transpose of W rows of W lanes: rows r and
+/// r + B (bit B of r clear) swap their blocks of B lanes across the
+/// diagonal. The levels B = W/2 .. 1 together transpose the rows.
+template <int W, int B> inline void swapBlocks(Vec<W> *rows) {
+  for (int r = 0; r < W; ++r) {
+    if (r & B)
+      continue;
+    Vec<W> x = rows[r], y = rows[r + B];
+    if constexpr (W == 16 && B == 8) {
+      rows[r] = __builtin_shufflevector(x, y, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+      rows[r + B] = __builtin_shufflevector(x, y, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    } else if constexpr (W == 16 && B == 4) {
+      rows[r] = __builtin_shufflevector(x, y, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+      rows[r + B] = __builtin_shufflevector(x, y, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+    } else if constexpr (W == 16 && B == 2) {
+      rows[r] = __builtin_shufflevector(x, y, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+      rows[r + B] = __builtin_shufflevector(x, y, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    } else if constexpr (W == 16 && B == 1) {
+      rows[r] = __builtin_shufflevector(x, y, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+      rows[r + B] = __builtin_shufflevector(x, y, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+    } else if constexpr (W == 8 && B == 4) {
+      rows[r] = __builtin_shufflevector(x, y, 0, 1, 2, 3, 8, 9, 10, 11);
+      rows[r + B] = __builtin_shufflevector(x, y, 4, 5, 6, 7, 12, 13, 14, 15);
+    } else if constexpr (W == 8 && B == 2) {
+      rows[r] = __builtin_shufflevector(x, y, 0, 1, 8, 9, 4, 5, 12, 13);
+      rows[r + B] = __builtin_shufflevector(x, y, 2, 3, 10, 11, 6, 7, 14, 15);
+    } else if constexpr ((W == 8 || W == 4) && B == 1) {
+      if constexpr (W == 8) {
+        rows[r] = __builtin_shufflevector(x, y, 0, 8, 2, 10, 4, 12, 6, 14);
+        rows[r + B] = __builtin_shufflevector(x, y, 1, 9, 3, 11, 5, 13, 7, 15);
+      } else {
+        rows[r] = __builtin_shufflevector(x, y, 0, 4, 2, 6);
+        rows[r + B] = __builtin_shufflevector(x, y, 1, 5, 3, 7);
+      }
+    } else if constexpr (W == 4 && B == 2) {
+      rows[r] = __builtin_shufflevector(x, y, 0, 1, 4, 5);
+      rows[r + B] = __builtin_shufflevector(x, y, 2, 3, 6, 7);
+    }
+  }
+}
+
+template <int W> inline void transpose(Vec<W> *rows) {
+  if constexpr (W >= 16)
+    swapBlocks<W, 8>(rows);
+  if constexpr (W >= 8)
+    swapBlocks<W, 4>(rows);
+  swapBlocks<W, 2>(rows);
+  swapBlocks<W, 1>(rows);
+}
+
 template <int W, int MR, int NV> struct Gemm {
   static constexpr int Wide = W;
   static constexpr int64_t NR = NV * W;
@@ -283,11 +333,35 @@ template <int W, int MR, int NV> struct Gemm {
                      rows, 1);
         continue;
       }
+      if (a.colStride == 1 && rows <= W) {
+        packRowMajor(panel, a.base + (i0 + i) * a.rowStride + p0, rows, kc);
+        continue;
+      }
       for (int64_t r = 0; r < rows; ++r) {
         const float *src = a.base + (i0 + i + r) * a.rowStride + p0 * a.colStride;
         for (int64_t p = 0; p < kc; ++p)
           panel[p * rows + r] = src[p * a.colStride];
       }
+    }
+  }
+
+  /// A panel of `rows` <= W row-major rows (a.rowStride apart) from src,
+  /// kc columns, K-major: W columns at a time, the rows' vectors
+  /// transposed in registers (a linear layer's activations).
+  void packRowMajor(float *panel, const float *src, int64_t rows,
+                    int64_t kc) const {
+    Mask<W> rowMask = firstLanes<W>(rows);
+    for (int64_t p = 0; p < kc; p += W) {
+      int64_t cols = kc - p < W ? kc - p : W;
+      Mask<W> colMask = firstLanes<W>(cols);
+      Vec<W> v[W];
+      for (int r = 0; r < W; ++r) {
+        const float *row = src + (r < rows ? r : rows - 1) * a.rowStride + p;
+        v[r] = cols == W ? load<W>(row) : __builtin_masked_load(colMask, row);
+      }
+      transpose<W>(v);
+      for (int64_t x = 0; x < cols; ++x)
+        __builtin_masked_store(rowMask, v[x], panel + (p + x) * rows);
     }
   }
 
@@ -485,56 +559,6 @@ template <int W, int MR, int NV> struct Gemm {
     }
   }
 };
-
-/// One level of an in-register transpose of W rows of W lanes: rows r and
-/// r + B (bit B of r clear) swap their blocks of B lanes across the
-/// diagonal. The levels B = W/2 .. 1 together transpose the rows.
-template <int W, int B> inline void swapBlocks(Vec<W> *rows) {
-  for (int r = 0; r < W; ++r) {
-    if (r & B)
-      continue;
-    Vec<W> x = rows[r], y = rows[r + B];
-    if constexpr (W == 16 && B == 8) {
-      rows[r] = __builtin_shufflevector(x, y, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-      rows[r + B] = __builtin_shufflevector(x, y, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-    } else if constexpr (W == 16 && B == 4) {
-      rows[r] = __builtin_shufflevector(x, y, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
-      rows[r + B] = __builtin_shufflevector(x, y, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
-    } else if constexpr (W == 16 && B == 2) {
-      rows[r] = __builtin_shufflevector(x, y, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
-      rows[r + B] = __builtin_shufflevector(x, y, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
-    } else if constexpr (W == 16 && B == 1) {
-      rows[r] = __builtin_shufflevector(x, y, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
-      rows[r + B] = __builtin_shufflevector(x, y, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
-    } else if constexpr (W == 8 && B == 4) {
-      rows[r] = __builtin_shufflevector(x, y, 0, 1, 2, 3, 8, 9, 10, 11);
-      rows[r + B] = __builtin_shufflevector(x, y, 4, 5, 6, 7, 12, 13, 14, 15);
-    } else if constexpr (W == 8 && B == 2) {
-      rows[r] = __builtin_shufflevector(x, y, 0, 1, 8, 9, 4, 5, 12, 13);
-      rows[r + B] = __builtin_shufflevector(x, y, 2, 3, 10, 11, 6, 7, 14, 15);
-    } else if constexpr ((W == 8 || W == 4) && B == 1) {
-      if constexpr (W == 8) {
-        rows[r] = __builtin_shufflevector(x, y, 0, 8, 2, 10, 4, 12, 6, 14);
-        rows[r + B] = __builtin_shufflevector(x, y, 1, 9, 3, 11, 5, 13, 7, 15);
-      } else {
-        rows[r] = __builtin_shufflevector(x, y, 0, 4, 2, 6);
-        rows[r + B] = __builtin_shufflevector(x, y, 1, 5, 3, 7);
-      }
-    } else if constexpr (W == 4 && B == 2) {
-      rows[r] = __builtin_shufflevector(x, y, 0, 1, 4, 5);
-      rows[r + B] = __builtin_shufflevector(x, y, 2, 3, 6, 7);
-    }
-  }
-}
-
-template <int W> inline void transpose(Vec<W> *rows) {
-  if constexpr (W >= 16)
-    swapBlocks<W, 8>(rows);
-  if constexpr (W >= 8)
-    swapBlocks<W, 4>(rows);
-  swapBlocks<W, 2>(rows);
-  swapBlocks<W, 1>(rows);
-}
 
 /// C[j0 + j, i] (the transposed product's columns j0..j0+nc, rows 0..m,
 /// computed into t[i * nc + j]) = out's epilogue of t (plus C's value
