@@ -8,6 +8,7 @@
 #include <cstring>
 #include <sstream>
 
+#include <sys/stat.h>
 #include <unistd.h> // getpid
 
 namespace tessera::artifact {
@@ -488,6 +489,16 @@ bool write(const std::string &path, const Manifest &manifest,
       error, deviceCode, deviceBinary);
 }
 
+bool canWriteAt(const std::string &path, std::string &error) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    error = "cannot write an artifact at '" + path +
+            "': not a regular file (an artifact is written beside it and renamed over it)";
+    return false;
+  }
+  return true;
+}
+
 bool write(const std::string &path, const Manifest &manifest,
            const std::string &hostCode, uint64_t weightsSize,
            const WeightWriter &weights, std::string &error,
@@ -516,6 +527,8 @@ bool write(const std::string &path, const Manifest &manifest,
   // compiler killed while writing) leaves no partial artifact at `path`.
   // The table's checksums are known once the sections are written: the
   // header is written last, over its placeholder.
+  if (!canWriteAt(path, error))
+    return false;
   std::string temp = path + ".tessera-tmp-" + std::to_string(::getpid());
   FILE *f = std::fopen(temp.c_str(), "wbx");
   if (!f) {

@@ -151,6 +151,11 @@ private:
 using Emit = std::function<bool(const char *data, size_t size)>;
 using WeightWriter = std::function<bool(const Emit &emit, std::string &error)>;
 
+/// Whether an artifact can be written at `path`: it does not exist or is a
+/// regular file. An artifact is written beside its path and renamed over
+/// it, which would replace a device or a FIFO (`-o /dev/null`) with a file.
+bool canWriteAt(const std::string &path, std::string &error);
+
 /// Writes an artifact whose WEIGHTS section of `weightsSize` bytes comes
 /// from `weights` piece by piece, so that no copy of the whole section is
 /// held in memory (the compiler streams mapped weights through it).

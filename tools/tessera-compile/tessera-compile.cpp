@@ -297,6 +297,11 @@ int main(int argc, char **argv) {
       output = std::string(llvm::sys::path::filename(p));
     }
   }
+  if (!writesIR) { // before the work: the artifact replaces what is there
+    std::string error;
+    if (!art::canWriteAt(output, error))
+      return fail(error);
+  }
 
   // The mesh and strategies, checked before any work.
   ::tessera::sharding::Mesh mesh;
