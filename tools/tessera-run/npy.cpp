@@ -259,7 +259,13 @@ bool PendingFile::write(const std::string &path, const Array &array, std::string
   head += header;
 
   // A temporary name beside `path` (the same file system, so rename is
-  // atomic), created exclusively.
+  // atomic), created exclusively; renamed over `path`, so what is there
+  // must be a regular file (not a FIFO or a device to be replaced).
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    error = path + ": not a regular file (an output is written beside it and renamed over it)";
+    return false;
+  }
   std::string temp = path + ".tessera-tmp-" + std::to_string(::getpid());
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) {
