@@ -140,8 +140,6 @@ struct Epilogue {
   float lo = -__builtin_inff(), hi = __builtin_inff();
 };
 
-/// How one tile stores: onto C or over it, finished or not; the bias and
-/// addend at the tile's first row and column.
 /// Where a GEMM computed transposed (kSwapped) puts its result: C's
 /// element (r, q) (r a row of the original product, a column of the one
 /// computed) at c[r * cRow + q * cCol], finished by `ep` in the original
@@ -152,6 +150,8 @@ struct Transposed {
   Epilogue ep;
 };
 
+/// How one tile stores: onto C or over it, finished or not; the bias and
+/// addend at the tile's first row and column.
 struct TileStore {
   bool accumulate = true, finish = false;
   const float *rowBias = nullptr, *colBias = nullptr, *addend = nullptr;
@@ -228,54 +228,36 @@ void tileRows(int mr, int64_t k, const float *a, int64_t aRow, int64_t aCol,
   tile<W, MR, NV>(k, a, aRow, aCol, b, ldb, c, ldc, st);
 }
 
-/// One level of an in-register transpose of W rows of W lanes: rows r and
-/// r + B (bit B of r clear) swap their blocks of B lanes across the
-/// diagonal. The levels B = W/2 .. 1 together transpose the rows.
-template <int W, int B> inline void swapBlocks(Vec<W> *rows) {
-  for (int r = 0; r < W; ++r) {
-    if (r & B)
-      continue;
-    Vec<W> x = rows[r], y = rows[r + B];
-    if constexpr (W == 16 && B == 8) {
-      rows[r] = __builtin_shufflevector(x, y, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-      rows[r + B] = __builtin_shufflevector(x, y, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-    } else if constexpr (W == 16 && B == 4) {
-      rows[r] = __builtin_shufflevector(x, y, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
-      rows[r + B] = __builtin_shufflevector(x, y, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
-    } else if constexpr (W == 16 && B == 2) {
-      rows[r] = __builtin_shufflevector(x, y, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
-      rows[r + B] = __builtin_shufflevector(x, y, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
-    } else if constexpr (W == 16 && B == 1) {
-      rows[r] = __builtin_shufflevector(x, y, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
-      rows[r + B] = __builtin_shufflevector(x, y, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
-    } else if constexpr (W == 8 && B == 4) {
-      rows[r] = __builtin_shufflevector(x, y, 0, 1, 2, 3, 8, 9, 10, 11);
-      rows[r + B] = __builtin_shufflevector(x, y, 4, 5, 6, 7, 12, 13, 14, 15);
-    } else if constexpr (W == 8 && B == 2) {
-      rows[r] = __builtin_shufflevector(x, y, 0, 1, 8, 9, 4, 5, 12, 13);
-      rows[r + B] = __builtin_shufflevector(x, y, 2, 3, 10, 11, 6, 7, 14, 15);
-    } else if constexpr ((W == 8 || W == 4) && B == 1) {
-      if constexpr (W == 8) {
-        rows[r] = __builtin_shufflevector(x, y, 0, 8, 2, 10, 4, 12, 6, 14);
-        rows[r + B] = __builtin_shufflevector(x, y, 1, 9, 3, 11, 5, 13, 7, 15);
-      } else {
-        rows[r] = __builtin_shufflevector(x, y, 0, 4, 2, 6);
-        rows[r + B] = __builtin_shufflevector(x, y, 1, 5, 3, 7);
-      }
-    } else if constexpr (W == 4 && B == 2) {
-      rows[r] = __builtin_shufflevector(x, y, 0, 1, 4, 5);
-      rows[r + B] = __builtin_shufflevector(x, y, 2, 3, 6, 7);
-    }
-  }
+/// Lane indices as a pack (`__make_integer_seq<LaneSeq, int, W>`: 0 ..
+/// W-1), for shuffle masks computed from them.
+template <typename T, T... I> struct LaneSeq {};
+
+/// One level of an in-register transpose of W rows of W lanes, for rows
+/// x and y = x's row + B: lane l of the new x is x[l] where bit B of l is
+/// clear, else y[l - B]; of the new y, x[l + B] where it is clear, else
+/// y[l]. The levels B = W/2 .. 1 together transpose the rows (each swaps
+/// one bit of the row index with the same bit of the lane index).
+template <int W, int B, int... I>
+inline void swapBlocks(Vec<W> &x, Vec<W> &y, LaneSeq<int, I...>) {
+  Vec<W> lo = __builtin_shufflevector(x, y, ((I & B) ? W + I - B : I)...);
+  Vec<W> hi = __builtin_shufflevector(x, y, ((I & B) ? W + I : I + B)...);
+  x = lo;
+  y = hi;
+}
+
+template <int W, int B> inline void transposeLevel(Vec<W> *rows) {
+  for (int r = 0; r < W; ++r)
+    if (!(r & B))
+      swapBlocks<W, B>(rows[r], rows[r + B], __make_integer_seq<LaneSeq, int, W>{});
 }
 
 template <int W> inline void transpose(Vec<W> *rows) {
   if constexpr (W >= 16)
-    swapBlocks<W, 8>(rows);
+    transposeLevel<W, 8>(rows);
   if constexpr (W >= 8)
-    swapBlocks<W, 4>(rows);
-  swapBlocks<W, 2>(rows);
-  swapBlocks<W, 1>(rows);
+    transposeLevel<W, 4>(rows);
+  transposeLevel<W, 2>(rows);
+  transposeLevel<W, 1>(rows);
 }
 
 template <int W, int MR, int NV> struct Gemm {
