@@ -377,26 +377,20 @@ BlockArgument packableWeightA(linalg::LinalgOp op, const ContractionLoops &loops
   return arg;
 }
 
-/// The static sizes of `op`'s M and N loops.
-int64_t mOf(linalg::LinalgOp op, const ContractionLoops &loops) {
-  return op.getStaticLoopRanges()[loops.m];
-}
-int64_t nOf(linalg::LinalgOp op, const ContractionLoops &loops) {
-  return op.getStaticLoopRanges()[loops.n];
-}
-
 /// The microkernel's epilogue (its trailing arguments: bias, addend,
 /// flags, lo, hi; flags as in ukernels/Sgemm.cpp).
 constexpr int64_t kUkOverwrite = 1, kUkRowBias = 2, kUkColBias = 4, kUkAddend = 8,
                   kUkPackedA = 16, kUkSwapped = 32;
 
-/// Whether a GEMM with a prepacked A computes Cᵀ = Bᵀ Aᵀ (kSwapped: Aᵀ
-/// prepacked in B's column panels, vectors along M): when its N fills
-/// the register tiles' vector lanes (32-wide tiles, a 16-wide tail)
-/// worse than M does. A convolution with a 7x7 output fills 64 lanes with
+/// Whether `op`, with a prepacked A, computes Cᵀ = Bᵀ Aᵀ (kSwapped: Aᵀ
+/// prepacked in B's column panels, vectors along M): when M is whole
+/// vectors (a multiple of 16) and N fills the register tiles' vector lanes
+/// (32-wide tiles, a 16-wide tail) 3% or more worse. A convolution with a 7x7 output fills 64 lanes with
 /// its 49 positions, a 14x14 one 208 with 196, where its 256-2048 output
 /// channels fill them all.
-bool computeTransposed(int64_t m, int64_t n) {
+bool computesTransposed(linalg::LinalgOp op, const ContractionLoops &loops) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t m = ranges[loops.m], n = ranges[loops.n];
   auto lanes = [](int64_t x) {
     int64_t r = x % 32;
     return x - r + (r == 0 ? 0 : r <= 16 ? 16 : 32);
@@ -681,20 +675,28 @@ struct ContractionsToUkernelsPass
       return w && std::distance(w.use_begin(), w.use_end()) == packableUses[w] ? w
                                                                                : BlockArgument();
     };
-    // A prepacked weight: its layout attribute for the artifact writer and
-    // the entry point that reads it.
-    llvm::StringMap<func::FuncOp> callees;
-    auto prepacked = [&](linalg::LinalgOp op, const ContractionLoops &loops,
-                         BlockArgument w, StringRef entry, StringRef attr,
-                         int64_t blockSize, bool swapped = false) {
-      func::FuncOp &packedCallee = callees[entry];
-      if (!packedCallee)
-        packedCallee = mlir::tessera::lookupOrDeclareFunc(module, entry, args, {});
+    // A prepacked weight: its layout attribute for the artifact writer.
+    auto setPrepack = [&](BlockArgument w, StringRef attr, int64_t blockSize) {
       auto func = cast<func::FuncOp>(w.getOwner()->getParentOp());
       func.setArgAttr(w.getArgNumber(), attr,
                       DenseI64ArrayAttr::get(module.getContext(), {kPackKC, blockSize}));
-      rewrite(op, loops, packedCallee, runtimeGemm, nullptr, false, swapped);
       ++numPrepacked;
+    };
+    // A prepacked A: in row panels, or as Aᵀ in B's column panels when the
+    // product is computed transposed (the result).
+    auto prepackA = [&](linalg::LinalgOp op, const ContractionLoops &loops,
+                        BlockArgument a) {
+      bool swapped = computesTransposed(op, loops);
+      setPrepack(a, "tessera.prepack_rows", swapped ? kPackPanel : kPackRows);
+      numTransposed += swapped;
+      return swapped;
+    };
+    llvm::StringMap<func::FuncOp> callees;
+    auto calleeFor = [&](StringRef entry) {
+      func::FuncOp &f = callees[entry];
+      if (!f)
+        f = mlir::tessera::lookupOrDeclareFunc(module, entry, args, {});
+      return f;
     };
     // B gathered from a convolution's input: index arguments for the
     // batch, the sizes, A, B's input, batch strides and 9 geometry values,
@@ -711,27 +713,18 @@ struct ContractionsToUkernelsPass
           windowsCallee = mlir::tessera::lookupOrDeclareFunc(module, kSgemmWindows, types, {});
         }
         BlockArgument a = packableWeightA(op, loops);
-        bool swapped = a && computeTransposed(mOf(op, loops), nOf(op, loops));
-        if (a) {
-          auto func = cast<func::FuncOp>(a.getOwner()->getParentOp());
-          func.setArgAttr(a.getArgNumber(), "tessera.prepack_rows",
-                          DenseI64ArrayAttr::get(module.getContext(),
-                                                 {kPackKC, swapped ? kPackPanel : kPackRows}));
-          ++numPrepacked;
-          numTransposed += swapped;
-        }
+        bool swapped = a && prepackA(op, loops, a);
         rewrite(op, loops, windowsCallee, runtimeGemm, &*win, bool(a), swapped);
         ++numWindows;
-      } else if (BlockArgument w = packed(op, loops))
-        prepacked(op, loops, w, kSgemmPacked, "tessera.prepack", kPackPanel);
-      else if (BlockArgument a = runtimeGemm ? BlockArgument() : packableWeightA(op, loops)) {
-        bool swapped = computeTransposed(mOf(op, loops), nOf(op, loops));
-        numTransposed += swapped;
-        prepacked(op, loops, a, kSgemmPackedA, "tessera.prepack_rows",
-                  swapped ? kPackPanel : kPackRows, swapped);
-      }
-      else
+      } else if (BlockArgument w = packed(op, loops)) {
+        setPrepack(w, "tessera.prepack", kPackPanel);
+        rewrite(op, loops, calleeFor(kSgemmPacked), runtimeGemm);
+      } else if (BlockArgument a = runtimeGemm ? BlockArgument() : packableWeightA(op, loops)) {
+        bool swapped = prepackA(op, loops, a);
+        rewrite(op, loops, calleeFor(kSgemmPackedA), runtimeGemm, nullptr, false, swapped);
+      } else {
         rewrite(op, loops, callee, runtimeGemm);
+      }
     }
     numCalls += matches.size();
   }
