@@ -24,6 +24,10 @@ using namespace mlir;
 void mlir::tessera::buildCpuLinalgPhase(OpPassManager &pm,
                                         const CpuPipelineOptions &options) {
   bool partition = !options.parallel.empty() || !options.shardingSpec.empty();
+  // A CNN's early layers item by item (their batch's activations would not
+  // stay in cache), before the convolutions become GEMMs.
+  if (!partition && options.ukernels)
+    pm.addNestedPass<func::FuncOp>(createSerializeBatchPass());
   // Weights are transposed while still constants, then become arguments
   // (the artifact's weights section; shardable per device).
   pm.addNestedPass<func::FuncOp>(createPretransposeWeightsPass());

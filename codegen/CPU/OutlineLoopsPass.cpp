@@ -58,7 +58,22 @@ struct OutlineLoopsPass
       unsigned counter = 0;
       llvm::StringMap<func::FuncOp> kernels;
       Operation *last = func;
-      for (Operation &op : llvm::make_early_inc_range(func.getBody().front())) {
+      outlineIn(func.getBody().front(), symbols, func, counter, kernels, last);
+    }
+  }
+
+  /// Outlines the loop nests of `block` (a function's body, or the body of
+  /// tessera-cpu-serialize-batch's batch loop, whose nests are a layer's
+  /// each).
+  void outlineIn(Block &block, SymbolTable &symbols, func::FuncOp func,
+                 unsigned &counter, llvm::StringMap<func::FuncOp> &kernels,
+                 Operation *&last) {
+      for (Operation &op : llvm::make_early_inc_range(block)) {
+        if (auto batch = dyn_cast<scf::ForOp>(op);
+            batch && batch->hasAttr("tessera.batch_serial")) {
+          outlineIn(*batch.getBody(), symbols, func, counter, kernels, last);
+          continue;
+        }
         if (!isa<scf::ForOp, scf::ParallelOp>(op) || op.getNumResults() != 0)
           continue;
         // Operations as scf.for nests count them: a loop and its yield per
@@ -90,7 +105,6 @@ struct OutlineLoopsPass
         if (outline(symbols, func, &op, counter, kernels, last, {}))
           ++numOutlined;
       }
-    }
   }
 
   /// Operations the nest executes, each weighted by the static trip counts

@@ -8,12 +8,18 @@
 // the runtime provides and reuses across runs). The workspace size is
 // recorded on the module as `tessera.workspace_bytes`.
 //
-// Lifetimes are positions in the body: from the allocation to the last op
-// that uses the buffer or a view of it (through view-like ops, uses nested
-// in regions counting at their top-level op; a microkernel call that takes
-// its address, `memref.extract_aligned_pointer_as_index`, uses it). A
-// buffer that escapes (is returned, passed to a call, stored) keeps its
-// allocation.
+// Lifetimes are positions in the body, every op numbered in program order
+// (nested ones too): from the allocation to the last op that uses the
+// buffer or a view of it in the allocation's block (through view-like ops,
+// an op with regions counting to the last op nested in it; a microkernel
+// call that takes its address, `memref.extract_aligned_pointer_as_index`,
+// uses it; a buffer a loop carries lives through the loop and where its
+// result is used). A buffer allocated in a loop's body (the batch loop of
+// tessera-cpu-serialize-batch) lives in one iteration, so it shares bytes
+// with the body's other buffers; one allocated outside and used inside
+// lives through the whole loop. A buffer that escapes (is returned, passed
+// to a call, stored, yielded out of the block it was allocated in) keeps
+// its allocation.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +27,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 #define DEBUG_TYPE "tessera-cpu-plan-memory"
@@ -42,12 +49,34 @@ struct Buffer {
   int64_t offset = -1;
 };
 
-/// The last top-level position at which `value` or a view of it is used;
-/// nullopt if it escapes.
-std::optional<unsigned>
-lastUse(func::FuncOp func, Value value, Block &body,
-        const llvm::DenseMap<Operation *, unsigned> &position) {
+/// Program-order positions: each op's own, and the last of the ops nested
+/// in it.
+struct Positions {
+  llvm::DenseMap<Operation *, std::pair<unsigned, unsigned>> span;
+  unsigned count = 0;
+  void number(Region &region) {
+    for (Block &block : region)
+      for (Operation &op : block) {
+        unsigned begin = count++;
+        for (Region &r : op.getRegions())
+          number(r);
+        span[&op] = {begin, count - 1};
+      }
+  }
+};
+
+/// The last position at which `value` (allocated in `home`) or a view of
+/// it is used; nullopt if it escapes.
+std::optional<unsigned> lastUse(func::FuncOp func, Value value, Block &home,
+                                const Positions &positions) {
   unsigned last = 0;
+  auto useAt = [&](Operation *user) {
+    Operation *top = home.findAncestorOpInBlock(*user);
+    if (!top)
+      return false;
+    last = std::max(last, positions.span.lookup(top).second);
+    return true;
+  };
   SmallVector<Value> worklist = {value};
   while (!worklist.empty()) {
     Value v = worklist.pop_back_val();
@@ -67,6 +96,13 @@ lastUse(func::FuncOp func, Value value, Block &body,
           return std::nullopt;
         worklist.push_back(parent->getResult(use.getOperandNumber()));
       }
+      if (auto loop = dyn_cast<scf::ForOp>(user);
+          loop && use.getOperandNumber() >= loop.getNumControlOperands()) {
+        // Carried by a loop: its iteration argument and its result alias
+        // the buffer.
+        worklist.push_back(loop.getTiedLoopRegionIterArg(&use));
+        worklist.push_back(loop.getTiedLoopResult(&use));
+      }
       if (isa<memref::ExtractAlignedPointerAsIndexOp>(user)) {
         // An address handed to a microkernel: the buffer is used where
         // the address (or arithmetic on it) is.
@@ -74,8 +110,8 @@ lastUse(func::FuncOp func, Value value, Block &body,
         while (!addresses.empty()) {
           Value a = addresses.pop_back_val();
           for (Operation *u : a.getUsers()) {
-            if (Operation *top = body.findAncestorOpInBlock(*u))
-              last = std::max(last, position.lookup(top));
+            if (!useAt(u))
+              return std::nullopt;
             if (isa<arith::ArithDialect>(u->getDialect()))
               llvm::append_range(addresses, u->getResults());
           }
@@ -85,10 +121,8 @@ lastUse(func::FuncOp func, Value value, Block &body,
           view && view.getViewSource() == v)
         for (Value r : user->getResults())
           worklist.push_back(r);
-      Operation *top = body.findAncestorOpInBlock(*user);
-      if (!top)
+      if (!useAt(user))
         return std::nullopt;
-      last = std::max(last, position.lookup(top));
     }
   }
   return last;
@@ -102,36 +136,37 @@ struct PlanMemoryPass
     auto func = module.lookupSymbol<func::FuncOp>(entryName);
     if (!func || func.isExternal())
       return;
-    Block &body = func.getBody().front();
-    llvm::DenseMap<Operation *, unsigned> position;
-    unsigned index = 0;
-    for (Operation &op : body)
-      position[&op] = index++;
+    Positions positions;
+    positions.number(func.getBody());
+    unsigned index = positions.count;
 
-    // Allocations anywhere in the body (in an scf.if too); one nested in a
-    // region lives from its top-level op on.
+    // Allocations anywhere in the body (in an scf.if or scf.for too).
     SmallVector<memref::AllocOp> allocs;
     func.walk([&](memref::AllocOp a) { allocs.push_back(a); });
     std::vector<Buffer> buffers;
     for (memref::AllocOp alloc : allocs) {
-      Operation *top = body.findAncestorOpInBlock(*alloc);
-      if (!top)
-        continue;
       MemRefType type = alloc.getType();
       if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
           !type.getElementType().isIntOrFloat() ||
           type.getMemorySpace())
         continue;
-      std::optional<unsigned> end = lastUse(func, alloc, body, position);
+      // In the allocation's block, or, yielded out of an scf.if (whose
+      // regions run once, unlike a loop's), from the scf.if on.
+      Operation *at = alloc;
+      std::optional<unsigned> end;
+      while (!(end = lastUse(func, alloc, *at->getBlock(), positions)) &&
+             isa<scf::IfOp>(at->getParentOp()))
+        at = at->getParentOp();
       if (!end)
         continue;
+      unsigned start = positions.span.lookup(at).first;
       // A byte per element at least: LLVM stores an i1 in a byte.
       int64_t bytes =
           type.getNumElements() *
           ((type.getElementType().getIntOrFloatBitWidth() + 7) / 8);
       bytes = std::max<int64_t>(kAlignment,
                                 (bytes + kAlignment - 1) / kAlignment * kAlignment);
-      buffers.push_back({alloc, bytes, position[top], std::max(*end, position[top])});
+      buffers.push_back({alloc, bytes, start, std::max(*end, start)});
     }
     if (buffers.empty())
       return;
@@ -183,7 +218,7 @@ struct PlanMemoryPass
                                                      UnitAttr::get(ctx))}),
             func.getLoc())))
       return signalPassFailure();
-    Value ws = body.getArgument(argIndex);
+    Value ws = func.getArgument(argIndex);
     for (Buffer &b : buffers) {
       OpBuilder builder(b.alloc);
       Location loc = b.alloc.getLoc();

@@ -62,3 +62,27 @@ func.func @main(%a: memref<4xf32>, %s: f32) -> f32 {
   }
   return %sum : f32
 }
+
+// -----
+
+// The nests in the body of tessera-cpu-serialize-batch's batch loop are
+// outlined as a function body's are; the loop itself stays, and the
+// induction variable a nest reads is passed.
+// CHECK-LABEL: func.func @main(
+// CHECK: scf.for %[[I:[a-z0-9]+]] =
+// CHECK-NEXT: call @main_loop0({{.*}}%[[I]]{{.*}}) : (
+// CHECK-NEXT: } {tessera.batch_serial}
+// CHECK: func.func private @main_loop0(
+func.func @main(%x: memref<2x8xf32>, %out: memref<2x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c8 = arith.constant 8 : index
+  scf.for %i = %c0 to %c2 step %c1 {
+    scf.for %j = %c0 to %c8 step %c1 {
+      %v = memref.load %x[%i, %j] : memref<2x8xf32>
+      memref.store %v, %out[%i, %j] : memref<2x8xf32>
+    }
+  } {tessera.batch_serial}
+  return
+}
