@@ -2,8 +2,9 @@
 """CPU latency at real sizes: the model zoo's models (test/e2e/zoo_models.py:
 Hugging Face and torchvision models with random weights, exported by
 torch's TorchScript exporter) at inference shapes, Tessera against ONNX
-Runtime (and OpenVINO's CPU plugin when the `openvino` wheel is
-installed), side by side in one run, at the same thread count.
+Runtime (and OpenVINO's CPU plugin and IREE's llvm-cpu backend when their
+wheels are installed), side by side in one run, at the same thread
+count.
 
     zoo_bench.py --compile tessera-compile --run tessera-run
                  [--threads 1,2] [--repeat 10] [--rounds 3] [--only NAME,...]
@@ -131,7 +132,70 @@ def openvino(model, feeds, threads):
     return lambda repeat: timed(lambda: request.infer(feeds), repeat)
 
 
+def iree(model, feeds, work):
+    """IREE's llvm-cpu backend, when the `iree-base-compiler` and
+    `iree-base-runtime` wheels are installed (not by install-deps.sh:
+    `build/venv/bin/pip install iree-base-compiler iree-base-runtime`): the
+    model imported by iree-import-onnx and compiled for this CPU
+    (`--iree-llvmcpu-target-cpu=host`, IREE's defaults otherwise; cached
+    beside the model per IREE version), then a function timing `repeat`
+    runs at a thread count, each in a process of its own (the runtime
+    reads its thread count, `--task_topology_max_group_count`, from flags
+    when its device is made). None when not installed or when the model
+    does not import or compile (printed)."""
+    try:
+        import importlib.metadata
+        import iree.compiler as ireec
+        import iree.runtime  # noqa: F401
+    except ImportError:
+        return None
+    version = importlib.metadata.version("iree-base-compiler")
+    vmfb = os.path.join(os.path.dirname(model), "iree-%s.vmfb" % version)
+    if not os.path.exists(vmfb):
+        mlir = os.path.join(work, "iree.mlir")
+        try:
+            subprocess.run([sys.executable, "-m", "iree.compiler.tools.import_onnx", model,
+                            "-o", mlir], check=True, capture_output=True, text=True)
+            ireec.compile_file(mlir, target_backends=["llvm-cpu"], output_file=vmfb + ".tmp",
+                               extra_args=["--iree-llvmcpu-target-cpu=host"])
+        except (subprocess.CalledProcessError, ireec.CompilerToolError) as e:
+            err = getattr(e, "stderr", None) or str(e)
+            print("IREE: %s does not compile: %s" % (model, err.strip().splitlines()[-1][:200]))
+            return None
+        finally:
+            if os.path.exists(mlir):
+                os.remove(mlir)
+        os.replace(vmfb + ".tmp", vmfb)
+    inputs = os.path.join(work, "iree-inputs.npz")
+    np.savez(inputs, *feeds.values())
+
+    def run(threads, repeat):
+        r = subprocess.run([sys.executable, os.path.abspath(__file__), "--iree-worker", vmfb,
+                            inputs, str(threads), str(repeat)],
+                           check=True, capture_output=True, text=True)
+        return float(r.stdout.split()[-1])
+    return run
+
+
+def iree_worker(vmfb, inputs, threads, repeat):
+    """Runs in its own process: prints the median of `repeat` runs in ms."""
+    import iree.runtime as rt
+    rt.flags.parse_flags("--task_topology_max_group_count=%d" % threads)
+    ctx = rt.SystemContext(config=rt.Config(device=rt.get_device("local-task", cache=False)))
+    with open(vmfb, "rb") as f:
+        module = rt.VmModule.copy_buffer(ctx.instance, f.read())
+    ctx.add_vm_module(module)
+    name = next(n for n in module.function_names if not n.endswith("$async") and n != "__init")
+    fn = ctx.modules[module.name][name]
+    with np.load(inputs) as z:
+        xs = [z["arr_%d" % i] for i in range(len(z.files))]
+    fn(*xs)
+    print(timed(lambda: fn(*xs), repeat))
+
+
 def main():
+    if len(sys.argv) == 6 and sys.argv[1] == "--iree-worker":
+        return iree_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--compile", required=True)
     ap.add_argument("--run", required=True)
@@ -152,39 +216,46 @@ def main():
             continue
         model, feeds = export(args.cache, label, name, shapes)
         artifact, compile_s = compile_model(args, model, work)
+        iree_time = iree(model, feeds, work)
         for t in [int(x) for x in args.threads.split(",")]:
             ref, ort_time = onnxruntime(model, feeds, t)
             ov_time = openvino(model, feeds, t)
-            mine, theirs, ovs = [], [], []
+            mine, theirs, ovs, irees = [], [], [], []
             for _ in range(max(1, args.rounds)):
                 ms, got = tessera(args, artifact, feeds, t, work)
                 mine.append(ms)
                 theirs.append(ort_time(args.repeat))
                 if ov_time:
                     ovs.append(ov_time(args.repeat))
+                if iree_time:
+                    irees.append(iree_time(t, args.repeat))
             diff = float(np.max(np.abs(got.astype(np.float64) - ref))) if got.shape == ref.shape \
                 else float("nan")
             ratio = median([a / b for a, b in zip(mine, theirs)])
-            ov_ms = median(ovs) if ovs else None
-            ov_ratio = median([a / b for a, b in zip(mine, ovs)]) if ovs else None
-            rows.append((label, t, median(mine), median(theirs), ratio, compile_s, diff, ov_ms,
-                         ov_ratio))
+            # Per peer: its median latency and the median of the rounds'
+            # Tessera / peer ratios (None where it did not run).
+            peers = [(median(xs), median([a / b for a, b in zip(mine, xs)])) if xs else
+                     (None, None) for xs in (ovs, irees)]
+            rows.append((label, t, median(mine), median(theirs), ratio, compile_s, diff, peers))
             print("%-20s %d thread(s): Tessera %9.2f ms  ORT %9.2f ms  ratio %5.2f  "
                   "(compile %.1f s, max abs diff %.2g)" % rows[-1][:7] +
-                  ("  OpenVINO %9.2f ms" % ov_ms if ov_ms else ""), flush=True)
+                  "".join("  %s %9.2f ms" % (peer, ms) for peer, (ms, _) in
+                          zip(("OpenVINO", "IREE"), peers) if ms), flush=True)
     print()
-    with_ov = any(r[7] for r in rows)
+    # The peers that ran for every row get columns.
+    shown = [(i, peer) for i, peer in enumerate(("OpenVINO", "IREE"))
+             if rows and all(r[7][i][0] for r in rows)]
     lines = ["| model | threads | Tessera ms | ONNX Runtime ms | ratio |" +
-             (" OpenVINO ms | Tessera / OpenVINO |" if with_ov else ""),
-             "| --- | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if with_ov else "")]
-    for label, t, ms, ort_ms, ratio, _, _, ov_ms, ov_ratio in rows:
+             "".join(" %s ms | Tessera / %s |" % (peer, peer) for _, peer in shown),
+             "| --- | ---: | ---: | ---: | ---: |" + " ---: | ---: |" * len(shown)]
+    for label, t, ms, ort_ms, ratio, _, _, peers in rows:
         lines.append("| %s | %d | %.2f | %.2f | %.2f |" % (label, t, ms, ort_ms, ratio) +
-                     (" %.2f | %.2f |" % (ov_ms, ov_ratio) if with_ov else ""))
+                     "".join(" %.2f | %.2f |" % peers[i] for i, _ in shown))
     for t in sorted({r[1] for r in rows}):
         geo = lambda xs: math.exp(sum(math.log(x) for x in xs) / len(xs))
         line = "| geometric mean | %d | | | %.2f |" % (t, geo([r[4] for r in rows if r[1] == t]))
-        if with_ov:
-            line += " | %.2f |" % geo([r[8] for r in rows if r[1] == t])
+        for i, _ in shown:
+            line += " | %.2f |" % geo([r[7][i][1] for r in rows if r[1] == t])
         lines.append(line)
     print("\n".join(lines))
     if args.markdown:
