@@ -83,9 +83,9 @@ std::optional<unsigned> lastUse(func::FuncOp func, Value value, Block &home,
     for (OpOperand &use : v.getUses()) {
       Operation *user = use.getOwner();
       // A memref passed on escapes; an index derived from one (a
-      // microkernel call's strides) is only used there.
-      if (isa<func::ReturnOp, func::CallOp, memref::StoreOp>(user) &&
-          isa<BaseMemRefType>(v.getType()))
+      // microkernel call's strides) is only used there. A store into the
+      // buffer is a use.
+      if (isa<func::ReturnOp, func::CallOp>(user) && isa<BaseMemRefType>(v.getType()))
         return std::nullopt;
       if (user->hasTrait<OpTrait::IsTerminator>()) {
         // Yielded out of a region (scf.if, scf.for): the parent's result

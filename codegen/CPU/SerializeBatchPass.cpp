@@ -41,9 +41,10 @@ int64_t product(ArrayRef<int64_t> v) {
   return p;
 }
 
-/// Whether `v` is a tensor of static shape that is not batched but whose
-/// leading dimension would broadcast against the batch: a rank-`rank`
-/// operand with a leading dimension other than 1.
+/// Whether `v`, an operand that is not batched, would need a slice per
+/// item: it is not a ranked tensor, or it has the result's rank and a
+/// leading dimension other than 1 (lower ranks broadcast along trailing
+/// dimensions only).
 bool spansBatch(Value v, int64_t rank) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
   return !t || (t.getRank() == rank && t.getDimSize(0) != 1);
@@ -81,8 +82,11 @@ struct Classifier {
              cast<RankedTensorType>(matmul.getRhs().getType()).getRank() == 2;
     if (op->hasTrait<mlir::OpTrait::Elementwise>() ||
         op->hasTrait<tessera::OpTrait::BroadcastPointwise>() || isa<ClipOp>(op)) {
+      // A batched operand of lower rank would put its batch dimension
+      // on another of the result's.
       for (Value v : op->getOperands())
-        if (!batched.contains(v) && spansBatch(v, rank))
+        if (batched.contains(v) ? cast<RankedTensorType>(v.getType()).getRank() != rank
+                                : spansBatch(v, rank))
           return false;
       return true;
     }

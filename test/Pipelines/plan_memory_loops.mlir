@@ -82,3 +82,28 @@ func.func @main(%x: memref<16xf32>, %p: i1, %out: memref<16xf32>) {
   memref.copy %s, %out : memref<16xf32> to memref<16xf32>
   return
 }
+
+// -----
+
+// A scatter's lowering: the loop carries a buffer it stores into. Stores
+// are uses, not escapes: the buffer is planned, alive until the copy of
+// the loop's result after it.
+// CHECK: tessera.workspace_bytes = 64
+// CHECK-LABEL: func.func @main(%arg0: memref<16xf32>, %arg1: memref<16xf32>
+// CHECK: %[[V:.+]] = memref.view
+// CHECK: scf.for {{.*}} iter_args(%{{.+}} = %[[V]])
+// CHECK-NOT: memref.alloc
+func.func @main(%x: memref<16xf32>, %out: memref<16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %zero = arith.constant 0.0 : f32
+  %buf = memref.alloc() : memref<16xf32>
+  memref.copy %x, %buf : memref<16xf32> to memref<16xf32>
+  %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %buf) -> (memref<16xf32>) {
+    memref.store %zero, %acc[%i] : memref<16xf32>
+    scf.yield %acc : memref<16xf32>
+  }
+  memref.copy %r, %out : memref<16xf32> to memref<16xf32>
+  return
+}

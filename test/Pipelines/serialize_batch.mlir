@@ -101,3 +101,23 @@ func.func @no_conv(%x: tensor<2x16x4xf32>, %w: tensor<4x8xf32>) -> tensor<2x16x8
   %r = tessera.relu %y : tensor<2x16x8xf32>
   return %r : tensor<2x16x8xf32>
 }
+
+// -----
+
+// A batched operand of lower rank than the result (an input [2, 1, 4]
+// with the batch's size, broadcast along the result's channels) would put
+// its leading dimension on the channels: the loop stops before it.
+// CHECK-LABEL: func.func @lower_rank(
+// CHECK: scf.for
+// CHECK: tessera.conv
+// CHECK: tessera.conv {{.*}} -> tensor<1x2x4x4xf32>
+// CHECK-NOT: tessera.add
+// CHECK: } {tessera.batch_serial}
+// CHECK: tessera.add {{.*}} : (tensor<2x2x4x4xf32>, tensor<2x1x4xf32>) -> tensor<2x2x4x4xf32>
+func.func @lower_rank(%x: tensor<2x3x4x4xf32>, %y: tensor<2x1x4xf32>, %w: tensor<5x3x1x1xf32>) -> tensor<2x2x4x4xf32> {
+  %w2 = tessera.constant dense<1.0> : tensor<2x5x1x1xf32>
+  %c = tessera.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64} : (tensor<2x3x4x4xf32>, tensor<5x3x1x1xf32>) -> tensor<2x5x4x4xf32>
+  %d = tessera.conv %c, %w2 {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64} : (tensor<2x5x4x4xf32>, tensor<2x5x1x1xf32>) -> tensor<2x2x4x4xf32>
+  %z = tessera.add %d, %y : (tensor<2x2x4x4xf32>, tensor<2x1x4xf32>) -> tensor<2x2x4x4xf32>
+  return %z : tensor<2x2x4x4xf32>
+}
