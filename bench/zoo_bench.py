@@ -71,6 +71,13 @@ def compile_model(args, model, work):
     return artifact, time.time() - start
 
 
+def max_diff(got, ref):
+    """The largest absolute difference, NaN where the shapes differ."""
+    if got.shape != ref.shape:
+        return float("nan")
+    return float(np.max(np.abs(got.astype(np.float64) - ref)))
+
+
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
@@ -169,16 +176,20 @@ def iree(model, feeds, work):
     inputs = os.path.join(work, "iree-inputs.npz")
     np.savez(inputs, *feeds.values())
 
+    output = os.path.join(work, "iree-y.npy")
+
     def run(threads, repeat):
+        """(median ms, its first output)."""
         r = subprocess.run([sys.executable, os.path.abspath(__file__), "--iree-worker", vmfb,
-                            inputs, str(threads), str(repeat)],
+                            inputs, str(threads), str(repeat), output],
                            check=True, capture_output=True, text=True)
-        return float(r.stdout.split()[-1])
+        return float(r.stdout.split()[-1]), np.load(output)
     return run
 
 
-def iree_worker(vmfb, inputs, threads, repeat):
-    """Runs in its own process: prints the median of `repeat` runs in ms."""
+def iree_worker(vmfb, inputs, threads, repeat, output):
+    """Runs in its own process: saves the first output to `output`, prints
+    the median of `repeat` runs in ms."""
     import iree.runtime as rt
     rt.flags.parse_flags("--task_topology_max_group_count=%d" % threads)
     ctx = rt.SystemContext(config=rt.Config(device=rt.get_device("local-task", cache=False)))
@@ -189,13 +200,15 @@ def iree_worker(vmfb, inputs, threads, repeat):
     fn = ctx.modules[module.name][name]
     with np.load(inputs) as z:
         xs = [z["arr_%d" % i] for i in range(len(z.files))]
-    fn(*xs)
+    y = fn(*xs)
+    np.save(output, np.asarray((y[0] if isinstance(y, (list, tuple)) else y).to_host()))
     print(timed(lambda: fn(*xs), repeat))
 
 
 def main():
-    if len(sys.argv) == 6 and sys.argv[1] == "--iree-worker":
-        return iree_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    if len(sys.argv) == 7 and sys.argv[1] == "--iree-worker":
+        return iree_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
+                           sys.argv[6])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--compile", required=True)
     ap.add_argument("--run", required=True)
@@ -228,9 +241,9 @@ def main():
                 if ov_time:
                     ovs.append(ov_time(args.repeat))
                 if iree_time:
-                    irees.append(iree_time(t, args.repeat))
-            diff = float(np.max(np.abs(got.astype(np.float64) - ref))) if got.shape == ref.shape \
-                else float("nan")
+                    ms, iree_y = iree_time(t, args.repeat)
+                    irees.append(ms)
+            diff = max_diff(got, ref)
             ratio = median([a / b for a, b in zip(mine, theirs)])
             # Per peer: its median latency and the median of the rounds'
             # Tessera / peer ratios (None where it did not run).
@@ -240,22 +253,26 @@ def main():
             print("%-20s %d thread(s): Tessera %9.2f ms  ORT %9.2f ms  ratio %5.2f  "
                   "(compile %.1f s, max abs diff %.2g)" % rows[-1][:7] +
                   "".join("  %s %9.2f ms" % (peer, ms) for peer, (ms, _) in
-                          zip(("OpenVINO", "IREE"), peers) if ms), flush=True)
+                          zip(("OpenVINO", "IREE"), peers) if ms) +
+                  ("  (IREE's max abs diff from ORT %.2g)" % max_diff(iree_y, ref)
+                   if irees else ""), flush=True)
     print()
-    # The peers that ran for every row get columns.
+    # A column per peer that ran at all; "-" where it did not (a model
+    # IREE does not compile), its geometric mean over the rows it ran.
     shown = [(i, peer) for i, peer in enumerate(("OpenVINO", "IREE"))
-             if rows and all(r[7][i][0] for r in rows)]
+             if any(r[7][i][0] for r in rows)]
+    cells = lambda pair: " %.2f | %.2f |" % pair if pair[0] else " - | - |"
     lines = ["| model | threads | Tessera ms | ONNX Runtime ms | ratio |" +
              "".join(" %s ms | Tessera / %s |" % (peer, peer) for _, peer in shown),
              "| --- | ---: | ---: | ---: | ---: |" + " ---: | ---: |" * len(shown)]
     for label, t, ms, ort_ms, ratio, _, _, peers in rows:
         lines.append("| %s | %d | %.2f | %.2f | %.2f |" % (label, t, ms, ort_ms, ratio) +
-                     "".join(" %.2f | %.2f |" % peers[i] for i, _ in shown))
+                     "".join(cells(peers[i]) for i, _ in shown))
     for t in sorted({r[1] for r in rows}):
         geo = lambda xs: math.exp(sum(math.log(x) for x in xs) / len(xs))
         line = "| geometric mean | %d | | | %.2f |" % (t, geo([r[4] for r in rows if r[1] == t]))
         for i, _ in shown:
-            line += " | %.2f |" % geo([r[7][i][1] for r in rows if r[1] == t])
+            line += " | %.2f |" % geo([r[7][i][1] for r in rows if r[1] == t and r[7][i][1]])
         lines.append(line)
     print("\n".join(lines))
     if args.markdown:

@@ -68,43 +68,43 @@ struct OutlineLoopsPass
   void outlineIn(Block &block, SymbolTable &symbols, func::FuncOp func,
                  unsigned &counter, llvm::StringMap<func::FuncOp> &kernels,
                  Operation *&last) {
-      for (Operation &op : llvm::make_early_inc_range(block)) {
-        if (auto batch = dyn_cast<scf::ForOp>(op);
-            batch && batch->hasAttr("tessera.batch_serial")) {
-          outlineIn(*batch.getBody(), symbols, func, counter, kernels, last);
-          continue;
-        }
-        if (!isa<scf::ForOp, scf::ParallelOp>(op) || op.getNumResults() != 0)
-          continue;
-        // Operations as scf.for nests count them: a loop and its yield per
-        // dimension of an scf.parallel.
-        unsigned size = 0;
-        op.walk([&](Operation *nested) {
-          if (auto par = dyn_cast<scf::ParallelOp>(nested))
-            size += 2 * par.getNumLoops() - 1;
-          else
-            ++size;
-        });
-        if (size < minOps)
-          continue;
-        if (auto par = dyn_cast<scf::ParallelOp>(op); par && parallel) {
-          std::optional<int64_t> work = dynamicOps(par);
-          if (work && *work >= minParallelWork && callsOnlyPureFunctions(par)) {
-            if (std::optional<ChunkedLoop> chunked = chunk(par)) {
-              // Where it cannot be outlined, the chunked loop stays and
-              // runs serially.
-              if (outline(symbols, func, chunked->loop, counter, kernels, last,
-                          {chunked->begin, chunked->end})) {
-                ++numOutlined;
-                ++numParallel;
-              }
-              continue;
+    for (Operation &op : llvm::make_early_inc_range(block)) {
+      if (auto batch = dyn_cast<scf::ForOp>(op);
+          batch && batch->hasAttr(tessera::kBatchSerialAttr)) {
+        outlineIn(*batch.getBody(), symbols, func, counter, kernels, last);
+        continue;
+      }
+      if (!isa<scf::ForOp, scf::ParallelOp>(op) || op.getNumResults() != 0)
+        continue;
+      // Operations as scf.for nests count them: a loop and its yield per
+      // dimension of an scf.parallel.
+      unsigned size = 0;
+      op.walk([&](Operation *nested) {
+        if (auto par = dyn_cast<scf::ParallelOp>(nested))
+          size += 2 * par.getNumLoops() - 1;
+        else
+          ++size;
+      });
+      if (size < minOps)
+        continue;
+      if (auto par = dyn_cast<scf::ParallelOp>(op); par && parallel) {
+        std::optional<int64_t> work = dynamicOps(par);
+        if (work && *work >= minParallelWork && callsOnlyPureFunctions(par)) {
+          if (std::optional<ChunkedLoop> chunked = chunk(par)) {
+            // Where it cannot be outlined, the chunked loop stays and
+            // runs serially.
+            if (outline(symbols, func, chunked->loop, counter, kernels, last,
+                        {chunked->begin, chunked->end})) {
+              ++numOutlined;
+              ++numParallel;
             }
+            continue;
           }
         }
-        if (outline(symbols, func, &op, counter, kernels, last, {}))
-          ++numOutlined;
       }
+      if (outline(symbols, func, &op, counter, kernels, last, {}))
+        ++numOutlined;
+    }
   }
 
   /// Operations the nest executes, each weighted by the static trip counts

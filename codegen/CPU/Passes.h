@@ -8,6 +8,10 @@
 
 namespace mlir::tessera {
 
+/// Marks the `scf.for` over a batch that tessera-cpu-serialize-batch
+/// creates; tessera-cpu-outline-loops outlines the nests of its body.
+inline constexpr llvm::StringLiteral kBatchSerialAttr = "tessera.batch_serial";
+
 #define GEN_PASS_DECL
 #include "codegen/CPU/Passes.h.inc"
 

@@ -18,8 +18,8 @@
 // tessera-cpu-serialize-batch) lives in one iteration, so it shares bytes
 // with the body's other buffers; one allocated outside and used inside
 // lives through the whole loop. A buffer that escapes (is returned, passed
-// to a call, stored, yielded out of the block it was allocated in) keeps
-// its allocation.
+// to a call, yielded out of the loop body it was allocated in) keeps its
+// allocation; one yielded out of an scf.if lives from the scf.if on.
 //
 //===----------------------------------------------------------------------===//
 

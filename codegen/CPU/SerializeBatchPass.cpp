@@ -20,6 +20,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -34,13 +36,6 @@ using namespace mlir;
 using namespace mlir::tessera;
 
 namespace {
-int64_t product(ArrayRef<int64_t> v) {
-  int64_t p = 1;
-  for (int64_t x : v)
-    p *= x;
-  return p;
-}
-
 /// Whether `v`, an operand that is not batched, would need a slice per
 /// item: it is not a ranked tensor, or it has the result's rank and a
 /// leading dimension other than 1 (lower ranks broadcast along trailing
@@ -110,7 +105,7 @@ bool weightOutweighsItem(Operation *op, int64_t batch) {
   if (auto conv = dyn_cast<ConvOp>(op)) {
     auto w = cast<RankedTensorType>(conv.getWeight().getType());
     int64_t groups = static_cast<int64_t>(conv.getGroup());
-    rows = product(conv.getType().getShape().drop_front(2));
+    rows = computeProduct(conv.getType().getShape().drop_front(2));
     k = w.getNumElements() / w.getDimSize(0);
     n = w.getDimSize(0) / groups;
   } else if (isa<GemmOp, MatMulOp>(op)) {
@@ -208,24 +203,25 @@ struct SerializeBatchPass
     auto loop = scf::ForOp::create(
         b, loc, zero, count, one, inits,
         [&](OpBuilder &in, Location loc, Value item, ValueRange carried) {
-          // [item, 0, ...] / [1, d1, ...] / [1, ...] of a batched value.
-          auto window = [&](RankedTensorType t, SmallVector<OpFoldResult> &offsets,
-                            SmallVector<OpFoldResult> &sizes,
-                            SmallVector<OpFoldResult> &strides) {
-            offsets.assign(t.getRank(), in.getIndexAttr(0));
-            offsets[0] = item;
-            sizes.clear();
-            for (int64_t d : itemType(t).getShape())
-              sizes.push_back(in.getIndexAttr(d));
-            strides.assign(t.getRank(), in.getIndexAttr(1));
+          // A batched value's item: [item, 0, ...] sized [1, d1, ...].
+          auto offsets = [&](RankedTensorType t) {
+            SmallVector<OpFoldResult> o(t.getRank(), in.getIndexAttr(0));
+            o[0] = item;
+            return o;
           };
-          SmallVector<OpFoldResult> offsets, sizes, strides;
+          auto sizes = [&](RankedTensorType t) {
+            return getAsIndexOpFoldResult(in.getContext(),
+                                          itemType(t).getShape());
+          };
+          auto strides = [&](RankedTensorType t) {
+            return SmallVector<OpFoldResult>(t.getRank(), in.getIndexAttr(1));
+          };
           IRMapping mapping;
           for (Value v : inputs) {
             auto t = cast<RankedTensorType>(v.getType());
-            window(t, offsets, sizes, strides);
-            mapping.map(v, tensor::ExtractSliceOp::create(in, loc, itemType(t), v,
-                                                          offsets, sizes, strides)
+            mapping.map(v, tensor::ExtractSliceOp::create(in, loc, itemType(t),
+                                                          v, offsets(t),
+                                                          sizes(t), strides(t))
                                .getResult());
           }
           for (Operation *op : prefix) {
@@ -235,14 +231,15 @@ struct SerializeBatchPass
           }
           SmallVector<Value> yields;
           for (auto [v, into] : llvm::zip(outputs, carried)) {
-            window(cast<RankedTensorType>(v.getType()), offsets, sizes, strides);
-            yields.push_back(tensor::InsertSliceOp::create(in, loc, mapping.lookup(v),
-                                                           into, offsets, sizes, strides)
-                                 .getResult());
+            auto t = cast<RankedTensorType>(v.getType());
+            yields.push_back(
+                tensor::InsertSliceOp::create(in, loc, mapping.lookup(v), into,
+                                              offsets(t), sizes(t), strides(t))
+                    .getResult());
           }
           scf::YieldOp::create(in, loc, yields);
         });
-    loop->setAttr("tessera.batch_serial", b.getUnitAttr());
+    loop->setAttr(kBatchSerialAttr, b.getUnitAttr());
     for (auto [i, v] : llvm::enumerate(outputs.getArrayRef()))
       Value(v).replaceUsesWithIf(loop.getResult(i), [&](OpOperand &use) {
         return !inPrefix.contains(use.getOwner());
