@@ -8,7 +8,11 @@ threads each (--threads, default 1).
 
 Prints a table of ratios; numbers are only comparable within one run.
 
-    bench/run_bench.py [--build build] [--repeat 200] [--threads 1]
+    bench/run_bench.py [--build build] [--repeat 200] [--threads 1] [--rounds 5]
+
+The matmul alternates Tessera and OpenBLAS for --rounds rounds and reports
+each one's median over the rounds: on a shared machine a busy minute then
+slows both, where one measurement each could catch it on one side only.
 """
 import argparse
 import os
@@ -26,13 +30,15 @@ def median(xs):
     return xs[len(xs) // 2]
 
 
-def tessera_latency(build, model, inputs, repeat, work, threads):
-    """Median ms of tessera-run --repeat over `inputs` {name: array}."""
+def tessera_latency(build, model, inputs, repeat, work, threads, compile=True):
+    """Median ms of tessera-run --repeat over `inputs` {name: array}
+    (compiled first unless `compile` is false: the artifact is reused)."""
     import numpy as np
     artifact = os.path.join(work, os.path.basename(model) + ".tsr")
     shapes = ["--input-shape=%s:%s" % (n, "x".join(map(str, a.shape))) for n, a in inputs.items()]
-    subprocess.run([os.path.join(build, "bin", "tessera-compile"), model, "-o", artifact,
-                    "--quiet"] + shapes, check=True)
+    if compile:
+        subprocess.run([os.path.join(build, "bin", "tessera-compile"), model, "-o", artifact,
+                        "--quiet"] + shapes, check=True)
     feeds = []
     for n, a in inputs.items():
         path = os.path.join(work, n + ".npy")
@@ -93,6 +99,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--repeat", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="alternated Tessera / OpenBLAS rounds of the matmul")
     args = ap.parse_args()
     import numpy as np
     rng = np.random.default_rng(0)
@@ -106,11 +114,17 @@ def main():
         # output and packing buffers (12 ms where later runs take 6 on two
         # threads), so a median of 5 measured those.
         runs = max(50, min(args.repeat, 200))
-        ms = tessera_latency(args.build, mm, {"a": a, "b": a}, runs, work, args.threads)
-        tessera_gflops = 2 * n ** 3 / (ms / 1e3) / 1e9
-        blas = openblas_gflops(n, runs, args.threads)
-        print("matmul %dx%dx%d f32, %d thread(s): Tessera %.2f GFLOP/s, OpenBLAS %.2f GFLOP/s, "
-              "ratio %.3f" % (n, n, n, args.threads, tessera_gflops, blas, tessera_gflops / blas))
+        ours, theirs = [], []
+        for r in range(max(1, args.rounds)):
+            ms = tessera_latency(args.build, mm, {"a": a, "b": a}, runs, work, args.threads,
+                                 compile=r == 0)
+            ours.append(2 * n ** 3 / (ms / 1e3) / 1e9)
+            theirs.append(openblas_gflops(n, runs, args.threads))
+        tessera_gflops, blas = median(ours), median(theirs)
+        print("matmul %dx%dx%d f32, %d thread(s), median of %d alternated rounds: Tessera "
+              "%.2f GFLOP/s, OpenBLAS %.2f GFLOP/s, ratio %.3f (rounds: Tessera %s; OpenBLAS %s)"
+              % (n, n, n, args.threads, len(ours), tessera_gflops, blas, tessera_gflops / blas,
+                 " ".join("%.0f" % g for g in ours), " ".join("%.0f" % g for g in theirs)))
         models = [
             ("mlp", "mlp.py", {"x": (8, 256)}),
             ("gpt2_block", "gpt2_block.py", {"x": (2, 16, 64)}),

@@ -10,10 +10,13 @@ compared with one device (rtol 1e-4) and ONNX Runtime.
 
 Prints one line per model and mesh: compile seconds, run seconds, the
 largest differences; exits 1 when any fails. Exports are cached
-(zoo_models.py), so a second run only compiles and runs.
+(zoo_models.py), so a second run only compiles and runs. An artifact and
+its outputs are deleted once they pass (the zoo's artifacts hold a model's
+weights, 16 GB in all); a failing one stays in WORK to be rerun by hand.
 """
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -39,6 +42,19 @@ def compile_timed(tool, model, artifact, flags=()):
     return err, time.time() - start
 
 
+def discard(ok, *paths):
+    """Deletes PATHS (an artifact and its output folder) once their check
+    passed; a failure keeps them and says where."""
+    if ok:
+        for p in paths:
+            if os.path.isdir(p):
+                shutil.rmtree(p, ignore_errors=True)
+            elif os.path.exists(p):
+                os.remove(p)
+    elif os.path.exists(paths[0]):
+        print("     kept for a rerun: %s" % paths[0])
+
+
 def load(d):
     import json
     with open(os.path.join(d, "meta.json")) as f:
@@ -58,6 +74,7 @@ def check_mesh(args, label, d, feeds, one, ref, mesh, work):
     """LABEL's model compiled for MESH, run on the local communicator,
     against one device (rtol 1e-4, atol 1e-5) and ONNX Runtime."""
     artifact = os.path.join(work, "mesh-%s.tsr" % mesh.replace(",", "-"))
+    outdir = os.path.join(work, "out-" + mesh.replace(",", "-"))
     err, csec = compile_timed(args.compile, os.path.join(d, "model.onnx"), artifact,
                               ["--mesh=" + mesh] + shape_flags(feeds))
     if not err:
@@ -65,11 +82,11 @@ def check_mesh(args, label, d, feeds, one, ref, mesh, work):
                               text=True).stdout
         per_device = [l.strip() for l in info.splitlines() if "per device" in l]
         start = time.time()
-        err, outs = run_artifact(args.run, artifact, feeds,
-                                 os.path.join(work, "out-" + mesh.replace(",", "-")))
+        err, outs = run_artifact(args.run, artifact, feeds, outdir)
         rsec = time.time() - start
     if err:
         print("FAIL %s --mesh=%s: %s" % (label, mesh, err.splitlines()[0]))
+        discard(False, artifact, outdir)
         sys.stdout.flush()
         return False
     got = outs["y"].astype(np.float64)
@@ -80,6 +97,7 @@ def check_mesh(args, label, d, feeds, one, ref, mesh, work):
           ("ok  " if ok else "FAIL", label, mesh, csec, rsec,
            float(np.max(np.abs(got - one))), float(np.max(np.abs(got - ref))),
            per_device[0] if per_device else ""))
+    discard(ok, artifact, outdir)
     sys.stdout.flush()
     return ok
 
@@ -108,20 +126,24 @@ def main():
             continue
         meta, feeds, ref = load(d)
         work = os.path.join(args.work, label)
-        os.makedirs(work, exist_ok=True)
+        shutil.rmtree(work, ignore_errors=True)  # an earlier run's failures
+        os.makedirs(work)
         artifact = os.path.join(work, "single.tsr")
+        outdir = os.path.join(work, "single")
         err, csec = compile_timed(args.compile, os.path.join(d, "model.onnx"), artifact,
                                   shape_flags(feeds))
         if err:
             print("FAIL %s (opset %d): %s" % (label, meta["opset"], err.splitlines()[0]))
+            discard(False, artifact)
             failed += 1
             sys.stdout.flush()
             continue
         start = time.time()
-        err, outs = run_artifact(args.run, artifact, feeds, os.path.join(work, "single"))
+        err, outs = run_artifact(args.run, artifact, feeds, outdir)
         rsec = time.time() - start
         if err:
             print("FAIL %s (opset %d): %s" % (label, meta["opset"], err.splitlines()[0]))
+            discard(False, artifact, outdir)
             failed += 1
             sys.stdout.flush()
             continue
@@ -138,6 +160,7 @@ def main():
               ("ok  " if ok else "FAIL", label, meta["opset"], meta["parameters"] / 1e6,
                csec, rsec, diff, "" if got.shape == ref.shape else
                " (shape %s, want %s)" % (got.shape, ref.shape)))
+        discard(ok, artifact, outdir)
         sys.stdout.flush()
         passed += ok
         failed += not ok
