@@ -304,6 +304,15 @@ CASES = [
                    residual=True), 1e-5, 1e-4),
     ("conv transposed 1x1 stride 2 14x14 threads",
      conv_case(1, 128, (27, 27), 80, (1, 1), 1, (2, 2), (1, 1), (0, 0, 0, 0), True), 1e-5, 1e-4),
+    # Computed transposed and split by rows over the threads: more
+    # positions than channels (14x14 against 48, each thread gathering its
+    # positions' windows, the residual and bias shifted with them), and 5
+    # column panels against 4 row tiles (a 7x7 output's 160 channels).
+    ("conv transposed row split 14x14 3x3 residual relu",
+     with_epilogue(conv_case(1, 64, (14, 14), 48, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True),
+                   "relu", residual=True), 1e-5, 1e-4),
+    ("conv transposed row split 7x7 1x1 160 channels",
+     conv_case(1, 960, (7, 7), 160, (1, 1), 1, (1, 1), (1, 1), (0, 0, 0, 0), True), 1e-5, 1e-4),
     ("gemm bias residual epilogue 70x600x300",
      with_epilogue(gemm_case(70, 600, 300, False, False, 1.0, 1.0, True), residual=True), 1e-5, 1e-4),
     ("empty input at the boundary", empty_case(), 0.0, 0.0),

@@ -271,7 +271,8 @@ template <int W, int MR, int NV> struct Gemm {
   Operand a, b;
   float *c;
   int64_t cRow, cCol;
-  // A prepacked: this GEMM's first row within it (a row split's block).
+  // A prepacked or gathered from windows: this GEMM's first row within it
+  // (a row split's block).
   int64_t aRow0 = 0;
   // The epilogue; its row bias and addend offset like A's rows and C.
   Epilogue ep = {};
@@ -306,7 +307,8 @@ template <int W, int MR, int NV> struct Gemm {
       int64_t rows = mc - i < MR ? mc - i : MR;
       float *panel = dst + i * kc;
       if (a.windows) { // Bᵀ of a convolution, computed transposed
-        gatherWindows(*a.windows, a.base, panel, rows, p0, kc, i0 + i, rows);
+        gatherWindows(*a.windows, a.base, panel, rows, p0, kc, aRow0 + i0 + i,
+                      rows);
         continue;
       }
       if (a.rowStride == 1) { // a transposed B: rows contiguous per K
@@ -657,15 +659,28 @@ template <typename G> void runRows(void *ctx, int64_t index) {
   G sub = *task->gemm;
   int64_t i0 = index * task->rows;
   sub.m = sub.m - i0 < task->rows ? sub.m - i0 : task->rows;
-  if (sub.a.packed)
+  if (sub.a.packed || sub.a.windows)
     sub.aRow0 += i0;
   else
     sub.a.base += i0 * sub.a.rowStride;
-  sub.c += i0 * sub.cRow;
-  if (sub.ep.rowBias)
-    sub.ep.rowBias += i0;
-  if (sub.ep.addend)
-    sub.ep.addend += i0 * sub.cRow;
+  Transposed out;
+  if (sub.out) {
+    // Computed transposed: the rows are C's columns i0.., as are the
+    // epilogue's column bias and addend.
+    out = *sub.out;
+    out.c += i0 * out.cCol;
+    if (out.ep.colBias)
+      out.ep.colBias += i0;
+    if (out.ep.addend)
+      out.ep.addend += i0 * out.cCol;
+    sub.out = &out;
+  } else {
+    sub.c += i0 * sub.cRow;
+    if (sub.ep.rowBias)
+      sub.ep.rowBias += i0;
+    if (sub.ep.addend)
+      sub.ep.addend += i0 * sub.cRow;
+  }
   BlockTask<G> blocks{&sub, G::NC};
   for (int64_t j = 0; j * G::NC < sub.n; ++j)
     runBlock<G>(&blocks, j);
@@ -685,10 +700,18 @@ void gemm(int64_t m, int64_t n, int64_t k, Operand a, Operand b, float *c,
   bool parallel = tessera_uk_parallel_for && threads > 1 &&
                   m * n * k >= kParallelWork;
   // Split by rows when A is the larger operand (a convolution's weight
-  // against few output positions): split by columns, every thread would
-  // pack all of A; by rows, each packs its rows of A and all of the
-  // smaller B.
-  if (parallel && m > n && m >= 2 * MR && !out) {
+  // against few output positions; computed transposed, a convolution's
+  // windows over many positions): split by columns, every thread would
+  // pack (or gather) all of A; by rows, each packs its rows of A and all
+  // of the smaller B. Also when B is small (each thread reads all of it
+  // from cache) and the column panels divide unevenly over the threads
+  // where the row tiles divide better: MobileNetV2's 160 channels of a
+  // 7x7 output, 5 panels (3 against 2) but 4 row tiles (2 and 2).
+  int64_t rowTiles = (m + MR - 1) / MR, panels = (n + G::NR - 1) / G::NR;
+  bool evenerByRows = k * n <= (int64_t(1) << 18) &&
+                      (rowTiles + threads - 1) / threads * panels <
+                          (panels + threads - 1) / threads * rowTiles;
+  if (parallel && (m > n || evenerByRows) && m >= 2 * MR) {
     int64_t rows = (m + threads - 1) / threads;
     rows = (rows + MR - 1) / MR * MR;
     RowTask<G> task{&g, rows};
@@ -701,7 +724,6 @@ void gemm(int64_t m, int64_t n, int64_t k, Operand a, Operand b, float *c,
   // is worth handing out (kParallelWork).
   int64_t blockCols = G::NC;
   if (parallel) {
-    int64_t panels = (n + G::NR - 1) / G::NR;
     int64_t perBlock = (panels + threads - 1) / threads;
     if (perBlock * G::NR < blockCols)
       blockCols = perBlock * G::NR;
