@@ -283,6 +283,18 @@ CASES = [
      conv_case(1, 12, (19, 20), 12, (5, 5), 12, (1, 1), (2, 2), (4, 4, 4, 4), False), 1e-5, 1e-5),
     ("conv depthwise unpadded stride 2x1",
      conv_case(1, 10, (12, 33), 10, (3, 3), 10, (2, 1), (1, 1), (0, 0, 0, 0), True), 1e-5, 1e-5),
+    # Stride 2 both ways reads four deinterleaved phase planes: padded in
+    # the kernel with an odd left pad, and unpadded, each row ending on an
+    # odd number of inputs past the whole vectors (the masked tail); a 5x5
+    # kernel (not unrolled); output rows longer than a vector (shorter ones
+    # keep the row-by-row form).
+    ("conv depthwise stride 2 phases odd left pad",
+     with_epilogue(conv_case(1, 12, (17, 46), 12, (3, 3), 12, (2, 2), (1, 1), (1, 1, 0, 2), True), "relu6"),
+     1e-5, 1e-5),
+    ("conv depthwise stride 2 phases unpadded",
+     conv_case(2, 6, (15, 35), 6, (3, 3), 6, (2, 2), (1, 1), (0, 0, 0, 0), True), 1e-5, 1e-5),
+    ("conv depthwise stride 2 phases 5x5",
+     conv_case(1, 8, (21, 70), 8, (5, 5), 8, (2, 2), (1, 1), (2, 2, 2, 2), False), 1e-5, 1e-5),
     ("conv depthwise NaN relu6",
      with_epilogue(conv_case(1, 8, (14, 14), 8, (3, 3), 8, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu6",
                    nan=True), 1e-5, 1e-5),

@@ -68,6 +68,17 @@ template <int W> inline Vec<W> evens(Vec<W> a, Vec<W> b) {
     return __builtin_shufflevector(a, b, 0, 2, 4, 6);
 }
 
+/// The odd lanes of a and b (lanes 1, 3, ... of the 2W floats they hold).
+template <int W> inline Vec<W> odds(Vec<W> a, Vec<W> b) {
+  if constexpr (W == 16)
+    return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21,
+                                   23, 25, 27, 29, 31);
+  else if constexpr (W == 8)
+    return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+  else
+    return __builtin_shufflevector(a, b, 1, 3, 5, 7);
+}
+
 } // namespace
 
 #endif // TESSERA_CODEGEN_CPU_UKERNELS_COMMON_H
