@@ -420,6 +420,11 @@ static tsr_status_t finishLoad(tsr_module_t m, const std::string &what) {
       *parallelFor = &tessera::runtime::ThreadPool::hook;
     }
   }
+  // Their packing buffers come from a buffer per thread (an artifact
+  // compiled before the hook existed mallocs them).
+  using Scratch = void *(*)(int64_t);
+  if (auto *scratch = static_cast<Scratch *>(dlsym(m->library, "tessera_uk_scratch")))
+    *scratch = &tessera::runtime::ThreadPool::scratch;
   if (m->runtime->verbose)
     std::fprintf(stderr, "tessera: loaded %s (%zu inputs, %zu outputs, %zu weights)\n",
                  what.c_str(), m->view.manifest.inputs.size(),

@@ -19,6 +19,8 @@
 
 #include <sched.h>
 
+#include <cstdlib>
+
 namespace tessera::runtime {
 
 ThreadPool::ThreadPool(int threads) {
@@ -45,6 +47,29 @@ int ThreadPool::availableCores() {
   }
   unsigned n = std::thread::hardware_concurrency();
   return n ? static_cast<int>(n) : 1;
+}
+
+namespace {
+struct ThreadScratch {
+  void *data = nullptr;
+  size_t size = 0;
+  ~ThreadScratch() { std::free(data); }
+};
+} // namespace
+
+void *ThreadPool::scratch(int64_t bytes) {
+  thread_local ThreadScratch buffer;
+  size_t want = bytes > 0 ? static_cast<size_t>(bytes) : 1;
+  if (want > buffer.size) {
+    size_t size = (want + 4095) / 4096 * 4096;
+    void *data = std::aligned_alloc(64, size);
+    if (!data)
+      return nullptr;
+    std::free(buffer.data);
+    buffer.data = data;
+    buffer.size = size;
+  }
+  return buffer.data;
 }
 
 void ThreadPool::runIterations(Task fn, void *ctx, int64_t n) {

@@ -41,6 +41,13 @@ public:
   /// Threads this process may run on (its CPU affinity), at least 1.
   static int availableCores();
 
+  /// The compiled code's scratch hook (`tessera_uk_scratch`): at least
+  /// `bytes` bytes, 64-byte aligned, owned by the calling thread and valid
+  /// until its next call. One buffer per thread, grown to the largest
+  /// request and freed when the thread exits, so a kernel's packing
+  /// buffers are faulted in once rather than on every call.
+  static void *scratch(int64_t bytes);
+
 private:
   void work();
   void runIterations(Task fn, void *ctx, int64_t n);

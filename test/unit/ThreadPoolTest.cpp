@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <thread>
 #include <vector>
 
@@ -80,5 +81,24 @@ TEST(ThreadPoolTest, SlowIterationsAreWaitedFor) {
   };
   pool.parallelFor(8, slow, &done);
   EXPECT_EQ(done.load(), 8);
+}
+TEST(ThreadPoolTest, ScratchIsKeptPerThreadAndGrows) {
+  auto *a = static_cast<char *>(ThreadPool::scratch(1000));
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % 64, 0u);
+  a[999] = 1;
+  // A request it already holds gets the same buffer (no allocation, no
+  // page faults); a larger one a buffer that size.
+  EXPECT_EQ(ThreadPool::scratch(4096), a);
+  auto *b = static_cast<char *>(ThreadPool::scratch(1 << 20));
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(b) % 64, 0u);
+  b[(1 << 20) - 1] = 1;
+  EXPECT_EQ(ThreadPool::scratch(1000), b);
+  // Another thread has its own.
+  void *other = nullptr;
+  std::thread([&] { other = ThreadPool::scratch(1000); }).join();
+  EXPECT_NE(other, nullptr);
+  EXPECT_NE(other, b);
 }
 } // namespace

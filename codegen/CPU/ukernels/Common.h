@@ -29,6 +29,14 @@ extern void *tessera_uk_thread_pool;
 /// The pool's thread count (the caller included).
 extern int64_t tessera_uk_thread_count;
 
+/// Scratch provided by the runtime: at least `bytes` bytes, 64-byte
+/// aligned, the calling thread's own, valid until its next call (a
+/// buffer kept per thread, so its pages are faulted in once). Defined in
+/// Sgemm.cpp, installed by the runtime like the parallel loop; when null
+/// the microkernels use malloc.
+typedef void *(*tessera_uk_scratch_fn)(int64_t bytes);
+extern tessera_uk_scratch_fn tessera_uk_scratch;
+
 void *malloc(size_t);
 void free(void *);
 }
@@ -48,6 +56,42 @@ template <int W> inline Vec<W> load(const float *p) {
 template <int W> inline void store(float *p, Vec<W> v) {
   __builtin_memcpy(p, &v, sizeof(v));
 }
+
+/// A microkernel call's scratch of `floats` floats: the runtime's
+/// per-thread buffer when it installed the hook, else malloc'ed and freed
+/// on return. A malloc and free per call of a few hundred KB went to
+/// mmap, or to a heap top glibc trimmed after the free, and faulted its
+/// pages in on every call (a 14x14 1x1 convolution alone in a model ran
+/// 5x slower than ONNX Runtime, 200 page faults a run). Microkernels do
+/// not call each other while they hold it.
+class Scratch {
+public:
+  /// No scratch (get() is null) when floats <= 0.
+  explicit Scratch(int64_t floats) {
+    if (floats <= 0)
+      return;
+    size_t bytes = sizeof(float) * size_t(floats);
+    if (tessera_uk_scratch) {
+      p = static_cast<float *>(tessera_uk_scratch(int64_t(bytes)));
+    } else {
+      p = static_cast<float *>(malloc(bytes));
+      owned = true;
+    }
+    if (!p)
+      __builtin_trap();
+  }
+  ~Scratch() {
+    if (owned)
+      free(p);
+  }
+  Scratch(const Scratch &) = delete;
+  Scratch &operator=(const Scratch &) = delete;
+  float *get() const { return p; }
+
+private:
+  float *p = nullptr;
+  bool owned = false;
+};
 
 /// Lanes [0, n) set.
 template <int W> inline Mask<W> firstLanes(int64_t n) {

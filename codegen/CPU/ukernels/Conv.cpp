@@ -337,16 +337,10 @@ struct DwConv {
     constexpr int64_t kStackFloats = 16384;
     float stack[kStackFloats];
     int64_t floats = scratchFloats<W>();
-    float *scratch = stack;
-    if (floats > kStackFloats) {
-      scratch = static_cast<float *>(malloc(sizeof(float) * floats));
-      if (!scratch)
-        __builtin_trap();
-    }
+    Scratch heap(floats > kStackFloats ? floats : 0);
+    float *scratch = floats > kStackFloats ? heap.get() : stack;
     for (int64_t p = begin; p < end; ++p)
       plane<W, K>(p, scratch);
-    if (scratch != stack)
-      free(scratch);
   }
   template <int W> void planes(int64_t begin, int64_t end) const {
     if (kh == 3 && kw == 3)

@@ -28,6 +28,8 @@ __attribute__((visibility("default"))) tessera_uk_parallel_for_fn
     tessera_uk_parallel_for = nullptr;
 __attribute__((visibility("default"))) void *tessera_uk_thread_pool = nullptr;
 __attribute__((visibility("default"))) int64_t tessera_uk_thread_count = 1;
+__attribute__((visibility("default"))) tessera_uk_scratch_fn tessera_uk_scratch =
+    nullptr;
 }
 
 namespace {
@@ -624,13 +626,9 @@ template <typename G> void runBlock(void *ctx, int64_t index) {
   int64_t tFloats = g.out ? g.m * nc : 0;
   constexpr int64_t kStackFloats = 16384;
   float stack[kStackFloats];
-  float *space = stack;
   int64_t floats = bFloats + aFloats + tFloats;
-  if (floats > kStackFloats) {
-    space = static_cast<float *>(malloc(sizeof(float) * floats));
-    if (!space)
-      __builtin_trap();
-  }
+  Scratch heap(floats > kStackFloats ? floats : 0);
+  float *space = floats > kStackFloats ? heap.get() : stack;
   if (!g.out) {
     g.columnBlock(j0, nc, space, space + bFloats);
   } else {
@@ -643,8 +641,6 @@ template <typename G> void runBlock(void *ctx, int64_t index) {
     t.columnBlock(j0, nc, space, space + bFloats);
     finishTransposed<G::Wide>(*g.out, t.c, g.m, j0, nc);
   }
-  if (space != stack)
-    free(space);
 }
 
 /// A block of rows [index * rows, ...) over all the columns, for a GEMM
