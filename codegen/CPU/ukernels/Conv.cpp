@@ -57,21 +57,20 @@ struct DwConv {
     return acc;
   }
 
-  /// U * W window sums starting at `src` into dst[0, U * W), consecutive
-  /// outputs S input columns apart (S 1 or 2); K the kernel's height and
-  /// width when 3 (unrolled), else 0. U independent accumulators hide the
-  /// multiply-add latency.
-  template <int W, int S, int K, int U>
-  void windows(const float *src, const float *k, float *dst) const {
+  /// U * W window sums into dst[0, U * W): acc[u] += k[ky, kx] * read(ky,
+  /// kx, u) over the taps, read giving the u-th vector of inputs the tap
+  /// multiplies; K the kernel's height and width when 3 (unrolled), else 0.
+  /// U independent accumulators hide the multiply-add latency.
+  template <int W, int K, int U, typename Read>
+  void sumTaps(const float *k, Read read, float *dst) const {
     Vec<W> acc[U];
 #pragma unroll
     for (int u = 0; u < U; ++u)
       acc[u] = Vec<W>(0.0f);
     auto taps = [&](int64_t ky, int64_t kx, float wt) {
-      const float *p = src + ky * dh * w + kx * dw;
 #pragma unroll
       for (int u = 0; u < U; ++u)
-        acc[u] += Vec<W>(wt) * tap<W, S>(p + u * W * S);
+        acc[u] += Vec<W>(wt) * read(ky, kx, u);
     };
     if constexpr (K != 0) {
 #pragma unroll
@@ -87,6 +86,18 @@ struct DwConv {
 #pragma unroll
     for (int u = 0; u < U; ++u)
       store<W>(dst + u * W, acc[u]);
+  }
+
+  /// U * W window sums starting at `src`, consecutive outputs S input
+  /// columns apart (S 1 or 2).
+  template <int W, int S, int K, int U>
+  void windows(const float *src, const float *k, float *dst) const {
+    sumTaps<W, K, U>(
+        k,
+        [&](int64_t ky, int64_t kx, int u) {
+          return tap<W, S>(src + ky * dh * w + kx * dw + u * W * S);
+        },
+        dst);
   }
   template <int W, int S> static Vec<W> tap(const float *p) {
     if constexpr (S == 1)
@@ -225,39 +236,15 @@ struct DwConv {
   template <int W, int K, int U>
   void phasedWindows(const float *ph, int64_t ps, int64_t wp, const float *k,
                      float *dst) const {
-    Vec<W> acc[U];
-#pragma unroll
-    for (int u = 0; u < U; ++u)
-      acc[u] = Vec<W>(0.0f);
-    auto taps = [&](int64_t ky, int64_t kx, float wt) {
-      const float *p = ph + ((ky & 1) * 2 + (kx & 1)) * ps + (ky >> 1) * wp + (kx >> 1);
-#pragma unroll
-      for (int u = 0; u < U; ++u)
-        acc[u] += Vec<W>(wt) * load<W>(p + u * W);
-    };
-    if constexpr (K != 0) {
-#pragma unroll
-      for (int ky = 0; ky < K; ++ky)
-#pragma unroll
-        for (int kx = 0; kx < K; ++kx)
-          taps(ky, kx, k[ky * K + kx]);
-    } else {
-      for (int64_t ky = 0; ky < kh; ++ky)
-        for (int64_t kx = 0; kx < kw; ++kx)
-          taps(ky, kx, k[ky * kw + kx]);
-    }
-#pragma unroll
-    for (int u = 0; u < U; ++u)
-      store<W>(dst + u * W, acc[u]);
+    sumTaps<W, K, U>(
+        k,
+        [&](int64_t ky, int64_t kx, int u) {
+          return load<W>(ph + ((ky & 1) * 2 + (kx & 1)) * ps + (ky >> 1) * wp +
+                         (kx >> 1) + u * W);
+        },
+        dst);
   }
 
-  /// Plane `p` into `scratch`, then out. With unit strides the outputs of
-  /// a row and the next are w input elements apart, so the plane is one 1-D
-  /// convolution over flattened positions q = oy * w + ox (w - ow of them
-  /// per row past the output's columns), a vector at a time whatever the
-  /// width (MobileNet's 7- and 14-wide planes); otherwise a row at a time.
-  /// An unpadded input is first padded into scratch, in cache (the copy and
-  /// fill it replaces went through memory).
   template <int W, int K> void plane(int64_t p, float *scratch) const {
     const float *in, *end;
     float *sums = scratch;
