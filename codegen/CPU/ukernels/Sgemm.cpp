@@ -190,18 +190,29 @@ tile(int64_t k, const float *a, int64_t aRow, int64_t aCol, const float *b,
 #pragma unroll
     for (int v = 0; v < NV; ++v)
       acc[i][v] = Vec<W>(0.0f);
-  for (int64_t p = 0; p < k; ++p) {
+  // One K step: A's column at `ap` (its rows `rowStep` apart).
+  auto step = [&](const float *ap, int64_t rowStep, const float *bp) {
     Vec<W> bv[NV];
 #pragma unroll
     for (int v = 0; v < NV; ++v)
-      bv[v] = load<W>(b + p * ldb + v * W);
+      bv[v] = load<W>(bp + v * W);
 #pragma unroll
     for (int i = 0; i < MR; ++i) {
-      Vec<W> av = Vec<W>(a[i * aRow + p * aCol]);
+      Vec<W> av = Vec<W>(ap[i * rowStep]);
 #pragma unroll
       for (int v = 0; v < NV; ++v)
         acc[i][v] += av * bv[v];
     }
+  };
+  // Packed A (every panel, prepacked or not) has its rows adjacent: with
+  // the row step a constant, a K step's broadcasts are offsets from one
+  // pointer instead of a chain of MR address additions.
+  if (aRow == 1) {
+    for (int64_t p = 0; p < k; ++p)
+      step(a + p * aCol, 1, b + p * ldb);
+  } else {
+    for (int64_t p = 0; p < k; ++p)
+      step(a + p * aCol, aRow, b + p * ldb);
   }
   if (st.accumulate && !st.finish) {
 #pragma unroll
