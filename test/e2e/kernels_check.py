@@ -92,6 +92,29 @@ def conv_case(n, c, hw, m, k, group, stride, dilation, pads, bias):
     return [node], inputs, inits, {"a": x}, ref
 
 
+def dw_chain_case():
+    """Two depthwise convolutions on one thread's scratch: the first
+    (unpadded 10x10) fills all of its input's positions there, the second
+    (8x8 padded to 10x10) must zero the border the first left values in."""
+    rng = np.random.default_rng(7)
+    c = 16
+    x = rng.standard_normal((1, c, 10, 10)).astype(np.float32)
+    w1, w2 = (rng.standard_normal((c, 1, 3, 3)).astype(np.float32) for _ in range(2))
+    inits = [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")]
+    nodes = [helper.make_node("Conv", ["a", "w1"], ["t"], group=c, pads=[0, 0, 0, 0]),
+             helper.make_node("Conv", ["t", "w2"], ["y"], group=c, pads=[1, 1, 1, 1])]
+
+    def dw(v, k, pad):
+        v = np.pad(v, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        oh, ow = v.shape[2] - 2, v.shape[3] - 2
+        return sum(v[:, :, i:i + oh, j:j + ow] * k[:, 0, i, j].reshape(1, c, 1, 1)
+                   for i in range(3) for j in range(3))
+
+    ref = dw(dw(x.astype(np.float64), w1.astype(np.float64), 0), w2.astype(np.float64), 1)
+    inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, list(x.shape))]
+    return nodes, inputs, inits, {"a": x}, ref
+
+
 def unary_case(op, fn):
     # Every 2^-6 step over [-120, 120], plus the special values.
     x = np.concatenate([np.arange(-120, 120, 1 / 64.0),
@@ -262,11 +285,13 @@ CASES = [
     ("conv prepacked row split", conv_case(1, 64, (7, 7), 300, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), False), 1e-5, 1e-4),
     ("conv batch folded", conv_case(4, 64, (4, 4), 96, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True), 1e-5, 1e-4),
     ("conv batch folded groups", conv_case(3, 32, (3, 3), 64, (3, 3), 2, (1, 1), (1, 1), (1, 1, 1, 1), False), 1e-5, 1e-4),
-    # Depthwise convolutions through tessera_uk_dwconv2d_f32: unit strides
-    # over flattened planes of widths below, at and above a vector (7, 16,
-    # 40), stride 2 (odd sizes, asymmetric pads), dilation 2, a 5x5 kernel
-    # (not unrolled), no padding, enough planes for the threads; with the
-    # bias, ReLU6 (NaNs kept) and ReLU taken over.
+    # Depthwise convolutions through tessera_uk_dwconv2d_f32. Planes of up
+    # to 4096 padded positions run 16 at a time across vector lanes: widths
+    # below, at and above a vector (7, 16, 40), a last block of fewer
+    # planes (24 channels), blocks spanning batch items (8 and 24
+    # channels), stride 2 (odd sizes, asymmetric pads), dilation 2, a 5x5
+    # kernel (weights not one vector), no padding, enough planes for the
+    # threads; with the bias, ReLU6 (NaNs kept) and ReLU taken over.
     ("conv depthwise 7-wide relu6",
      with_epilogue(conv_case(1, 24, (7, 7), 24, (3, 3), 24, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu6"),
      1e-5, 1e-5),
@@ -283,18 +308,27 @@ CASES = [
      conv_case(1, 12, (19, 20), 12, (5, 5), 12, (1, 1), (2, 2), (4, 4, 4, 4), False), 1e-5, 1e-5),
     ("conv depthwise unpadded stride 2x1",
      conv_case(1, 10, (12, 33), 10, (3, 3), 10, (2, 1), (1, 1), (0, 0, 0, 0), True), 1e-5, 1e-5),
-    # Stride 2 both ways reads four deinterleaved phase planes: padded in
-    # the kernel with an odd left pad, and unpadded, each row ending on an
-    # odd number of inputs past the whole vectors (the masked tail); a 5x5
-    # kernel (not unrolled); output rows longer than a vector (shorter ones
-    # keep the row-by-row form).
+    ("conv depthwise batch 3 stride 2 5x5",
+     with_epilogue(conv_case(3, 24, (9, 11), 24, (5, 5), 24, (2, 2), (1, 1), (2, 1, 2, 3), True), "relu6"),
+     1e-5, 1e-5),
+    ("conv depthwise chain scratch border", dw_chain_case(), 1e-5, 1e-5),
+    # Larger planes one at a time: unit strides over the flattened plane,
+    # the row-by-row form (stride 2x1); stride 2 both ways reads four
+    # deinterleaved phase planes: padded in the kernel with an odd left
+    # pad, and unpadded, each row ending on an odd number of inputs past
+    # the whole vectors (the masked tail); a 5x5 kernel (not unrolled).
+    ("conv depthwise large plane",
+     with_epilogue(conv_case(1, 5, (66, 70), 5, (3, 3), 5, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu6"),
+     1e-5, 1e-5),
+    ("conv depthwise large unpadded stride 2x1",
+     conv_case(1, 4, (70, 66), 4, (3, 3), 4, (2, 1), (1, 1), (0, 0, 0, 0), True), 1e-5, 1e-5),
     ("conv depthwise stride 2 phases odd left pad",
-     with_epilogue(conv_case(1, 12, (17, 46), 12, (3, 3), 12, (2, 2), (1, 1), (1, 1, 0, 2), True), "relu6"),
+     with_epilogue(conv_case(1, 12, (61, 70), 12, (3, 3), 12, (2, 2), (1, 1), (1, 1, 0, 2), True), "relu6"),
      1e-5, 1e-5),
     ("conv depthwise stride 2 phases unpadded",
-     conv_case(2, 6, (15, 35), 6, (3, 3), 6, (2, 2), (1, 1), (0, 0, 0, 0), True), 1e-5, 1e-5),
+     conv_case(2, 6, (65, 71), 6, (3, 3), 6, (2, 2), (1, 1), (0, 0, 0, 0), True), 1e-5, 1e-5),
     ("conv depthwise stride 2 phases 5x5",
-     conv_case(1, 8, (21, 70), 8, (5, 5), 8, (2, 2), (1, 1), (2, 2, 2, 2), False), 1e-5, 1e-5),
+     conv_case(1, 8, (59, 70), 8, (5, 5), 8, (2, 2), (1, 1), (2, 2, 2, 2), False), 1e-5, 1e-5),
     ("conv depthwise NaN relu6",
      with_epilogue(conv_case(1, 8, (14, 14), 8, (3, 3), 8, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu6",
                    nan=True), 1e-5, 1e-5),
@@ -345,16 +379,19 @@ def main():
     ap.add_argument("--compile", required=True)
     ap.add_argument("--run", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--only", default="",
+                    help="run only the cases whose name contains this text")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     passed = failed = 0
     # The microkernels' register tiles differ by vector width: every case
     # for the host, and the contractions also for AVX2 and for plain x86-64
     # (SSE2), which this x86 machine runs too.
-    runs = [(c, "native") for c in CASES]
+    cases = [c for c in CASES if args.only in c[0]]
+    runs = [(c, "native") for c in cases]
     if platform.machine() in ("x86_64", "AMD64"):
         runs += [(c, cpu) for cpu in ("x86-64-v3", "x86-64")
-                 for c in CASES if c[0].startswith(("matmul", "gemm", "conv"))]
+                 for c in cases if c[0].startswith(("matmul", "gemm", "conv"))]
     for i, ((name, (nodes, inputs, inits, feeds, ref), rtol, atol), cpu) in enumerate(runs):
         name = name if cpu == "native" else "%s [--cpu=%s]" % (name, cpu)
         d = os.path.join(args.work, "case%d" % i)

@@ -241,38 +241,6 @@ void tileRows(int mr, int64_t k, const float *a, int64_t aRow, int64_t aCol,
   tile<W, MR, NV>(k, a, aRow, aCol, b, ldb, c, ldc, st);
 }
 
-/// Lane indices as a pack (`__make_integer_seq<LaneSeq, int, W>`: 0 ..
-/// W-1), for shuffle masks computed from them.
-template <typename T, T... I> struct LaneSeq {};
-
-/// One level of an in-register transpose of W rows of W lanes, for rows
-/// x and y = x's row + B: lane l of the new x is x[l] where bit B of l is
-/// clear, else y[l - B]; of the new y, x[l + B] where it is clear, else
-/// y[l]. The levels B = W/2 .. 1 together transpose the rows (each swaps
-/// one bit of the row index with the same bit of the lane index).
-template <int W, int B, int... I>
-inline void swapBlocks(Vec<W> &x, Vec<W> &y, LaneSeq<int, I...>) {
-  Vec<W> lo = __builtin_shufflevector(x, y, ((I & B) ? W + I - B : I)...);
-  Vec<W> hi = __builtin_shufflevector(x, y, ((I & B) ? W + I : I + B)...);
-  x = lo;
-  y = hi;
-}
-
-template <int W, int B> inline void transposeLevel(Vec<W> *rows) {
-  for (int r = 0; r < W; ++r)
-    if (!(r & B))
-      swapBlocks<W, B>(rows[r], rows[r + B], __make_integer_seq<LaneSeq, int, W>{});
-}
-
-template <int W> inline void transpose(Vec<W> *rows) {
-  if constexpr (W >= 16)
-    transposeLevel<W, 8>(rows);
-  if constexpr (W >= 8)
-    transposeLevel<W, 4>(rows);
-  transposeLevel<W, 2>(rows);
-  transposeLevel<W, 1>(rows);
-}
-
 template <int W, int MR, int NV> struct Gemm {
   static constexpr int Wide = W;
   static constexpr int64_t NR = NV * W;
