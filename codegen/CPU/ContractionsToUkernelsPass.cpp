@@ -383,19 +383,34 @@ constexpr int64_t kUkOverwrite = 1, kUkRowBias = 2, kUkColBias = 4, kUkAddend = 
                   kUkPackedA = 16, kUkSwapped = 32;
 
 /// Whether `op`, with a prepacked A, computes Cᵀ = Bᵀ Aᵀ (kSwapped: Aᵀ
-/// prepacked in B's column panels, vectors along M): when M is whole
-/// vectors (a multiple of 16) and N fills the register tiles' vector lanes
-/// (32-wide tiles, a 16-wide tail) 3% or more worse. A convolution with a 7x7 output fills 64 lanes with
-/// its 49 positions, a 14x14 one 208 with 196, where its 256-2048 output
-/// channels fill them all.
-bool computesTransposed(linalg::LinalgOp op, const ContractionLoops &loops) {
+/// prepacked in B's column panels, vectors along M), M whole vectors (a
+/// multiple of 16):
+/// - when N fills the register tiles' vector lanes (32-wide tiles, a
+///   16-wide tail) 3% or more worse. A convolution with a 7x7 output fills
+///   64 lanes with its 49 positions, a 14x14 one 208 with 196, where its
+///   256-2048 output channels fill them all;
+/// - when B is a plain matrix (not a convolution's windows) the
+///   microkernel packs (K x N over 2^17, as Sgemm.cpp's columnBlock
+///   decides), for at most 64 rows over K of 96 or more: each packed
+///   panel of B then serves at most 6 row tiles, and the packing cost more
+///   than computing transposed (Bᵀ packed in row panels, the result
+///   transposed back). 1x1 convolutions alone, one thread: MobileNetV2's
+///   144->32 at 56x56 0.20 -> 0.16 ms, 96->32 0.142 -> 0.12, 192->32 at
+///   28x28 0.064 -> 0.052; ResNet-50's 256->64 at 56x56 0.56 -> 0.49. With
+///   K of 64 or less, or a convolution's windows to gather, it was slower.
+bool computesTransposed(linalg::LinalgOp op, const ContractionLoops &loops,
+                        bool windows) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  int64_t m = ranges[loops.m], n = ranges[loops.n];
+  int64_t m = ranges[loops.m], n = ranges[loops.n], k = ranges[loops.k];
   auto lanes = [](int64_t x) {
     int64_t r = x % 32;
     return x - r + (r == 0 ? 0 : r <= 16 ? 16 : 32);
   };
-  return m % 16 == 0 && 100 * n < 97 * lanes(n);
+  if (m % 16 != 0)
+    return false;
+  if (100 * n < 97 * lanes(n))
+    return true;
+  return !windows && m <= 64 && k >= 96 && k * n > (int64_t(1) << 17);
 }
 struct UkEpilogue {
   int64_t flags = 0;
@@ -685,8 +700,8 @@ struct ContractionsToUkernelsPass
     // A prepacked A: in row panels, or as Aᵀ in B's column panels when the
     // product is computed transposed (the result).
     auto prepackA = [&](linalg::LinalgOp op, const ContractionLoops &loops,
-                        BlockArgument a) {
-      bool swapped = computesTransposed(op, loops);
+                        BlockArgument a, bool windows) {
+      bool swapped = computesTransposed(op, loops, windows);
       setPrepack(a, "tessera.prepack_rows", swapped ? kPackPanel : kPackRows);
       numTransposed += swapped;
       return swapped;
@@ -713,14 +728,14 @@ struct ContractionsToUkernelsPass
           windowsCallee = mlir::tessera::lookupOrDeclareFunc(module, kSgemmWindows, types, {});
         }
         BlockArgument a = packableWeightA(op, loops);
-        bool swapped = a && prepackA(op, loops, a);
+        bool swapped = a && prepackA(op, loops, a, /*windows=*/true);
         rewrite(op, loops, windowsCallee, runtimeGemm, &*win, bool(a), swapped);
         ++numWindows;
       } else if (BlockArgument w = packed(op, loops)) {
         setPrepack(w, "tessera.prepack", kPackPanel);
         rewrite(op, loops, calleeFor(kSgemmPacked), runtimeGemm);
       } else if (BlockArgument a = runtimeGemm ? BlockArgument() : packableWeightA(op, loops)) {
-        bool swapped = prepackA(op, loops, a);
+        bool swapped = prepackA(op, loops, a, /*windows=*/false);
         rewrite(op, loops, calleeFor(kSgemmPackedA), runtimeGemm, nullptr, false, swapped);
       } else {
         rewrite(op, loops, callee, runtimeGemm);

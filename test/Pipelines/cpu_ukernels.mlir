@@ -355,3 +355,63 @@ func.func @transposed_pointwise(%x: memref<16x196xf32>, %w1: memref<48x16xf32> {
   }
   return
 }
+
+// -----
+
+// Few output channels (at most 64) over many positions of a pointwise
+// convolution's plain input, K 96 or more and K x N over 2^17 (the
+// microkernel would pack B for a few row tiles): computed transposed
+// (flag 32, column panels). K 64, K x N within 2^17 (B read in place) and
+// 80 channels keep row panels and flag 0.
+#fa = affine_map<(m, n, k) -> (m, k)>
+#fb = affine_map<(m, n, k) -> (k, n)>
+#fc = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @transposed_few_channels
+// CHECK-SAME: %{{.*}}: memref<32x96xf32> {tessera.prepack_rows = array<i64: 256, 32>, tessera.weight}
+// CHECK-SAME: %{{.*}}: memref<32x64xf32> {tessera.prepack_rows = array<i64: 256, 12>, tessera.weight}
+// CHECK-SAME: %{{.*}}: memref<32x96xf32> {tessera.prepack_rows = array<i64: 256, 12>, tessera.weight}
+// CHECK-SAME: %{{.*}}: memref<80x96xf32> {tessera.prepack_rows = array<i64: 256, 12>, tessera.weight}
+// CHECK-DAG: %[[F32:.*]] = arith.constant 32 : index
+// CHECK-DAG: %[[F0:.*]] = arith.constant 0 : index
+// CHECK: call @tessera_uk_sgemm_f32_pa({{.*}}, %[[F32]], %{{.*}}, %{{.*}}) :
+// CHECK: call @tessera_uk_sgemm_f32_pa({{.*}}, %[[F0]], %{{.*}}, %{{.*}}) :
+// CHECK: call @tessera_uk_sgemm_f32_pa({{.*}}, %[[F0]], %{{.*}}, %{{.*}}) :
+// CHECK: call @tessera_uk_sgemm_f32_pa({{.*}}, %[[F0]], %{{.*}}, %{{.*}}) :
+func.func @transposed_few_channels(%w1: memref<32x96xf32> {tessera.weight},
+                                   %w2: memref<32x64xf32> {tessera.weight},
+                                   %w3: memref<32x96xf32> {tessera.weight},
+                                   %w4: memref<80x96xf32> {tessera.weight},
+                                   %x1: memref<96x2048xf32>, %x2: memref<64x4096xf32>,
+                                   %x3: memref<96x1024xf32>,
+                                   %y1: memref<32x2048xf32>, %y2: memref<32x4096xf32>,
+                                   %y3: memref<32x1024xf32>, %y4: memref<80x2048xf32>) {
+  linalg.generic {indexing_maps = [#fa, #fb, #fc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w1, %x1 : memref<32x96xf32>, memref<96x2048xf32>) outs(%y1 : memref<32x2048xf32>) {
+  ^bb0(%a: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %a, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#fa, #fb, #fc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w2, %x2 : memref<32x64xf32>, memref<64x4096xf32>) outs(%y2 : memref<32x4096xf32>) {
+  ^bb0(%a: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %a, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#fa, #fb, #fc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w3, %x3 : memref<32x96xf32>, memref<96x1024xf32>) outs(%y3 : memref<32x1024xf32>) {
+  ^bb0(%a: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %a, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#fa, #fb, #fc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w4, %x1 : memref<80x96xf32>, memref<96x2048xf32>) outs(%y4 : memref<80x2048xf32>) {
+  ^bb0(%a: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %a, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}

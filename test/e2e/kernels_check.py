@@ -350,6 +350,12 @@ CASES = [
                    residual=True), 1e-5, 1e-4),
     ("conv transposed 1x1 stride 2 14x14 threads",
      conv_case(1, 128, (27, 27), 80, (1, 1), 1, (2, 2), (1, 1), (0, 0, 0, 0), True), 1e-5, 1e-4),
+    # Few channels (32) over many positions from a 1x1 convolution's plain
+    # input (K 96, 40x40): computed transposed rather than packing B for 3
+    # row tiles, over two batch items, with the bias, a residual and ReLU.
+    ("conv transposed 1x1 few channels residual relu",
+     with_epilogue(conv_case(2, 96, (40, 40), 32, (1, 1), 1, (1, 1), (1, 1), (0, 0, 0, 0), True), "relu",
+                   residual=True), 1e-5, 1e-4),
     # Computed transposed and split by rows over the threads: more
     # positions than channels (14x14 against 48, each thread gathering its
     # positions' windows, the residual and bias shifted with them), and 5
