@@ -686,7 +686,10 @@ void gemm(int64_t m, int64_t n, int64_t k, Operand a, Operand b, float *c,
   bool evenerByRows = k * n <= (int64_t(1) << 18) &&
                       (rowTiles + threads - 1) / threads * panels <
                           (panels + threads - 1) / threads * rowTiles;
-  if (parallel && (m > n || evenerByRows) && m >= 2 * MR) {
+  // And when A is gathered from a convolution's windows (computed
+  // transposed): split by columns, every thread gathered all of A.
+  bool gathersA = out && a.windows;
+  if (parallel && (m > n || evenerByRows || gathersA) && m >= 2 * MR) {
     int64_t rows = (m + threads - 1) / threads;
     rows = (rows + MR - 1) / MR * MR;
     RowTask<G> task{&g, rows};
