@@ -275,6 +275,11 @@ CASES = [
     ("conv groups strides dilations", conv_case(1, 6, (13, 12), 9, (3, 2), 3, (2, 3), (2, 1), (0, 1, 2, 0), True),
      1e-5, 1e-5),
     ("conv 1x1 pointwise", conv_case(2, 16, (5, 7), 24, (1, 1), 1, (1, 1), (1, 1), (0, 0, 0, 0), False), 1e-5, 1e-5),
+    # Short K into few channels over many positions: B (the input) read in
+    # place, not packed (40x80 positions, two row tiles and an edge).
+    ("conv 1x1 short K read in place",
+     with_epilogue(conv_case(1, 48, (40, 80), 20, (1, 1), 1, (1, 1), (1, 1), (0, 0, 0, 0), True), "relu"),
+     1e-5, 1e-5),
     ("conv depthwise", conv_case(1, 8, (10, 10), 8, (3, 3), 8, (1, 1), (1, 1), (1, 1, 1, 1), True), 1e-5, 1e-5),
     # Many channels, few positions: the batch joins the GEMM's columns.
     # Weights prepacked as the A operand (row panels of 12): a last,

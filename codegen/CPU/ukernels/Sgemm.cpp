@@ -459,10 +459,14 @@ template <int W, int MR, int NV> struct Gemm {
   void columnBlock(int64_t j0, int64_t nc, float *bPack, float *aPack) const {
     // B is read where it lies when its rows are contiguous and it is small
     // or used by few rows: packing then costs more than it saves (measured
-    // on AVX-512: reading in place is faster up to a 256x256 B). A is read
-    // in place when few column panels reuse it.
+    // on AVX-512: reading in place is faster up to a 256x256 B), or when K
+    // is short and at most 8 row tiles use each panel (1x1 convolutions
+    // into few channels: MobileNetV2's 32->16 at 112x112 0.79x, ResNet-50's
+    // 64->64 at 56x56 0.85x the packed time; 16 row tiles, 32->192, were
+    // slower read in place). A is read in place when few column panels
+    // reuse it.
     bool directB = !b.packed && !b.windows && b.colStride == 1 &&
-                   (m <= MR || k * n <= (1 << 17));
+                   (m <= MR || k * n <= (1 << 17) || (k <= 64 && m <= 8 * MR));
     bool directA = !a.packed && !a.windows && n <= 2 * NR;
     for (int64_t p0 = 0; p0 < k; p0 += KC) {
       int64_t kc = k - p0 < KC ? k - p0 : KC;
