@@ -381,6 +381,9 @@ BlockArgument packableWeightA(linalg::LinalgOp op, const ContractionLoops &loops
 /// flags, lo, hi; flags as in ukernels/Sgemm.cpp).
 constexpr int64_t kUkOverwrite = 1, kUkRowBias = 2, kUkColBias = 4, kUkAddend = 8,
                   kUkPackedA = 16, kUkSwapped = 32;
+/// K x N above which the microkernel packs a plain B (Sgemm.cpp's
+/// columnBlock: smaller ones are read in place).
+constexpr int64_t kUkPackedBFloats = int64_t(1) << 17;
 
 /// Whether `op`, with a prepacked A, computes Cᵀ = Bᵀ Aᵀ (kSwapped: Aᵀ
 /// prepacked in B's column panels, vectors along M), M whole vectors (a
@@ -390,14 +393,14 @@ constexpr int64_t kUkOverwrite = 1, kUkRowBias = 2, kUkColBias = 4, kUkAddend = 
 ///   64 lanes with its 49 positions, a 14x14 one 208 with 196, where its
 ///   256-2048 output channels fill them all;
 /// - when B is a plain matrix (not a convolution's windows) the
-///   microkernel packs (K x N over 2^17, as Sgemm.cpp's columnBlock
-///   decides), for at most 64 rows over K of 96 or more: each packed
-///   panel of B then serves at most 6 row tiles, and the packing cost more
-///   than computing transposed (Bᵀ packed in row panels, the result
-///   transposed back). 1x1 convolutions alone, one thread: MobileNetV2's
-///   144->32 at 56x56 0.20 -> 0.16 ms, 96->32 0.142 -> 0.12, 192->32 at
-///   28x28 0.064 -> 0.052; ResNet-50's 256->64 at 56x56 0.56 -> 0.49. With
-///   K of 64 or less, or a convolution's windows to gather, it was slower.
+///   microkernel packs (K x N over kUkPackedBFloats), for at most 64 rows
+///   over K of 96 or more: each packed panel of B then serves at most 6
+///   row tiles, and the packing cost more than computing transposed (Bᵀ
+///   packed in row panels, the result transposed back). 1x1 convolutions
+///   alone, one thread: MobileNetV2's 144->32 at 56x56 0.20 -> 0.16 ms,
+///   96->32 0.142 -> 0.12, 192->32 at 28x28 0.064 -> 0.052; ResNet-50's
+///   256->64 at 56x56 0.56 -> 0.49. With K of 64 or less, or a
+///   convolution's windows to gather, it was slower.
 bool computesTransposed(linalg::LinalgOp op, const ContractionLoops &loops,
                         bool windows) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -410,7 +413,7 @@ bool computesTransposed(linalg::LinalgOp op, const ContractionLoops &loops,
     return false;
   if (100 * n < 97 * lanes(n))
     return true;
-  return !windows && m <= 64 && k >= 96 && k * n > (int64_t(1) << 17);
+  return !windows && m <= 64 && k >= 96 && k * n > kUkPackedBFloats;
 }
 struct UkEpilogue {
   int64_t flags = 0;

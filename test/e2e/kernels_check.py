@@ -64,16 +64,13 @@ def gemm_case(m, n, k, trans_a, trans_b, alpha, beta, bias):
     return [node], inputs, inits, {"a": a}, ref
 
 
-def conv_case(n, c, hw, m, k, group, stride, dilation, pads, bias):
-    """A 2-D Conv (weight constant) against a float64 NumPy convolution."""
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((n, c) + hw).astype(np.float32)
-    w = rng.standard_normal((m, c // group) + k).astype(np.float32)
-    b = rng.standard_normal((m,)).astype(np.float32)
-    inits = [numpy_helper.from_array(w, "w")] + ([numpy_helper.from_array(b, "b")] if bias else [])
-    node = helper.make_node("Conv", ["a", "w"] + (["b"] if bias else []), ["y"], group=group,
-                            strides=list(stride), dilations=list(dilation), pads=list(pads))
-    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+def conv_ref(x, w, group, stride, dilation, pads):
+    """float64 NumPy 2-D convolution of x [n, c, h, w] by w [m, c/group,
+    kh, kw] (ONNX's Conv attributes), without bias."""
+    x, w = x.astype(np.float64), w.astype(np.float64)
+    n, c = x.shape[:2]
+    m, k = w.shape[0], w.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
     oh = (xp.shape[2] - dilation[0] * (k[0] - 1) - 1) // stride[0] + 1
     ow = (xp.shape[3] - dilation[1] * (k[1] - 1) - 1) // stride[1] + 1
     ref = np.zeros((n, m, oh, ow))
@@ -86,6 +83,19 @@ def conv_case(n, c, hw, m, k, group, stride, dilation, pads, bias):
                          j * dilation[1]:j * dilation[1] + stride[1] * (ow - 1) + 1:stride[1]]
                 ref[:, g * mg:(g + 1) * mg] += np.einsum("nchw,mc->nmhw", win,
                                                           w[g * mg:(g + 1) * mg, :, i, j])
+    return ref
+
+
+def conv_case(n, c, hw, m, k, group, stride, dilation, pads, bias):
+    """A 2-D Conv (weight constant) against a float64 NumPy convolution."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, c) + hw).astype(np.float32)
+    w = rng.standard_normal((m, c // group) + k).astype(np.float32)
+    b = rng.standard_normal((m,)).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "w")] + ([numpy_helper.from_array(b, "b")] if bias else [])
+    node = helper.make_node("Conv", ["a", "w"] + (["b"] if bias else []), ["y"], group=group,
+                            strides=list(stride), dilations=list(dilation), pads=list(pads))
+    ref = conv_ref(x, w, group, stride, dilation, pads)
     if bias:
         ref += b.reshape(1, m, 1, 1)
     inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, list(x.shape))]
@@ -103,14 +113,8 @@ def dw_chain_case():
     inits = [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")]
     nodes = [helper.make_node("Conv", ["a", "w1"], ["t"], group=c, pads=[0, 0, 0, 0]),
              helper.make_node("Conv", ["t", "w2"], ["y"], group=c, pads=[1, 1, 1, 1])]
-
-    def dw(v, k, pad):
-        v = np.pad(v, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-        oh, ow = v.shape[2] - 2, v.shape[3] - 2
-        return sum(v[:, :, i:i + oh, j:j + ow] * k[:, 0, i, j].reshape(1, c, 1, 1)
-                   for i in range(3) for j in range(3))
-
-    ref = dw(dw(x.astype(np.float64), w1.astype(np.float64), 0), w2.astype(np.float64), 1)
+    t = conv_ref(x, w1, c, (1, 1), (1, 1), (0, 0, 0, 0))
+    ref = conv_ref(t, w2, c, (1, 1), (1, 1), (1, 1, 1, 1))
     inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, list(x.shape))]
     return nodes, inputs, inits, {"a": x}, ref
 

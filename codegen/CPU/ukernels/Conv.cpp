@@ -8,11 +8,14 @@
 // (ReLU, ReLU6) of the elementwise op after it.
 //
 // The (batch item, channel) planes run in chunks on the runtime's thread
-// pool. With unit strides a plane is one 1-D convolution over its
-// flattened positions, a vector at a time whatever the width; with stride
-// 2 both ways and output rows longer than a vector, the same over four
-// phase planes the input is deinterleaved into once; otherwise a row at a
-// time (stride 2 by a shuffle of two loads per tap). The window sum
+// pool. Small planes (W padded input planes within a quarter of L2) run W
+// at a time, one per vector lane, transposed in and out in registers, so
+// that every tap is a whole-vector load whatever the stride. Larger ones
+// go one at a time: with unit strides a plane is one 1-D convolution over
+// its flattened positions, a vector at a time whatever the width; with
+// stride 2 both ways and output rows longer than a vector, the same over
+// four phase planes the input is deinterleaved into once; otherwise a row
+// at a time (stride 2 by a shuffle of two loads per tap). The window sum
 // stays in registers over the taps (3x3 unrolled), and the epilogue is
 // applied before the one store. The loop nest it replaces re-read and
 // re-stored the output row for every tap (MobileNetV2: a third of its time
@@ -33,7 +36,6 @@ constexpr int64_t kOverwrite = 1, kPadded = 2;
 /// The most floats of W padded input planes the across-planes form
 /// (DwConv::acrossPlanes) holds at once: 256 KB, a quarter of a 1 MB L2.
 constexpr int64_t kAcrossFloats = 65536;
-
 
 struct DwConv {
   int64_t channels, h, w;
@@ -169,9 +171,11 @@ struct DwConv {
     return phaseRows() * phaseCols() + 4 * W;
   }
 
-  /// Floats of scratch a plane needs: its sums (oh * w and four vectors),
-  /// and with kPadded the padded input plane and slack past it; phased,
-  /// oh * phaseCols sums and the four phase planes.
+  /// Floats of scratch a call's planes need: across planes, W lanes of the
+  /// padded input, of the sums and of the taps' weights and bias; one
+  /// plane at a time, its sums (oh * w and four vectors), and with kPadded
+  /// the padded input plane and slack past it; phased, oh * phaseCols sums
+  /// and the four phase planes.
   template <int W> int64_t scratchFloats() const {
     if (acrossPlanes<W>())
       return (h * w + oh * ow + kh * kw + 1) * W;
@@ -399,6 +403,14 @@ struct DwConv {
     zero((top + srcH) * w, (h - top - srcH) * w);
   }
 
+  /// Plane `p` into `scratch`, then out (planes too large to run across
+  /// lanes). With unit strides the outputs of a row and the next are w
+  /// input elements apart, so the plane is one 1-D convolution over
+  /// flattened positions q = oy * w + ox (w - ow of them per row past the
+  /// output's columns), a vector at a time whatever the width; stride 2
+  /// both ways with rows longer than a vector reads phase planes;
+  /// otherwise a row at a time. An unpadded input is first padded into
+  /// scratch, in cache (the copy and fill it replaces went through memory).
   template <int W, int K> void plane(int64_t p, float *scratch) const {
     const float *in, *end;
     float *sums = scratch;

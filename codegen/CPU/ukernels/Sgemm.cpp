@@ -465,6 +465,8 @@ template <int W, int MR, int NV> struct Gemm {
     // 64->64 at 56x56 0.85x the packed time; 16 row tiles, 32->192, were
     // slower read in place). A is read in place when few column panels
     // reuse it.
+    // (tessera-cpu-contractions-to-ukernels' kUkPackedBFloats is the same
+    // K x N bound.)
     bool directB = !b.packed && !b.windows && b.colStride == 1 &&
                    (m <= MR || k * n <= (1 << 17) || (k <= 64 && m <= 8 * MR));
     bool directA = !a.packed && !a.windows && n <= 2 * NR;
