@@ -350,6 +350,17 @@ CASES = [
     ("conv 3x3 bias residual relu epilogue",
      with_epilogue(conv_case(2, 40, (9, 9), 36, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu",
                    residual=True), 1e-5, 1e-4),
+    # Stride-1 windows read in place on the padded input's grid (each K
+    # row a shifted view, the columns past each output row dropped): two
+    # K slices, 4 edge rows, a partial last panel, two batch items, the
+    # bias, a residual and ReLU; dilation 2; a 3x5 kernel.
+    ("conv grid 3x3 K slices residual relu",
+     with_epilogue(conv_case(2, 40, (30, 36), 28, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu",
+                   residual=True), 1e-5, 1e-4),
+    ("conv grid 3x3 dilation 2",
+     conv_case(1, 16, (34, 40), 20, (3, 3), 1, (1, 1), (2, 2), (2, 2, 2, 2), False), 1e-5, 1e-4),
+    ("conv grid 3x5 kernel",
+     conv_case(1, 6, (33, 41), 13, (3, 5), 1, (1, 1), (1, 1), (1, 2, 1, 2), True), 1e-5, 1e-4),
     # Few output positions for many channels (7x7, 14x14): the product is
     # computed transposed (vectors along the channels) and transposed into
     # the output by the epilogue: several K slices with a residual, a

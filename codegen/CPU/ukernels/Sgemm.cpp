@@ -179,11 +179,13 @@ struct TileStore {
 
 /// C[0:MR, 0:NV*W] += A[0:MR, 0:K] * B[0:K, 0:NV*W]; A's element (i, p)
 /// at a[i * aRow + p * aCol] (packed panels: aRow 1, aCol MR), B rows `ldb`
-/// floats apart, C rows `ldc` apart and contiguous along columns.
+/// floats apart, or with `bRows` B's row p at b + bRows[p] (A packed:
+/// aRow 1), C rows `ldc` apart and contiguous along columns.
 template <int W, int MR, int NV>
 __attribute__((always_inline)) inline void
 tile(int64_t k, const float *a, int64_t aRow, int64_t aCol, const float *b,
-     int64_t ldb, float *c, int64_t ldc, const TileStore &st) {
+     int64_t ldb, float *c, int64_t ldc, const TileStore &st,
+     const int64_t *bRows) {
   Vec<W> acc[MR][NV];
 #pragma unroll
   for (int i = 0; i < MR; ++i)
@@ -207,7 +209,10 @@ tile(int64_t k, const float *a, int64_t aRow, int64_t aCol, const float *b,
   // Packed A (every panel, prepacked or not) has its rows adjacent: with
   // the row step a constant, a K step's broadcasts are offsets from one
   // pointer instead of a chain of MR address additions.
-  if (aRow == 1) {
+  if (bRows) {
+    for (int64_t p = 0; p < k; ++p)
+      step(a + p * aCol, 1, b + bRows[p]);
+  } else if (aRow == 1) {
     for (int64_t p = 0; p < k; ++p)
       step(a + p * aCol, 1, b + p * ldb);
   } else {
@@ -233,12 +238,13 @@ tile(int64_t k, const float *a, int64_t aRow, int64_t aCol, const float *b,
 template <int W, int NV, int MR>
 void tileRows(int mr, int64_t k, const float *a, int64_t aRow, int64_t aCol,
               const float *b, int64_t ldb, float *c, int64_t ldc,
-              const TileStore &st) {
+              const TileStore &st, const int64_t *bRows = nullptr) {
   if constexpr (MR > 1) {
     if (mr < MR)
-      return tileRows<W, NV, MR - 1>(mr, k, a, aRow, aCol, b, ldb, c, ldc, st);
+      return tileRows<W, NV, MR - 1>(mr, k, a, aRow, aCol, b, ldb, c, ldc, st,
+                                     bRows);
   }
-  tile<W, MR, NV>(k, a, aRow, aCol, b, ldb, c, ldc, st);
+  tile<W, MR, NV>(k, a, aRow, aCol, b, ldb, c, ldc, st, bRows);
 }
 
 template <int W, int MR, int NV> struct Gemm {
@@ -261,6 +267,10 @@ template <int W, int MR, int NV> struct Gemm {
   int64_t cCol0 = 0;
   // Computed transposed: each column block into a buffer, then into `out`.
   const Transposed *out = nullptr;
+  // B the windows of a stride-1 convolution, read in place (gridBlock):
+  // its columns, n of them, are positions on the input's grid (oy * w +
+  // ox), the w - ow past each output row computed and dropped.
+  bool grid = false;
 
   /// How the tile at (i, j) stores for the K slice at p0 of kc.
   TileStore storeAt(int64_t i, int64_t j, int64_t p0, int64_t kc) const {
@@ -455,8 +465,115 @@ template <int W, int MR, int NV> struct Gemm {
     return acc < st.lo ? st.lo : acc > st.hi ? st.hi : acc;
   }
 
+  /// columnBlock for B on the input's grid (`grid`): a stride-1
+  /// convolution's K row (c, ky, kx) is the input shifted by c*h*w +
+  /// ky*dh*w + kx*dw, so the register tile reads its rows where they lie,
+  /// whole vectors and no gather; only a last, partial panel is copied
+  /// (the tile reads whole panels). Each tile goes through a local tile
+  /// onto C's positions (storeGrid).
+  void gridBlock(int64_t j0, int64_t nc, float *bPack, float *aPack) const {
+    const Windows &g = *b.windows;
+    int64_t rowsAt[KC];
+    float local[MR * NR];
+    TileStore plain;
+    plain.accumulate = false;
+    for (int64_t p0 = 0; p0 < k; p0 += KC) {
+      int64_t kc = k - p0 < KC ? k - p0 : KC;
+      int64_t kx = p0 % g.kw, ky = (p0 / g.kw) % g.kh, ch = p0 / (g.kw * g.kh);
+      for (int64_t p = 0; p < kc; ++p) {
+        rowsAt[p] = (ch * g.h + ky * g.dh) * g.w + kx * g.dw;
+        if (++kx == g.kw) {
+          kx = 0;
+          if (++ky == g.kh) {
+            ky = 0;
+            ++ch;
+          }
+        }
+      }
+      for (int64_t i0 = 0; i0 < m; i0 += MC) {
+        int64_t mc = m - i0 < MC ? m - i0 : MC;
+        if (!a.packed)
+          packA(aPack, i0, mc, p0, kc);
+        for (int64_t j = 0; j < nc; j += NR) {
+          int64_t cols = nc - j < NR ? nc - j : NR;
+          const float *bp = b.base + j0 + j;
+          const int64_t *bRows = rowsAt;
+          if (cols < NR) {
+            for (int64_t q = 0; q < kc * NR; q += W)
+              store<W>(bPack + q, Vec<W>(0.0f));
+            for (int64_t p = 0; p < kc; ++p)
+              copyRun<W>(bPack + p * NR, bp + rowsAt[p], cols, 1);
+            bp = bPack;
+            bRows = nullptr;
+          }
+          for (int64_t i = 0; i < mc; i += MR) {
+            int rows = mc - i < MR ? int(mc - i) : MR;
+            const float *ap = aPack + i * kc;
+            int64_t aCol = rows;
+            if (a.packed) {
+              int64_t row = aRow0 + i0 + i, panel0 = row - row % kPackRows;
+              aCol = a.rowStride - panel0 < kPackRows ? a.rowStride - panel0
+                                                      : kPackRows;
+              ap = a.base + p0 * a.rowStride + panel0 * kc + (row - panel0);
+            }
+            tileRows<W, NV, MR>(rows, kc, ap, 1, aCol, bp, NR, local, NR, plain,
+                                bRows);
+            storeGrid(local, rows, i0 + i, j0 + j, cols, p0, kc);
+          }
+        }
+      }
+    }
+  }
+
+  /// A local tile of `rows` x `cols` grid columns from q0 onto C (its
+  /// columns contiguous), dropping the columns past each output row.
+  void storeGrid(const float *local, int rows, int64_t i, int64_t q0,
+                 int64_t cols, int64_t p0, int64_t kc) const {
+    const Windows &g = *b.windows;
+    for (int64_t q = 0; q < cols;) {
+      int64_t oy = (q0 + q) / g.w, ox = (q0 + q) % g.w;
+      if (ox >= g.ow) {
+        q += g.w - ox;
+        continue;
+      }
+      int64_t run = cols - q < g.ow - ox ? cols - q : g.ow - ox;
+      int64_t j = oy * g.ow + ox;
+      TileStore st = storeAt(i, j, p0, kc);
+      float *cij = c + i * cRow + j;
+      for (int r = 0; r < rows; ++r)
+        for (int64_t x = 0; x < run; x += W) {
+          int64_t lanes = run - x < W ? run - x : W;
+          Mask<W> mask = firstLanes<W>(lanes);
+          auto read = [&](const float *p) {
+            return lanes == W ? load<W>(p) : __builtin_masked_load(mask, p);
+          };
+          Vec<W> v = load<W>(local + r * NR + q + x);
+          float *dst = cij + r * cRow + x;
+          if (st.accumulate)
+            v += read(dst);
+          if (st.finish) {
+            if (st.rowBias)
+              v += Vec<W>(st.rowBias[r]);
+            if (st.colBias)
+              v += read(st.colBias + x);
+            if (st.addend)
+              v += read(st.addend + r * cRow + x);
+            v = v < Vec<W>(st.lo) ? Vec<W>(st.lo) : v;
+            v = v > Vec<W>(st.hi) ? Vec<W>(st.hi) : v;
+          }
+          if (lanes == W)
+            store<W>(dst, v);
+          else
+            __builtin_masked_store(mask, v, dst);
+        }
+      q += run;
+    }
+  }
+
   /// Column block [j0, j0+nc): all of M and K.
   void columnBlock(int64_t j0, int64_t nc, float *bPack, float *aPack) const {
+    if (grid)
+      return gridBlock(j0, nc, bPack, aPack);
     // B is read where it lies when its rows are contiguous and it is small
     // or used by few rows: packing then costs more than it saves (measured
     // on AVX-512: reading in place is faster up to a 256x256 B), or when K
@@ -603,7 +720,7 @@ template <typename G> void runBlock(void *ctx, int64_t index) {
   // Packing space for this block: B's KC x NC panel (NR-padded) and A's
   // MC x KC block; on the stack when small.
   int64_t kc = g.k < G::KC ? g.k : G::KC;
-  int64_t bFloats = g.b.packed
+  int64_t bFloats = g.b.packed || g.grid
                         ? (g.n % G::NR ? kc * G::NR : 0)
                         : kc * ((nc + G::NR - 1) / G::NR) * G::NR;
   int64_t aFloats = g.a.packed ? 0 : kc * (g.m < G::MC ? g.m : G::MC);
@@ -677,6 +794,15 @@ void gemm(int64_t m, int64_t n, int64_t k, Operand a, Operand b, float *c,
   G g{m, n, k, a, b, c, cRow, cCol};
   g.ep = ep;
   g.out = out;
+  // A stride-1 convolution's windows read in place on the input's grid
+  // (gridBlock) where the columns it computes and drops, w - ow a row,
+  // are few.
+  if (const Windows *win = b.windows;
+      win && !out && cCol == 1 && win->sh == 1 && win->sw == 1 &&
+      (win->w - win->ow) * 8 <= win->w) {
+    g.grid = true;
+    g.n = n = (n / win->ow - 1) * win->w + win->ow;
+  }
   int64_t threads = tessera_uk_thread_count;
   bool parallel = tessera_uk_parallel_for && threads > 1 &&
                   m * n * k >= kParallelWork;
