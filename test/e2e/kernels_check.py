@@ -368,6 +368,14 @@ CASES = [
     ("conv transposed 7x7 3x3 residual relu",
      with_epilogue(conv_case(2, 64, (7, 7), 64, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu",
                    residual=True), 1e-5, 1e-4),
+    # A 14-position output row is a 14-row tile on AVX-512: the windows
+    # are read in place, not gathered (two K slices and a residual;
+    # dilation 2 over an unpadded input).
+    ("conv transposed 14x14 3x3 in place residual relu",
+     with_epilogue(conv_case(1, 40, (14, 14), 64, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu",
+                   residual=True), 1e-5, 1e-4),
+    ("conv transposed 14x14 3x3 in place dilation 2",
+     conv_case(1, 16, (18, 18), 32, (3, 3), 1, (1, 1), (2, 2), (0, 0, 0, 0), False), 1e-5, 1e-4),
     ("conv transposed 1x1 stride 2 14x14 threads",
      conv_case(1, 128, (27, 27), 80, (1, 1), 1, (2, 2), (1, 1), (0, 0, 0, 0), True), 1e-5, 1e-4),
     # Few channels (32) over many positions from a 1x1 convolution's plain

@@ -177,15 +177,42 @@ struct TileStore {
   }
 };
 
+/// Operands a tile reads where they lie (a convolution's input) rather
+/// than from packed panels: K step p's column of A at a + a[p] (its rows
+/// adjacent) and row of B at b + b[p]. One of the two is the input (B in
+/// gridBlock; A, a row of a convolution's output positions computed
+/// transposed, in columnBlock), the other's offsets are p times its
+/// packed stride: one loop serves both (each loop is compiled into every
+/// register tile of every artifact).
+struct InPlace {
+  const int64_t *a = nullptr, *b = nullptr;
+};
+
+/// The offsets p * stride, p < count, for the packed operand of an
+/// InPlace tile; rebuilt when the stride or the count changes.
+struct Steps {
+  int64_t at[kPackKC];
+  int64_t stride = -1, count = 0;
+  const int64_t *get(int64_t s, int64_t n) {
+    if (s != stride || n != count) {
+      for (int64_t p = 0; p < n; ++p)
+        at[p] = p * s;
+      stride = s;
+      count = n;
+    }
+    return at;
+  }
+};
+
 /// C[0:MR, 0:NV*W] += A[0:MR, 0:K] * B[0:K, 0:NV*W]; A's element (i, p)
 /// at a[i * aRow + p * aCol] (packed panels: aRow 1, aCol MR), B rows `ldb`
-/// floats apart, or with `bRows` B's row p at b + bRows[p] (A packed:
-/// aRow 1), C rows `ldc` apart and contiguous along columns.
+/// floats apart (or as `in` says, with A's rows adjacent: aRow 1), C rows
+/// `ldc` apart and contiguous along columns.
 template <int W, int MR, int NV>
 __attribute__((always_inline)) inline void
 tile(int64_t k, const float *a, int64_t aRow, int64_t aCol, const float *b,
      int64_t ldb, float *c, int64_t ldc, const TileStore &st,
-     const int64_t *bRows) {
+     const InPlace &in) {
   Vec<W> acc[MR][NV];
 #pragma unroll
   for (int i = 0; i < MR; ++i)
@@ -209,9 +236,9 @@ tile(int64_t k, const float *a, int64_t aRow, int64_t aCol, const float *b,
   // Packed A (every panel, prepacked or not) has its rows adjacent: with
   // the row step a constant, a K step's broadcasts are offsets from one
   // pointer instead of a chain of MR address additions.
-  if (bRows) {
+  if (in.a) {
     for (int64_t p = 0; p < k; ++p)
-      step(a + p * aCol, 1, b + bRows[p]);
+      step(a + in.a[p], 1, b + in.b[p]);
   } else if (aRow == 1) {
     for (int64_t p = 0; p < k; ++p)
       step(a + p * aCol, 1, b + p * ldb);
@@ -238,13 +265,13 @@ tile(int64_t k, const float *a, int64_t aRow, int64_t aCol, const float *b,
 template <int W, int NV, int MR>
 void tileRows(int mr, int64_t k, const float *a, int64_t aRow, int64_t aCol,
               const float *b, int64_t ldb, float *c, int64_t ldc,
-              const TileStore &st, const int64_t *bRows = nullptr) {
+              const TileStore &st, const InPlace &in = {}) {
   if constexpr (MR > 1) {
     if (mr < MR)
       return tileRows<W, NV, MR - 1>(mr, k, a, aRow, aCol, b, ldb, c, ldc, st,
-                                     bRows);
+                                     in);
   }
-  tile<W, MR, NV>(k, a, aRow, aCol, b, ldb, c, ldc, st, bRows);
+  tile<W, MR, NV>(k, a, aRow, aCol, b, ldb, c, ldc, st, in);
 }
 
 template <int W, int MR, int NV> struct Gemm {
@@ -426,21 +453,24 @@ template <int W, int MR, int NV> struct Gemm {
   /// and C not contiguous along columns go through a local tile.
   void runTile(int rows, int64_t cols, int64_t kc, const float *ap,
                int64_t aRow, int64_t aCol, const float *bp, int64_t ldb,
-               int64_t i, int64_t j, int64_t p0) const {
+               int64_t i, int64_t j, int64_t p0,
+               const InPlace &in = {}) const {
     float *cij = c + i * cRow + (j - cCol0) * cCol;
     TileStore st = storeAt(i, j, p0, kc);
     if (cols == NR && cCol == 1)
-      return tileRows<W, NV, MR>(rows, kc, ap, aRow, aCol, bp, ldb, cij, cRow, st);
+      return tileRows<W, NV, MR>(rows, kc, ap, aRow, aCol, bp, ldb, cij, cRow, st,
+                                 in);
     if (cols == W && cCol == 1)
-      return tileRows<W, 1, MR>(rows, kc, ap, aRow, aCol, bp, ldb, cij, cRow, st);
+      return tileRows<W, 1, MR>(rows, kc, ap, aRow, aCol, bp, ldb, cij, cRow, st,
+                                in);
     float local[MR * NR];
     for (int64_t q = 0; q < MR * NR; ++q)
       local[q] = 0.0f;
     TileStore plain;
     if (cols <= W)
-      tileRows<W, 1, MR>(rows, kc, ap, aRow, aCol, bp, ldb, local, NR, plain);
+      tileRows<W, 1, MR>(rows, kc, ap, aRow, aCol, bp, ldb, local, NR, plain, in);
     else
-      tileRows<W, NV, MR>(rows, kc, ap, aRow, aCol, bp, ldb, local, NR, plain);
+      tileRows<W, NV, MR>(rows, kc, ap, aRow, aCol, bp, ldb, local, NR, plain, in);
     // The addend is read with C's strides.
     for (int r = 0; r < rows; ++r)
       for (int64_t q = 0; q < cols; ++q) {
@@ -474,6 +504,7 @@ template <int W, int MR, int NV> struct Gemm {
   void gridBlock(int64_t j0, int64_t nc, float *bPack, float *aPack) const {
     const Windows &g = *b.windows;
     int64_t rowsAt[KC];
+    Steps aFull, aEdge; // A's panels: kPackRows high, or the last one
     float local[MR * NR];
     TileStore plain;
     plain.accumulate = false;
@@ -497,14 +528,13 @@ template <int W, int MR, int NV> struct Gemm {
         for (int64_t j = 0; j < nc; j += NR) {
           int64_t cols = nc - j < NR ? nc - j : NR;
           const float *bp = b.base + j0 + j;
-          const int64_t *bRows = rowsAt;
-          if (cols < NR) {
+          bool inPlace = cols == NR;
+          if (!inPlace) {
             for (int64_t q = 0; q < kc * NR; q += W)
               store<W>(bPack + q, Vec<W>(0.0f));
             for (int64_t p = 0; p < kc; ++p)
               copyRun<W>(bPack + p * NR, bp + rowsAt[p], cols, 1);
             bp = bPack;
-            bRows = nullptr;
           }
           for (int64_t i = 0; i < mc; i += MR) {
             int rows = mc - i < MR ? int(mc - i) : MR;
@@ -516,8 +546,11 @@ template <int W, int MR, int NV> struct Gemm {
                                                       : kPackRows;
               ap = a.base + p0 * a.rowStride + panel0 * kc + (row - panel0);
             }
+            InPlace in;
+            if (inPlace)
+              in = {(aCol == kPackRows ? aFull : aEdge).get(aCol, kc), rowsAt};
             tileRows<W, NV, MR>(rows, kc, ap, 1, aCol, bp, NR, local, NR, plain,
-                                bRows);
+                                in);
             storeGrid(local, rows, i0 + i, j0 + j, cols, p0, kc);
           }
         }
@@ -587,13 +620,36 @@ template <int W, int MR, int NV> struct Gemm {
     bool directB = !b.packed && !b.windows && b.colStride == 1 &&
                    (m <= MR || k * n <= (1 << 17) || (k <= 64 && m <= 8 * MR));
     bool directA = !a.packed && !a.windows && n <= 2 * NR;
+    // A gathered from a convolution's windows (computed transposed) whose
+    // output rows are MR positions (ResNet-50's 14x14 on AVX-512), at unit
+    // stride along them: each row tile is one output row, its K step (c,
+    // ky, kx) MR adjacent input elements, read where they lie (the row
+    // tiles start at multiples of MR: MC and the row split's blocks are).
+    const Windows *aw = a.windows;
+    bool inPlaceA = aw && aw->sw == 1 && aw->ow == MR;
+    int64_t aRowsAt[KC];
+    Steps bSteps;
     for (int64_t p0 = 0; p0 < k; p0 += KC) {
       int64_t kc = k - p0 < KC ? k - p0 : KC;
       if (!directB && !b.packed)
         packB(bPack, p0, kc, j0, nc);
+      if (inPlaceA) {
+        int64_t kx = p0 % aw->kw, ky = (p0 / aw->kw) % aw->kh,
+                ch = p0 / (aw->kw * aw->kh);
+        for (int64_t p = 0; p < kc; ++p) {
+          aRowsAt[p] = (ch * aw->h + ky * aw->dh) * aw->w + kx * aw->dw;
+          if (++kx == aw->kw) {
+            kx = 0;
+            if (++ky == aw->kh) {
+              ky = 0;
+              ++ch;
+            }
+          }
+        }
+      }
       for (int64_t i0 = 0; i0 < m; i0 += MC) {
         int64_t mc = m - i0 < MC ? m - i0 : MC;
-        if (!directA && !a.packed)
+        if (!directA && !a.packed && !inPlaceA)
           packA(aPack, i0, mc, p0, kc);
         for (int64_t j = 0; j < nc; j += NR) {
           int64_t cols = nc - j < NR ? nc - j : NR;
@@ -634,11 +690,16 @@ template <int W, int MR, int NV> struct Gemm {
               runTile(rows, cols, kc,
                       a.base + p0 * a.rowStride + panel0 * kc + (row - panel0), 1,
                       height, bp, ldb, i0 + i, j0 + j, p0);
-            } else if (directA)
+            } else if (directA) {
               runTile(rows, cols, kc,
                       a.base + (i0 + i) * a.rowStride + p0 * a.colStride,
                       a.rowStride, a.colStride, bp, ldb, i0 + i, j0 + j, p0);
-            else
+            } else if (inPlaceA) {
+              int64_t oy = (aRow0 + i0 + i) / MR;
+              runTile(rows, cols, kc, a.base + oy * aw->sh * aw->w, 1, 0, bp,
+                      ldb, i0 + i, j0 + j, p0,
+                      InPlace{aRowsAt, bSteps.get(ldb, kc)});
+            } else
               runTile(rows, cols, kc, aPack + i * kc, 1, rows, bp, ldb,
                       i0 + i, j0 + j, p0);
           }
