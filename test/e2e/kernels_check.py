@@ -16,8 +16,13 @@ compiled with tessera-compile, run with tessera-run and compared with NumPy
     underflow, infinities and NaN; Pow by constant 2 and 3.
 
     kernels_check.py --compile tessera-compile --run tessera-run --work DIR
+                     [--only TEXT] [--jobs N]
+
+The cases run --jobs at a time (default 2: each is a compile, then a run);
+the report lists them in order.
 """
 import argparse
+import concurrent.futures
 import math
 import os
 import platform
@@ -415,9 +420,10 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--only", default="",
                     help="run only the cases whose name contains this text")
+    ap.add_argument("--jobs", type=int, default=2,
+                    help="cases compiled and run at a time")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    passed = failed = 0
     # The microkernels' register tiles differ by vector width: every case
     # for the host, and the contractions also for AVX2 and for plain x86-64
     # (SSE2), which this x86 machine runs too.
@@ -426,7 +432,10 @@ def main():
     if platform.machine() in ("x86_64", "AMD64"):
         runs += [(c, cpu) for cpu in ("x86-64-v3", "x86-64")
                  for c in cases if c[0].startswith(("matmul", "gemm", "conv"))]
-    for i, ((name, (nodes, inputs, inits, feeds, ref), rtol, atol), cpu) in enumerate(runs):
+
+    def check(i, case, cpu):
+        """Compiles and runs one case: (ok, its report line)."""
+        name, (nodes, inputs, inits, feeds, ref), rtol, atol = case
         name = name if cpu == "native" else "%s [--cpu=%s]" % (name, cpu)
         d = os.path.join(args.work, "case%d" % i)
         os.makedirs(d, exist_ok=True)
@@ -441,9 +450,7 @@ def main():
         if not err:
             err, outs = run_artifact(args.run, artifact, feeds, d)
         if err:
-            print("FAIL %s: %s" % (name, err))
-            failed += 1
-            continue
+            return False, "FAIL %s: %s" % (name, err)
         got = outs["y"].astype(np.float64)
         ok = got.shape == ref.shape and np.allclose(got, ref, rtol=rtol, atol=atol, equal_nan=True)
         finite = np.isfinite(ref)
@@ -454,10 +461,17 @@ def main():
                                initial=0.0))
         else:
             err = rel = math.inf
-        print("%s %s: max abs error vs NumPy %.3g, max relative %.3g"
-              % ("ok  " if ok else "FAIL", name, err, rel))
-        passed += ok
-        failed += not ok
+        return ok, ("%s %s: max abs error vs NumPy %.3g, max relative %.3g"
+                    % ("ok  " if ok else "FAIL", name, err, rel))
+
+    passed = failed = 0
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        results = [pool.submit(check, i, case, cpu) for i, (case, cpu) in enumerate(runs)]
+        for r in results:
+            ok, line = r.result()
+            print(line, flush=True)
+            passed += ok
+            failed += not ok
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
