@@ -4,6 +4,7 @@
 
 #include "comm/comm.h"
 #include "cuda/session.h"
+#include "float_env.h"
 #include "gemm_hook.h"
 
 #include <algorithm>
@@ -228,6 +229,7 @@ const Hooks &runtimeHooks() { return kHooks; }
 void runAsRank(EntryFn entry, void **args, RankContext &ctx) {
   RankContext *outer = current;
   current = &ctx;
+  FlushDenormals mode(ctx.flushDenormals);
   entry(args);
   current = outer;
 }
@@ -379,6 +381,7 @@ std::string runLocalMesh(const MeshRunArgs &args) {
     comms.push_back(
         std::make_unique<RankComms>(std::move(worlds[r]), *args.mesh));
     contexts[r].comms = comms.back().get();
+    contexts[r].flushDenormals = args.flushDenormals;
     if (!prepareRank(args, comms.back()->coords(), buffers[r])) {
       for (RankBuffers &b : buffers)
         if (b.workspace)
@@ -408,6 +411,7 @@ std::string runProcessRank(const MeshRunArgs &args, RankComms &comms) {
   std::string me = "rank " + std::to_string(comms.rank()) + ": ";
   RankContext ctx;
   ctx.comms = &comms;
+  ctx.flushDenormals = args.flushDenormals;
   RankBuffers b;
   if (prepareRank(args, comms.coords(), b))
     runRank(args, ctx, b);

@@ -76,6 +76,7 @@ struct MeshRunArgs {
   std::function<void *()> takeWorkspace;
   std::function<void(void *)> giveBackWorkspace;
   int timeoutMs = 30000;
+  bool flushDenormals = true; // RankContext::flushDenormals of every rank
 };
 
 /// One rank's communicators: the world's, and one per set of mesh axes,
@@ -107,6 +108,9 @@ struct RankContext {
   RankComms *comms = nullptr;
   /// The rank's CUDA state; null on a cpu rank.
   cuda::Rank *cuda = nullptr;
+  /// Whether the entry runs with subnormal results flushed to zero
+  /// (float_env.h; the runtime's keep_denormals unset).
+  bool flushDenormals = true;
   /// The first failure of a hook, and its status code.
   std::string error;
   tsr_status_code_t code = TSR_OK;

@@ -73,13 +73,16 @@ using ::tessera::runtime::EntryFn;
 struct tsr_runtime_s : RefCounted {
   bool verbose = false;
   int cpuThreads = 1;
+  // tsr_runtime_options_t::keep_denormals unset (float_env.h).
+  bool flushDenormals = true;
   // Created with the first module that has a parallel hook.
   std::once_flag poolOnce;
   std::unique_ptr<tessera::runtime::ThreadPool> pool;
   tessera::runtime::ThreadPool *threadPool() {
     std::call_once(poolOnce, [&] {
       if (cpuThreads > 1)
-        pool.reset(new (std::nothrow) tessera::runtime::ThreadPool(cpuThreads));
+        pool.reset(new (std::nothrow)
+                       tessera::runtime::ThreadPool(cpuThreads, flushDenormals));
     });
     return pool.get();
   }
@@ -217,7 +220,12 @@ tsr_status_t tsr_runtime_create(const tsr_runtime_options_t *options,
   if (options && options->struct_size >= offsetof(tsr_runtime_options_t, cpu_threads))
     rt->verbose = options->verbose != 0;
   int threads = 0;
-  if (options && options->struct_size >= sizeof(tsr_runtime_options_t)) {
+  auto has = [&](size_t offset, size_t size) {
+    return options && options->struct_size >= offset + size;
+  };
+  if (has(offsetof(tsr_runtime_options_t, keep_denormals), sizeof(int32_t)))
+    rt->flushDenormals = options->keep_denormals == 0;
+  if (has(offsetof(tsr_runtime_options_t, cpu_threads), sizeof(int32_t))) {
     if (options->cpu_threads < 0) {
       delete rt;
       return makeStatus(TSR_INVALID_ARGUMENT,
@@ -857,6 +865,7 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
     run.takeWorkspace = [module] { return module->takeWorkspace(); };
     run.giveBackWorkspace = [module](void *w) { module->giveBackWorkspace(w); };
     run.timeoutMs = session->timeoutMs;
+    run.flushDenormals = module->runtime->flushDenormals;
     std::string e;
     if (session->mpi) {
       std::lock_guard<std::mutex> lock(session->mpiRunMutex);
@@ -894,6 +903,7 @@ tsr_status_t tsr_session_run(tsr_session_t session, const tsr_tensor_t *inputs,
   }
   // No communicator: the hooks only record a misplaced launch or gemm.
   ::tessera::runtime::RankContext ctx;
+  ctx.flushDenormals = module->runtime->flushDenormals;
   ::tessera::runtime::runAsRank(module->entry, buffers.data(), ctx);
   if (workspace)
     module->giveBackWorkspace(workspace);

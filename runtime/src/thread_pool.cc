@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "thread_pool.h"
+#include "float_env.h"
 
 #include <sched.h>
 
@@ -23,9 +24,12 @@
 
 namespace tessera::runtime {
 
-ThreadPool::ThreadPool(int threads) {
+ThreadPool::ThreadPool(int threads, bool flushDenormals) {
   for (int i = 1; i < threads; ++i)
-    workers_.emplace_back([this] { work(); });
+    workers_.emplace_back([this, flushDenormals] {
+      FlushDenormals mode(flushDenormals);
+      work();
+    });
 }
 
 ThreadPool::~ThreadPool() {

@@ -22,8 +22,10 @@ class ThreadPool {
 public:
   using Task = void (*)(void *ctx, int64_t index);
 
-  /// `threads` in all, the caller counted: threads - 1 workers.
-  explicit ThreadPool(int threads);
+  /// `threads` in all, the caller counted: threads - 1 workers, which
+  /// flush subnormal results to zero when `flushDenormals` (float_env.h;
+  /// the caller's mode is its own).
+  explicit ThreadPool(int threads, bool flushDenormals = true);
   ~ThreadPool();
   ThreadPool(const ThreadPool &) = delete;
   ThreadPool &operator=(const ThreadPool &) = delete;

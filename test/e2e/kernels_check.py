@@ -247,6 +247,28 @@ def _rerun(case, x):
     return np.where(out > 0, np.nan, 0.0)
 
 
+def flushed(case):
+    """`case` with its reference's subnormal values (below 2^-126 in
+    magnitude) flushed to zero, as tessera-run computes by default."""
+    nodes, inputs, inits, feeds, ref = case
+    tiny = float(np.finfo(np.float32).tiny)
+    return nodes, inputs, inits, feeds, np.where(np.abs(ref) < tiny, 0.0, ref)
+
+
+def subnormal_matmul_case(m, k, n):
+    """An m x k x n product whose results (and every partial sum) are
+    subnormal: zero by default, kept with --denormals=keep. Split over the
+    thread pool when large: 1024x256x1024 is two column blocks of about a
+    millisecond, one of which a pool worker takes."""
+    rng = np.random.default_rng(11)
+    a = (rng.standard_normal((m, k)) * 1e-20).astype(np.float32)
+    b = (rng.standard_normal((k, n)) * 1e-20).astype(np.float32)
+    node = helper.make_node("MatMul", ["a", "b"], ["y"])
+    inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, [m, k]),
+              helper.make_tensor_value_info("b", TensorProto.FLOAT, [k, n])]
+    return [node], inputs, [], {"a": a, "b": b}, a.astype(np.float64) @ b.astype(np.float64)
+
+
 def empty_case():
     """An empty input through the artifact boundary: the sum of [0, 4] over
     its empty axis is [4] zeros."""
@@ -404,7 +426,17 @@ CASES = [
     ("gather out-of-range indices", gather_clamp_case("Gather"), 0.0, 0.0),
     ("gather_elements out-of-range indices", gather_clamp_case("GatherElements"), 0.0, 0.0),
     # 2 ulp on normal results, a few subnormal steps below them.
-    ("exp", unary_case("Exp", lambda v: math.inf if v >= 709 else math.exp(v)), 2.4e-7, 1e-44),
+    # Subnormal results: flushed to zero by default (runtime.h's
+    # keep_denormals), each step of IEEE gradual underflow kept with
+    # --denormals=keep (a fifth element: tessera-run's flags).
+    ("exp subnormals kept", unary_case("Exp", lambda v: math.inf if v >= 709 else math.exp(v)),
+     2.4e-7, 1e-44, ["--denormals=keep"]),
+    ("exp subnormals flushed",
+     flushed(unary_case("Exp", lambda v: math.inf if v >= 709 else math.exp(v))), 2.4e-7, 0.0),
+    ("matmul subnormal products flushed", flushed(subnormal_matmul_case(1024, 256, 1024)), 0.0, 0.0,
+     ["--threads=2"]),
+    ("matmul subnormal products kept", subnormal_matmul_case(128, 128, 128), 1e-4, 1e-43,
+     ["--denormals=keep"]),
     ("erf", unary_case("Erf", math.erf), 0.0, 1.5e-7),
     # MLIR's polynomial tanh (GELU's tanh form); Pow by 2 and 3 as products.
     ("tanh", unary_case("Tanh", math.tanh), 1e-6, 1e-7),
@@ -435,7 +467,8 @@ def main():
 
     def check(i, case, cpu):
         """Compiles and runs one case: (ok, its report line)."""
-        name, (nodes, inputs, inits, feeds, ref), rtol, atol = case
+        name, (nodes, inputs, inits, feeds, ref), rtol, atol = case[:4]
+        flags = case[4] if len(case) > 4 else []
         name = name if cpu == "native" else "%s [--cpu=%s]" % (name, cpu)
         d = os.path.join(args.work, "case%d" % i)
         os.makedirs(d, exist_ok=True)
@@ -448,7 +481,7 @@ def main():
         artifact = os.path.join(d, "model.tsr")
         err = compile_model(args.compile, path, artifact, ["--cpu=" + cpu])
         if not err:
-            err, outs = run_artifact(args.run, artifact, feeds, d)
+            err, outs = run_artifact(args.run, artifact, feeds, d, flags)
         if err:
             return False, "FAIL %s: %s" % (name, err)
         got = outs["y"].astype(np.float64)

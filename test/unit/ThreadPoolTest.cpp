@@ -2,10 +2,13 @@
 //
 // Every iteration of every loop runs exactly once, whether the workers are
 // polling (loops back to back), asleep (a pause between loops) or busy
-// with another caller's loop.
+// with another caller's loop. Subnormal results are flushed to zero on the
+// workers when the pool is made so, and by FlushDenormals on the calling
+// thread only while it lives.
 //
 //===----------------------------------------------------------------------===//
 
+#include "float_env.h"
 #include "thread_pool.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+using tessera::runtime::FlushDenormals;
 using tessera::runtime::ThreadPool;
 
 namespace {
@@ -102,3 +106,61 @@ TEST(ThreadPoolTest, ScratchIsKeptPerThreadAndGrows) {
   EXPECT_NE(other, b);
 }
 } // namespace
+
+namespace {
+/// 1e-20 * 1e-20: a subnormal float (1e-40), or 0 when flushed.
+float subnormalProduct() {
+  volatile float a = 1e-20f, b = 1e-20f;
+  float r = a * b;
+  volatile float out = r;
+  return out;
+}
+
+/// Per iteration (each sleeps 1 ms, so that a worker takes some): the
+/// product, and whether the pool's caller ran it.
+struct Products {
+  std::thread::id caller = std::this_thread::get_id();
+  std::vector<float> value = std::vector<float>(16);
+  std::vector<char> onCaller = std::vector<char>(16);
+  static void run(void *ctx, int64_t i) {
+    auto *p = static_cast<Products *>(ctx);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    p->value[i] = subnormalProduct();
+    p->onCaller[i] = std::this_thread::get_id() == p->caller;
+  }
+};
+} // namespace
+
+TEST(FloatEnvTest, FlushDenormalsFlushesAndRestores) {
+  ASSERT_GT(subnormalProduct(), 0.0f);
+  {
+    FlushDenormals mode(true);
+    EXPECT_EQ(subnormalProduct(), 0.0f);
+    {
+      FlushDenormals off(false); // no change
+      EXPECT_EQ(subnormalProduct(), 0.0f);
+    }
+  }
+  EXPECT_GT(subnormalProduct(), 0.0f);
+}
+
+TEST(ThreadPoolTest, WorkersFlushSubnormalsWhenAsked) {
+  for (bool flush : {true, false}) {
+    ThreadPool pool(2, flush);
+    Products p;
+    pool.parallelFor(16, &Products::run, &p);
+    int onWorkers = 0;
+    for (int i = 0; i < 16; ++i) {
+      if (p.onCaller[i]) {
+        EXPECT_GT(p.value[i], 0.0f) << "the caller's mode is its own";
+        continue;
+      }
+      ++onWorkers;
+      if (flush)
+        EXPECT_EQ(p.value[i], 0.0f) << "iteration " << i;
+      else
+        EXPECT_GT(p.value[i], 0.0f) << "iteration " << i;
+    }
+    EXPECT_GT(onWorkers, 0);
+  }
+}

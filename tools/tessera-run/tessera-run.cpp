@@ -2,8 +2,12 @@
 //
 //   tessera-run OUT.tsr --input NAME=FILE.npy ... [--output-dir=DIR]
 //       [--device=cpu|cuda|cuda:N] [--devices=N] [--comm=local|mpi|nccl]
-//       [--collective-timeout-ms=N] [--threads=N] [--repeat=N] [--memory]
-//       [--info]
+//       [--collective-timeout-ms=N] [--threads=N] [--denormals=flush|keep]
+//       [--repeat=N] [--memory] [--info]
+//
+// --denormals=keep runs the host code with IEEE gradual underflow; by
+// default results that would be subnormal are flushed to zero (the C API's
+// keep_denormals).
 //
 // Writes DIR/<output name>.npy for every output (DIR is created when
 // missing; '/' in a name becomes '_'; each file is written under a
@@ -84,6 +88,7 @@ void usage() {
   std::fprintf(stderr,
                "usage: tessera-run OUT.tsr --input NAME=FILE.npy ... "
                "[--output-dir=DIR] [--repeat=N] [--threads=N] "
+               "[--denormals=flush|keep] "
                "[--device=cpu|cuda|cuda:N] [--devices=N] "
                "[--comm=local|mpi|nccl] [--collective-timeout-ms=N] "
                "[--memory] [--info]\n"
@@ -202,7 +207,7 @@ int main(int argc, char **argv) {
   std::string artifactPath, outputDir = ".", value, deviceName;
   std::map<std::string, std::string> inputFiles;
   long repeat = 1, devices = 0, threads = 0, timeoutMs = 0;
-  bool info = false, memory = false;
+  bool info = false, memory = false, keepDenormals = false;
   tsr_comm_t comm = TSR_COMM_LOCAL;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--help" || args[i] == "-h") {
@@ -223,6 +228,10 @@ int main(int argc, char **argv) {
     } else if (option(args, i, "--threads", value)) {
       if (!parseCount(value, threads) || threads > 4096)
         return fail("--threads expects a thread count from 1 to 4096, got '" + value + "'");
+    } else if (option(args, i, "--denormals", value)) {
+      if (value != "flush" && value != "keep")
+        return fail("unknown --denormals value '" + value + "' (flush or keep)");
+      keepDenormals = value == "keep";
     } else if (option(args, i, "--devices", value)) {
       if (!parseCount(value, devices))
         return fail("--devices expects a positive count, got '" + value + "'");
@@ -287,6 +296,7 @@ int main(int argc, char **argv) {
   tsr_runtime_options_t options;
   tsr_runtime_options_initialize(&options);
   options.cpu_threads = static_cast<int32_t>(threads);
+  options.keep_denormals = keepDenormals ? 1 : 0;
   tsr_runtime_t runtime = nullptr;
   tsr_device_t device = nullptr;
   tsr_module_t module = nullptr;

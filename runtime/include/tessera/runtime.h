@@ -104,6 +104,14 @@ typedef struct tsr_runtime_options_s {
    * thread included): 0 (the default) for every core this process may use,
    * 1 for the calling thread only. */
   int32_t cpu_threads;
+  /* 0 (the default): a CPU device runs host code with results that would
+   * be subnormal (below 1.17549435e-38 in magnitude for f32) flushed to
+   * zero (x86 MXCSR.FTZ, AArch64 FPCR.FZ, set on the threads that run the
+   * module while it runs; the calling thread's mode is restored after):
+   * on some cores each such result costs a microcode assist, and a
+   * transformer's softmax and GELU produce many. Non-zero: kept (IEEE
+   * gradual underflow). Subnormal inputs are read as they are either way. */
+  int32_t keep_denormals;
 } tsr_runtime_options_t;
 
 TSR_API void tsr_runtime_options_initialize(tsr_runtime_options_t *options);
