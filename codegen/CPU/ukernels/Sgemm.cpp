@@ -99,6 +99,24 @@ constexpr int64_t kPackRows = 12;
 /// where the patches (KH * KW times larger) went through memory.
 struct Windows {
   int64_t h, w, kh, kw, sh, sw, dh, dw, ow;
+
+  /// Where K rows p0..p0+kc-1, each (channel, ky, kx), start in x:
+  /// (c * h + ky * dh) * w + kx * dw into out[0, kc); counted up rather
+  /// than divided. The gather, the grid (B read in place) and A read in
+  /// place all walk K this way.
+  void rowOffsets(int64_t p0, int64_t kc, int64_t *out) const {
+    int64_t x = p0 % kw, y = (p0 / kw) % kh, c = p0 / (kw * kh);
+    for (int64_t p = 0; p < kc; ++p) {
+      out[p] = (c * h + y * dh) * w + x * dw;
+      if (++x == kw) {
+        x = 0;
+        if (++y == kh) {
+          y = 0;
+          ++c;
+        }
+      }
+    }
+  }
 };
 
 struct Operand {
@@ -431,20 +449,13 @@ template <int W, int MR, int NV> struct Gemm {
       ++count;
       q += run;
     }
-    // K row p0 + p is (channel, ky, kx), counted up rather than divided.
-    int64_t kx = p0 % g.kw, ky = (p0 / g.kw) % g.kh, c = p0 / (g.kw * g.kh);
+    int64_t rowsAt[KC];
+    g.rowOffsets(p0, kc, rowsAt);
     for (int64_t p = 0; p < kc; ++p) {
-      const float *plane = x + (c * g.h + ky * g.dh) * g.w + kx * g.dw;
+      const float *plane = x + rowsAt[p];
       float *d = panel + p * width;
       for (int64_t r = 0; r < count; ++r)
         copyRun<W>(d + runs[r][0], plane + runs[r][1], runs[r][2], g.sw);
-      if (++kx == g.kw) {
-        kx = 0;
-        if (++ky == g.kh) {
-          ky = 0;
-          ++c;
-        }
-      }
     }
   }
 
@@ -510,17 +521,7 @@ template <int W, int MR, int NV> struct Gemm {
     plain.accumulate = false;
     for (int64_t p0 = 0; p0 < k; p0 += KC) {
       int64_t kc = k - p0 < KC ? k - p0 : KC;
-      int64_t kx = p0 % g.kw, ky = (p0 / g.kw) % g.kh, ch = p0 / (g.kw * g.kh);
-      for (int64_t p = 0; p < kc; ++p) {
-        rowsAt[p] = (ch * g.h + ky * g.dh) * g.w + kx * g.dw;
-        if (++kx == g.kw) {
-          kx = 0;
-          if (++ky == g.kh) {
-            ky = 0;
-            ++ch;
-          }
-        }
-      }
+      g.rowOffsets(p0, kc, rowsAt);
       for (int64_t i0 = 0; i0 < m; i0 += MC) {
         int64_t mc = m - i0 < MC ? m - i0 : MC;
         if (!a.packed)
@@ -633,20 +634,8 @@ template <int W, int MR, int NV> struct Gemm {
       int64_t kc = k - p0 < KC ? k - p0 : KC;
       if (!directB && !b.packed)
         packB(bPack, p0, kc, j0, nc);
-      if (inPlaceA) {
-        int64_t kx = p0 % aw->kw, ky = (p0 / aw->kw) % aw->kh,
-                ch = p0 / (aw->kw * aw->kh);
-        for (int64_t p = 0; p < kc; ++p) {
-          aRowsAt[p] = (ch * aw->h + ky * aw->dh) * aw->w + kx * aw->dw;
-          if (++kx == aw->kw) {
-            kx = 0;
-            if (++ky == aw->kh) {
-              ky = 0;
-              ++ch;
-            }
-          }
-        }
-      }
+      if (inPlaceA)
+        aw->rowOffsets(p0, kc, aRowsAt);
       for (int64_t i0 = 0; i0 < m; i0 += MC) {
         int64_t mc = m - i0 < MC ? m - i0 : MC;
         if (!directA && !a.packed && !inPlaceA)
