@@ -288,9 +288,10 @@ def SerializeBatchPass : Pass<"tessera-cpu-serialize-batch", "func::FuncOp"> {
     of the function, into an `scf.for` over the batch
     (`tessera.batch_serial`) whose body runs them on one item. The loop
     ends before the first op that is not item-wise, or that multiplies
-    fewer than 8 rows per item (GEMM rows, output positions) by a weight
+    fewer than 64 rows per item (GEMM rows, output positions) by a weight
     larger than what the item reads and writes (a classifier on pooled
-    features): one GEMM over the batch reads that weight once. Only when
+    features, a convolution on a 7x7 map): one op over the batch reads
+    that weight once. Only when
     the loop holds a convolution and a batched tensor of at least
     `min-batch-bytes` (a small CNN's batch runs faster at once: fewer
     calls, wider GEMMs). The later passes plan memory and outline loop

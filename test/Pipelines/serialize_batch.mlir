@@ -121,3 +121,21 @@ func.func @lower_rank(%x: tensor<2x3x4x4xf32>, %y: tensor<2x1x4xf32>, %w: tensor
   %z = tessera.add %d, %y : (tensor<2x2x4x4xf32>, tensor<2x1x4xf32>) -> tensor<2x2x4x4xf32>
   return %z : tensor<2x2x4x4xf32>
 }
+
+// -----
+
+// A convolution onto a 7x7 map (49 rows per item, under 64) against a
+// weight larger than the item's data (k * n = 256 * 128 > 49 * (256 +
+// 128)) ends the loop: ResNet-50's last stage runs on the batch. The one
+// before it, onto an 8x8 map (64 rows), runs item by item.
+// CHECK-LABEL: func.func @late_stage(
+// CHECK: scf.for
+// CHECK: tessera.conv {{.*}} -> tensor<1x64x8x8xf32>
+// CHECK-NOT: tessera.conv
+// CHECK: } {tessera.batch_serial}
+// CHECK: tessera.conv {{.*}} -> tensor<2x128x7x7xf32>
+func.func @late_stage(%x: tensor<2x64x16x16xf32>, %w1: tensor<64x64x3x3xf32>, %w2: tensor<128x64x2x2xf32>) -> tensor<2x128x7x7xf32> {
+  %c = tessera.conv %x, %w1 {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64} : (tensor<2x64x16x16xf32>, tensor<64x64x3x3xf32>) -> tensor<2x64x8x8xf32>
+  %d = tessera.conv %c, %w2 {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64} : (tensor<2x64x8x8xf32>, tensor<128x64x2x2xf32>) -> tensor<2x128x7x7xf32>
+  return %d : tensor<2x128x7x7xf32>
+}
