@@ -206,6 +206,19 @@ struct InPlace {
   const int64_t *a = nullptr, *b = nullptr;
 };
 
+/// Where a tile reading packed A panels (aRow 1) prefetches into L2, one
+/// line per K step: at + p * step bytes. A panel of B packed ahead of use
+/// (a prepacked weight, streamed from memory once per run: GPT-2's 154 MB
+/// LM head) would otherwise stall the first row tile over it on every
+/// line; the row tiles over one panel each prefetch a share of the panel
+/// two ahead, so it is in L2 when its first tile starts. Without one
+/// (`at` null) the tile prefetches the B row it reads (an L1 hit), so the
+/// loop stays one loop.
+struct Prefetch {
+  const char *at = nullptr;
+  int64_t step = 0;
+};
+
 /// The offsets p * stride, p < count, for the packed operand of an
 /// InPlace tile; rebuilt when the stride or the count changes.
 struct Steps {
@@ -230,7 +243,7 @@ template <int W, int MR, int NV>
 __attribute__((always_inline)) inline void
 tile(int64_t k, const float *a, int64_t aRow, int64_t aCol, const float *b,
      int64_t ldb, float *c, int64_t ldc, const TileStore &st,
-     const InPlace &in) {
+     const InPlace &in, const Prefetch &pf) {
   Vec<W> acc[MR][NV];
 #pragma unroll
   for (int i = 0; i < MR; ++i)
@@ -258,8 +271,12 @@ tile(int64_t k, const float *a, int64_t aRow, int64_t aCol, const float *b,
     for (int64_t p = 0; p < k; ++p)
       step(a + in.a[p], 1, b + in.b[p]);
   } else if (aRow == 1) {
-    for (int64_t p = 0; p < k; ++p)
+    const char *at = pf.at ? pf.at : reinterpret_cast<const char *>(b);
+    int64_t atStep = pf.at ? pf.step : ldb * int64_t(sizeof(float));
+    for (int64_t p = 0; p < k; ++p) {
+      __builtin_prefetch(at + p * atStep, 0, 2);
       step(a + p * aCol, 1, b + p * ldb);
+    }
   } else {
     for (int64_t p = 0; p < k; ++p)
       step(a + p * aCol, aRow, b + p * ldb);
@@ -283,13 +300,14 @@ tile(int64_t k, const float *a, int64_t aRow, int64_t aCol, const float *b,
 template <int W, int NV, int MR>
 void tileRows(int mr, int64_t k, const float *a, int64_t aRow, int64_t aCol,
               const float *b, int64_t ldb, float *c, int64_t ldc,
-              const TileStore &st, const InPlace &in = {}) {
+              const TileStore &st, const InPlace &in = {},
+              const Prefetch &pf = {}) {
   if constexpr (MR > 1) {
     if (mr < MR)
       return tileRows<W, NV, MR - 1>(mr, k, a, aRow, aCol, b, ldb, c, ldc, st,
-                                     in);
+                                     in, pf);
   }
-  tile<W, MR, NV>(k, a, aRow, aCol, b, ldb, c, ldc, st, in);
+  tile<W, MR, NV>(k, a, aRow, aCol, b, ldb, c, ldc, st, in, pf);
 }
 
 template <int W, int MR, int NV> struct Gemm {
@@ -465,15 +483,15 @@ template <int W, int MR, int NV> struct Gemm {
   void runTile(int rows, int64_t cols, int64_t kc, const float *ap,
                int64_t aRow, int64_t aCol, const float *bp, int64_t ldb,
                int64_t i, int64_t j, int64_t p0,
-               const InPlace &in = {}) const {
+               const InPlace &in = {}, const Prefetch &pf = {}) const {
     float *cij = c + i * cRow + (j - cCol0) * cCol;
     TileStore st = storeAt(i, j, p0, kc);
     if (cols == NR && cCol == 1)
       return tileRows<W, NV, MR>(rows, kc, ap, aRow, aCol, bp, ldb, cij, cRow, st,
-                                 in);
+                                 in, pf);
     if (cols == W && cCol == 1)
       return tileRows<W, 1, MR>(rows, kc, ap, aRow, aCol, bp, ldb, cij, cRow, st,
-                                in);
+                                in, pf);
     float local[MR * NR];
     for (int64_t q = 0; q < MR * NR; ++q)
       local[q] = 0.0f;
@@ -670,15 +688,26 @@ template <int W, int MR, int NV> struct Gemm {
             bp = bPack;
             ldb = NR;
           }
+          // A prepacked B panel is kc rows of ldb floats; the row tiles
+          // over it share out the lines of the panel two ahead (see
+          // Prefetch). B packed here (or an edge panel copied) is in cache.
+          bool ahead = b.packed && bp != bPack;
+          int64_t tiles = (mc + MR - 1) / MR;
+          int64_t panelBytes = kc * ldb * int64_t(sizeof(float));
+          int64_t share = (panelBytes + tiles * kc - 1) / (tiles * kc);
+          const char *next = reinterpret_cast<const char *>(bp) + 2 * panelBytes;
           for (int64_t i = 0; i < mc; i += MR) {
             int rows = mc - i < MR ? int(mc - i) : MR;
+            Prefetch pf;
+            if (ahead)
+              pf = Prefetch{next + i / MR * kc * share, share};
             if (a.packed) {
               int64_t row = aRow0 + i0 + i, panel0 = row - row % kPackRows;
               int64_t height = a.rowStride - panel0 < kPackRows ? a.rowStride - panel0
                                                                  : kPackRows;
               runTile(rows, cols, kc,
                       a.base + p0 * a.rowStride + panel0 * kc + (row - panel0), 1,
-                      height, bp, ldb, i0 + i, j0 + j, p0);
+                      height, bp, ldb, i0 + i, j0 + j, p0, {}, pf);
             } else if (directA) {
               runTile(rows, cols, kc,
                       a.base + (i0 + i) * a.rowStride + p0 * a.colStride,
@@ -690,7 +719,7 @@ template <int W, int MR, int NV> struct Gemm {
                       InPlace{aRowsAt, bSteps.get(ldb, kc)});
             } else
               runTile(rows, cols, kc, aPack + i * kc, 1, rows, bp, ldb,
-                      i0 + i, j0 + j, p0);
+                      i0 + i, j0 + j, p0, {}, pf);
           }
         }
       }
