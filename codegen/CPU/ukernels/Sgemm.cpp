@@ -690,16 +690,21 @@ template <int W, int MR, int NV> struct Gemm {
           }
           // A prepacked B panel is kc rows of ldb floats; the row tiles
           // over it share out the lines of the panel two ahead (see
-          // Prefetch). B packed here (or an edge panel copied) is in cache.
-          bool ahead = b.packed && bp != bPack;
-          int64_t tiles = (mc + MR - 1) / MR;
-          int64_t panelBytes = kc * ldb * int64_t(sizeof(float));
-          int64_t share = (panelBytes + tiles * kc - 1) / (tiles * kc);
-          const char *next = reinterpret_cast<const char *>(bp) + 2 * panelBytes;
+          // Prefetch; past the weight's end a prefetch is dropped, it
+          // never faults). B packed here (or an edge panel copied) is in
+          // cache.
+          const char *next = nullptr;
+          int64_t share = 0;
+          if (b.packed && bp != bPack) {
+            int64_t tiles = (mc + MR - 1) / MR;
+            int64_t panelBytes = kc * ldb * int64_t(sizeof(float));
+            share = (panelBytes + tiles * kc - 1) / (tiles * kc);
+            next = reinterpret_cast<const char *>(bp) + 2 * panelBytes;
+          }
           for (int64_t i = 0; i < mc; i += MR) {
             int rows = mc - i < MR ? int(mc - i) : MR;
             Prefetch pf;
-            if (ahead)
+            if (next)
               pf = Prefetch{next + i / MR * kc * share, share};
             if (a.packed) {
               int64_t row = aRow0 + i0 + i, panel0 = row - row % kPackRows;
