@@ -105,6 +105,7 @@ void mlir::tessera::buildBufferizationPhase(OpPassManager &pm,
   if (cpuUkernels) {
     pm.addPass(createContractionsToUkernelsPass());
     pm.addPass(createDepthwiseToUkernelsPass());
+    pm.addPass(createMaxPoolToUkernelsPass());
   }
   if (artifactAbi) {
     pm.addPass(createPlanMemoryPass());

@@ -99,91 +99,6 @@ std::optional<DwConv> matchDwConv(linalg::GenericOp op) {
   return conv;
 }
 
-/// The zero padding of the convolution's input that the call can take
-/// over: the padded buffer is an allocation that a zero fill writes, then
-/// a copy of `source` into its interior (`top` rows and `left` columns in),
-/// read by the convolution only, right after the copy.
-struct Padding {
-  Value source;
-  int64_t srcH, srcW, top, left;
-  memref::AllocOp alloc;
-  Operation *fill, *copy, *subview, *view;
-};
-
-/// Whether `op` writes zeros to all of `buffer` (a fill, or a generic
-/// without inputs yielding a zero from outside its body: padWith's).
-bool zeroFills(Operation *op, Value buffer) {
-  if (auto fill = dyn_cast<linalg::FillOp>(op))
-    return fill.getOutputs()[0] == buffer &&
-           matchPattern(fill.getInputs()[0], m_AnyZeroFloat());
-  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  if (!linalgOp || linalgOp.getNumDpsInputs() != 0 || linalgOp.getNumDpsInits() != 1 ||
-      linalgOp.getDpsInits()[0] != buffer || op->getNumRegions() != 1 ||
-      !linalgOp.getMatchingIndexingMap(linalgOp.getDpsInitOperand(0)).isIdentity())
-    return false;
-  Block *body = linalgOp.getBlock();
-  Value yielded = body->getTerminator()->getOperand(0);
-  return yielded.getParentBlock() != body && matchPattern(yielded, m_AnyZeroFloat());
-}
-
-std::optional<Padding> matchPadding(linalg::GenericOp conv, const DwConv &shape) {
-  Padding pad;
-  auto view = conv.getDpsInputs()[0].getDefiningOp<memref::ExpandShapeOp>();
-  if (!view || !view->hasOneUse())
-    return std::nullopt;
-  pad.view = view;
-  Value padded = view.getSrc();
-  pad.alloc = padded.getDefiningOp<memref::AllocOp>();
-  if (!pad.alloc || pad.alloc->getBlock() != conv->getBlock())
-    return std::nullopt;
-  pad.fill = pad.subview = pad.copy = nullptr;
-  for (Operation *user : padded.getUsers()) {
-    if (user == view.getOperation())
-      continue;
-    if (isa<memref::SubViewOp>(user) && !pad.subview) {
-      pad.subview = user;
-      continue;
-    }
-    if (zeroFills(user, padded) && !pad.fill) {
-      pad.fill = user;
-      continue;
-    }
-    return std::nullopt;
-  }
-  if (!pad.fill || !pad.subview || !pad.subview->hasOneUse())
-    return std::nullopt;
-  auto subview = cast<memref::SubViewOp>(pad.subview);
-  auto copy = dyn_cast<memref::CopyOp>(*subview->getUsers().begin());
-  if (!copy || copy.getTarget() != subview.getResult() ||
-      !isContiguousF32(copy.getSource()))
-    return std::nullopt;
-  pad.copy = copy;
-  pad.source = copy.getSource();
-  ArrayRef<int64_t> offsets = subview.getStaticOffsets(),
-                    sizes = subview.getStaticSizes(),
-                    strides = subview.getStaticStrides();
-  if (offsets.size() != 4 || offsets[0] != 0 || offsets[1] != 0 ||
-      sizes[0] != shape.n || sizes[1] != shape.c ||
-      llvm::any_of(strides, [](int64_t s) { return s != 1; }) ||
-      llvm::any_of(offsets, ShapedType::isDynamic) ||
-      llvm::any_of(sizes, ShapedType::isDynamic))
-    return std::nullopt;
-  pad.top = offsets[2];
-  pad.left = offsets[3];
-  pad.srcH = sizes[2];
-  pad.srcW = sizes[3];
-  // The fill, then the copy, then the convolution with no other write in
-  // between (the convolution's own zero fill aside): the source the call
-  // reads is what was copied.
-  Operation *before = memoryNeighbourPastAllocs(conv, true);
-  if (before && zeroFillBefore(conv, conv.getDpsInits()[0]) == before)
-    before = memoryNeighbourPastAllocs(before, true);
-  if (before != pad.copy || !pad.fill->isBeforeInBlock(pad.copy) ||
-      pad.fill->getBlock() != conv->getBlock())
-    return std::nullopt;
-  return pad;
-}
-
 struct DepthwiseToUkernelsPass
     : mlir::tessera::impl::DepthwiseToUkernelsPassBase<DepthwiseToUkernelsPass> {
   void runOnOperation() override {
@@ -205,7 +120,9 @@ struct DepthwiseToUkernelsPass
     for (auto &[op, conv] : matches) {
       Value acc = op.getDpsInits()[0];
       int64_t flags = 0;
-      std::optional<Padding> padding = matchPadding(op, conv);
+      std::optional<Padding> padding;
+      if (auto view = op.getDpsInputs()[0].getDefiningOp<memref::ExpandShapeOp>())
+        padding = matchPadding(op, view.getSrc(), view, conv.n, conv.c, 0.0f);
       if (padding)
         flags |= kPadded;
       std::optional<KernelEpilogue> epilogue;
@@ -254,9 +171,7 @@ struct DepthwiseToUkernelsPass
       func::CallOp::create(b, loc, callee, operands);
       op->erase();
       if (padding) {
-        for (Operation *dead : {padding->view, padding->copy, padding->subview, padding->fill})
-          dead->erase();
-        padding->alloc->erase();
+        erasePadding(*padding);
         ++numPaddings;
       }
       if (epilogue) {

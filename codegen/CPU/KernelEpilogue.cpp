@@ -218,3 +218,101 @@ void mlir::tessera::eraseKernelEpilogue(const KernelEpilogue &e, Value acc) {
   if (auto alloc = acc.getDefiningOp<memref::AllocOp>(); alloc && alloc->use_empty())
     alloc->erase();
 }
+
+linalg::FillOp mlir::tessera::fillBefore(Operation *op, Value acc, float value) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(memoryNeighbourPastAllocs(op, true));
+  if (!fill || fill.getOutputs()[0] != acc)
+    return {};
+  std::optional<float> v = constantF32(fill.getInputs()[0]);
+  if (!v || llvm::bit_cast<uint32_t>(*v) != llvm::bit_cast<uint32_t>(value))
+    return {};
+  return fill;
+}
+
+namespace {
+/// Whether `op` writes `value` to all of `buffer` (a fill, or a generic
+/// without inputs yielding `value` from outside its body: padWith's).
+bool fillsWith(Operation *op, Value buffer, float value) {
+  auto same = [&](Value v) {
+    std::optional<float> c = constantF32(v);
+    return c && llvm::bit_cast<uint32_t>(*c) == llvm::bit_cast<uint32_t>(value);
+  };
+  if (auto fill = dyn_cast<linalg::FillOp>(op))
+    return fill.getOutputs()[0] == buffer && same(fill.getInputs()[0]);
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp || linalgOp.getNumDpsInputs() != 0 || linalgOp.getNumDpsInits() != 1 ||
+      linalgOp.getDpsInits()[0] != buffer || op->getNumRegions() != 1 ||
+      !linalgOp.getMatchingIndexingMap(linalgOp.getDpsInitOperand(0)).isIdentity())
+    return false;
+  Block *body = linalgOp.getBlock();
+  Value yielded = body->getTerminator()->getOperand(0);
+  return yielded.getParentBlock() != body && same(yielded);
+}
+} // namespace
+
+std::optional<Padding> mlir::tessera::matchPadding(Operation *consumer, Value padded,
+                                                   Operation *view, int64_t n,
+                                                   int64_t c, float padValue) {
+  Padding pad;
+  if (view && !view->hasOneUse())
+    return std::nullopt;
+  pad.view = view;
+  pad.alloc = padded.getDefiningOp<memref::AllocOp>();
+  if (!pad.alloc || pad.alloc->getBlock() != consumer->getBlock())
+    return std::nullopt;
+  pad.fill = pad.subview = pad.copy = nullptr;
+  Operation *reader = view ? view : consumer;
+  for (Operation *user : padded.getUsers()) {
+    if (user == reader)
+      continue;
+    if (isa<memref::SubViewOp>(user) && !pad.subview) {
+      pad.subview = user;
+      continue;
+    }
+    if (fillsWith(user, padded, padValue) && !pad.fill) {
+      pad.fill = user;
+      continue;
+    }
+    return std::nullopt;
+  }
+  if (!pad.fill || !pad.subview || !pad.subview->hasOneUse())
+    return std::nullopt;
+  auto subview = cast<memref::SubViewOp>(pad.subview);
+  auto copy = dyn_cast<memref::CopyOp>(*subview->getUsers().begin());
+  if (!copy || copy.getTarget() != subview.getResult() ||
+      !isContiguousF32(copy.getSource()))
+    return std::nullopt;
+  pad.copy = copy;
+  pad.source = copy.getSource();
+  ArrayRef<int64_t> offsets = subview.getStaticOffsets(),
+                    sizes = subview.getStaticSizes(),
+                    strides = subview.getStaticStrides();
+  if (offsets.size() != 4 || offsets[0] != 0 || offsets[1] != 0 ||
+      sizes[0] != n || sizes[1] != c ||
+      llvm::any_of(strides, [](int64_t s) { return s != 1; }) ||
+      llvm::any_of(offsets, ShapedType::isDynamic) ||
+      llvm::any_of(sizes, ShapedType::isDynamic))
+    return std::nullopt;
+  pad.top = offsets[2];
+  pad.left = offsets[3];
+  pad.srcH = sizes[2];
+  pad.srcW = sizes[3];
+  // The fill, then the copy, then the consumer with no other write in
+  // between (a fill of the consumer's own output aside): the source the
+  // call reads is what was copied.
+  Operation *before = memoryNeighbourPastAllocs(consumer, true);
+  if (auto fill = dyn_cast_or_null<linalg::FillOp>(before))
+    if (llvm::is_contained(consumer->getOperands(), fill.getOutputs()[0]))
+      before = memoryNeighbourPastAllocs(before, true);
+  if (before != pad.copy || !pad.fill->isBeforeInBlock(pad.copy) ||
+      pad.fill->getBlock() != consumer->getBlock())
+    return std::nullopt;
+  return pad;
+}
+
+void mlir::tessera::erasePadding(const Padding &padding) {
+  for (Operation *dead : {padding.view, padding.copy, padding.subview, padding.fill})
+    if (dead)
+      dead->erase();
+  padding.alloc->erase();
+}

@@ -18,6 +18,7 @@
 #define TESSERA_CODEGEN_CPU_KERNELEPILOGUE_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 #include <limits>
 #include <optional>
@@ -34,6 +35,30 @@ Operation *memoryNeighbourPastAllocs(Operation *op, bool before);
 
 /// The zero fill of `acc` just before `op`, if there is one.
 linalg::FillOp zeroFillBefore(Operation *op, Value acc);
+
+/// The fill of `acc` with `value` just before `op`, if there is one.
+linalg::FillOp fillBefore(Operation *op, Value acc, float value);
+
+/// The padding of a window op's input that its call can take over: the
+/// padded buffer is an allocation that a fill with the padding value
+/// writes, then a copy of `source` into its interior (`top` rows and
+/// `left` columns in), read by `consumer` only (directly or through one
+/// view, `view`), right after the copy.
+struct Padding {
+  Value source;
+  int64_t srcH, srcW, top, left;
+  memref::AllocOp alloc;
+  Operation *fill, *copy, *subview, *view;
+};
+
+/// The padding of `padded` [n, c, h, w] (with `padValue` around) that
+/// `consumer` reads, through `view` when not null.
+std::optional<Padding> matchPadding(Operation *consumer, Value padded,
+                                    Operation *view, int64_t n, int64_t c,
+                                    float padValue);
+
+/// Erases the padding's ops and its buffer (the call reads the source).
+void erasePadding(const Padding &padding);
 
 /// The accumulator [outer, channels, inner] as the bias sees it.
 struct AccumulatorShape {

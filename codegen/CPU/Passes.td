@@ -207,6 +207,43 @@ def DepthwiseToUkernelsPass
                            "::mlir::arith::ArithDialect"];
 }
 
+def MaxPoolToUkernelsPass
+    : Pass<"tessera-cpu-maxpool-to-ukernels", "ModuleOp"> {
+  let summary = "Run f32 2-D max pooling through a microkernel";
+  let description = [{
+    The lowering of an f32 2-D max pool on buffers (the `linalg.generic`
+    TesseraToLinalg writes for `tessera.max_pool`: loops (n, c, oy, ox, ky,
+    kx), the padded input read at (n, c, oy*sh + ky*dh, ox*sw + kx*dw), the
+    output at (n, c, oy, ox), a `maximumf` body; contiguous buffers) becomes
+    a call of `tessera_uk_maxpool2d_f32` (codegen/CPU/ukernels/Pool.cpp),
+    which takes over the fill of the output with -inf just before it. When
+    the padded input is a buffer that a fill with -inf and then a copy of
+    another buffer into its interior write just before the pool, the call
+    reads that buffer and treats the rows and columns around it as -inf
+    itself (the padded copy and its fill go). The loop nest it replaces
+    stored the output after every window element; ResNet-50's stem wrote
+    and read a 3.3 MB padded copy.
+
+    ```mlir
+    linalg.map outs(%p : memref<1x64x114x114xf32>) { linalg.yield %neg_inf }
+    %in = memref.subview %p[0, 0, 1, 1] [1, 64, 112, 112] [1, 1, 1, 1]
+    memref.copy %x, %in
+    linalg.fill ins(%neg_inf) outs(%y : memref<1x64x56x56xf32>)
+    linalg.generic {...} ins(%p, %window) outs(%y) { arith.maximumf }
+    // becomes
+    func.call @tessera_uk_maxpool2d_f32(%c64, %c112, %c112, %x_addr, %c1, %c1,
+        %c3, %c3, %c2, %c2, %c1, %c1, %y_addr, %c56, %c56)
+    ```
+  }];
+  let statistics = [
+    Statistic<"numCalls", "calls", "Max pools given to the microkernel">,
+    Statistic<"numPaddings", "paddings", "Calls that pad their input themselves">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def PretransposeWeightsPass
     : Pass<"tessera-cpu-pretranspose-weights", "func::FuncOp"> {
   let summary = "Store Gemm weights read with trans_b transposed";

@@ -124,6 +124,37 @@ def dw_chain_case():
     return nodes, inputs, inits, {"a": x}, ref
 
 
+def maxpool_case(n, c, hw, k, stride, dilation, pads, ceil=0, nan=False, relu=False):
+    """A 2-D MaxPool (optionally after a Relu) against NumPy: the input
+    padded with -inf, the maximum over each window (NaN if any is NaN)."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((n, c) + hw).astype(np.float32)
+    if nan:
+        x.flat[rng.choice(x.size, 7, replace=False)] = np.nan
+    src = np.maximum(x, 0) if relu else x
+    xp = np.pad(src.astype(np.float64), ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])),
+                constant_values=-np.inf)
+    out = []
+    for i in range(2):
+        span = xp.shape[2 + i] - dilation[i] * (k[i] - 1) - 1
+        out.append((span + (stride[i] - 1 if ceil else 0)) // stride[i] + 1)
+    # ceil_mode: windows reaching past the padded input see -inf there.
+    xp = np.pad(xp, ((0, 0), (0, 0), (0, k[0] * dilation[0] + stride[0]),
+                     (0, k[1] * dilation[1] + stride[1])), constant_values=-np.inf)
+    ref = np.full((n, c) + tuple(out), -np.inf)
+    for i in range(k[0]):
+        for j in range(k[1]):
+            win = xp[:, :, i * dilation[0]:i * dilation[0] + stride[0] * (out[0] - 1) + 1:stride[0],
+                     j * dilation[1]:j * dilation[1] + stride[1] * (out[1] - 1) + 1:stride[1]]
+            ref = np.where(np.isnan(win) | (win > ref), win, ref)
+    nodes = ([helper.make_node("Relu", ["a"], ["r"])] if relu else []) + [
+        helper.make_node("MaxPool", ["r" if relu else "a"], ["y"], kernel_shape=list(k),
+                         strides=list(stride), dilations=list(dilation), pads=list(pads),
+                         ceil_mode=ceil)]
+    inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, list(x.shape))]
+    return nodes, inputs, [], {"a": x}, ref
+
+
 def unary_case(op, fn):
     # Every 2^-6 step over [-120, 120], plus the special values.
     x = np.concatenate([np.arange(-120, 120, 1 / 64.0),
@@ -420,6 +451,26 @@ CASES = [
                    "relu", residual=True), 1e-5, 1e-4),
     ("conv transposed row split 7x7 1x1 160 channels",
      conv_case(1, 960, (7, 7), 160, (1, 1), 1, (1, 1), (1, 1), (0, 0, 0, 0), True), 1e-5, 1e-4),
+    # Max pools through tessera_uk_maxpool2d_f32, which pads its input with
+    # -inf itself: ResNet's stem pool (3x3, stride 2, pad 1) after a Relu
+    # over enough planes for the threads, rows shorter and longer than a
+    # vector, stride 1 with asymmetric pads, stride 3 with dilation 2 (the
+    # scalar columns), ceil_mode's windows past the padded input, an
+    # unpadded 2x2, NaNs propagated.
+    ("maxpool 3x3 stride 2 pad 1 after relu threads",
+     maxpool_case(1, 64, (56, 56), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), relu=True), 0.0, 0.0),
+    ("maxpool 3x3 stride 2 narrow rows batch 2",
+     maxpool_case(2, 5, (9, 13), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)), 0.0, 0.0),
+    ("maxpool 3x2 stride 1 asymmetric pads",
+     maxpool_case(1, 3, (20, 41), (3, 2), (1, 1), (1, 1), (2, 0, 0, 1)), 0.0, 0.0),
+    ("maxpool stride 3 dilation 2",
+     maxpool_case(1, 4, (25, 31), (3, 3), (3, 3), (2, 2), (1, 2, 2, 1)), 0.0, 0.0),
+    ("maxpool ceil mode",
+     maxpool_case(1, 6, (17, 18), (3, 3), (2, 2), (1, 1), (0, 0, 0, 0), ceil=1), 0.0, 0.0),
+    ("maxpool 2x2 unpadded",
+     maxpool_case(2, 3, (16, 34), (2, 2), (2, 2), (1, 1), (0, 0, 0, 0)), 0.0, 0.0),
+    ("maxpool NaN",
+     maxpool_case(1, 8, (14, 14), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), nan=True), 0.0, 0.0),
     ("gemm bias residual epilogue 70x600x300",
      with_epilogue(gemm_case(70, 600, 300, False, False, 1.0, 1.0, True), residual=True), 1e-5, 1e-4),
     ("empty input at the boundary", empty_case(), 0.0, 0.0),
@@ -463,7 +514,7 @@ def main():
     runs = [(c, "native") for c in cases]
     if platform.machine() in ("x86_64", "AMD64"):
         runs += [(c, cpu) for cpu in ("x86-64-v3", "x86-64")
-                 for c in cases if c[0].startswith(("matmul", "gemm", "conv"))]
+                 for c in cases if c[0].startswith(("matmul", "gemm", "conv", "maxpool"))]
 
     def check(i, case, cpu):
         """Compiles and runs one case: (ok, its report line)."""
