@@ -417,6 +417,11 @@ CASES = [
                    residual=True), 1e-5, 1e-4),
     ("conv grid 3x3 dilation 2",
      conv_case(1, 16, (34, 40), 20, (3, 3), 1, (1, 1), (2, 2), (2, 2, 2, 2), False), 1e-5, 1e-4),
+    # K past gridBlockTilesOuter's 8 slices (240 channels x 9 = 2160):
+    # the slices outermost, C accumulated between them.
+    ("conv grid 3x3 K 2160 slices outermost",
+     with_epilogue(conv_case(1, 240, (20, 34), 24, (3, 3), 1, (1, 1), (1, 1), (1, 1, 1, 1), True), "relu"),
+     1e-5, 1e-4),
     ("conv grid 3x5 kernel",
      conv_case(1, 6, (33, 41), 13, (3, 5), 1, (1, 1), (1, 1), (1, 2, 1, 2), True), 1e-5, 1e-4),
     # Few output positions for many channels (7x7, 14x14): the product is

@@ -531,6 +531,8 @@ template <int W, int MR, int NV> struct Gemm {
   /// (the tile reads whole panels). Each tile goes through a local tile
   /// onto C's positions (storeGrid).
   void gridBlock(int64_t j0, int64_t nc, float *bPack, float *aPack) const {
+    if (a.packed && k <= kGridSlices * KC)
+      return gridBlockTilesOuter(j0, nc, bPack);
     const Windows &g = *b.windows;
     int64_t rowsAt[KC];
     Steps aFull, aEdge; // A's panels: kPackRows high, or the last one
@@ -573,6 +575,52 @@ template <int W, int MR, int NV> struct Gemm {
             storeGrid(local, rows, i0 + i, j0 + j, cols, p0, kc);
           }
         }
+      }
+    }
+  }
+
+  /// The most K slices gridBlockTilesOuter takes (their K walk on the
+  /// stack).
+  static constexpr int64_t kGridSlices = 8;
+
+  /// gridBlock with the K slices innermost (A prepacked): each tile sums
+  /// all of K in its local tile and stores onto C once, with the epilogue.
+  /// K slices outermost stored C once per slice and read it back for the
+  /// next (ResNet-50's 3x3 64->64 at 56x56, K 576: three passes over 800
+  /// KB of C).
+  void gridBlockTilesOuter(int64_t j0, int64_t nc, float *bPack) const {
+    const Windows &g = *b.windows;
+    int64_t rowsAt[kGridSlices * KC];
+    g.rowOffsets(0, k, rowsAt);
+    Steps aFull, aEdge; // A's panels: kPackRows high, or the last one
+    float local[MR * NR];
+    for (int64_t j = 0; j < nc; j += NR) {
+      int64_t cols = nc - j < NR ? nc - j : NR;
+      bool inPlace = cols == NR;
+      for (int64_t i = 0; i < m; i += MR) {
+        int rows = m - i < MR ? int(m - i) : MR;
+        int64_t row = aRow0 + i, panel0 = row - row % kPackRows;
+        int64_t aCol = a.rowStride - panel0 < kPackRows ? a.rowStride - panel0
+                                                        : kPackRows;
+        for (int64_t p0 = 0; p0 < k; p0 += KC) {
+          int64_t kc = k - p0 < KC ? k - p0 : KC;
+          const float *bp = b.base + j0 + j;
+          if (!inPlace) {
+            for (int64_t q = 0; q < kc * NR; q += W)
+              store<W>(bPack + q, Vec<W>(0.0f));
+            for (int64_t p = 0; p < kc; ++p)
+              copyRun<W>(bPack + p * NR, bp + rowsAt[p0 + p], cols, 1);
+            bp = bPack;
+          }
+          const float *ap = a.base + p0 * a.rowStride + panel0 * kc + (row - panel0);
+          InPlace in;
+          if (inPlace)
+            in = {(aCol == kPackRows ? aFull : aEdge).get(aCol, kc), rowsAt + p0};
+          TileStore sum;
+          sum.accumulate = p0 > 0;
+          tileRows<W, NV, MR>(rows, kc, ap, 1, aCol, bp, NR, local, NR, sum, in);
+        }
+        storeGrid(local, rows, i, j0 + j, cols, 0, k);
       }
     }
   }
