@@ -670,6 +670,10 @@ template <int W, int MR, int NV> struct Gemm {
     }
   }
 
+  /// The most floats of B packed per call (a K slice of a column block)
+  /// over which row tiles run outermost: 512 KB, half of a 1 MB L2.
+  static constexpr int64_t kRowOuterFloats = int64_t(1) << 17;
+
   /// Column block [j0, j0+nc): all of M and K.
   void columnBlock(int64_t j0, int64_t nc, float *bPack, float *aPack) const {
     if (grid)
@@ -706,6 +710,27 @@ template <int W, int MR, int NV> struct Gemm {
         int64_t mc = m - i0 < MC ? m - i0 : MC;
         if (!directA && !a.packed && !inPlaceA)
           packA(aPack, i0, mc, p0, kc);
+        // B packed here and within half of L2, A prepacked: each row tile
+        // runs along all the panels, so that C is written (and the addend
+        // read) as MR rows, each in order, which the hardware prefetchers
+        // follow, not as the MC rows of a panel at a time (ResNet-50's 1x1
+        // 64->256 at 56x56 from memory: 1.30 -> 1.07 ms in a harness). A
+        // row tile's A panel stays in L1, B's block in L2.
+        if (a.packed && !b.packed && !directB && kc * nc <= kRowOuterFloats) {
+          for (int64_t i = 0; i < mc; i += MR) {
+            int rows = mc - i < MR ? int(mc - i) : MR;
+            int64_t row = aRow0 + i0 + i, panel0 = row - row % kPackRows;
+            int64_t height = a.rowStride - panel0 < kPackRows ? a.rowStride - panel0
+                                                               : kPackRows;
+            const float *ap = a.base + p0 * a.rowStride + panel0 * kc + (row - panel0);
+            for (int64_t j = 0; j < nc; j += NR) {
+              int64_t cols = nc - j < NR ? nc - j : NR;
+              runTile(rows, cols, kc, ap, 1, height, bPack + j * kc, NR, i0 + i,
+                      j0 + j, p0);
+            }
+          }
+          continue;
+        }
         for (int64_t j = 0; j < nc; j += NR) {
           int64_t cols = nc - j < NR ? nc - j : NR;
           const float *bp;
