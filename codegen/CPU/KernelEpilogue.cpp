@@ -316,3 +316,11 @@ void mlir::tessera::erasePadding(const Padding &padding) {
       dead->erase();
   padding.alloc->erase();
 }
+
+Value mlir::tessera::f32Address(OpBuilder &b, Location loc, Value buffer) {
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buffer);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+  Value four = arith::ConstantIndexOp::create(b, loc, sizeof(float));
+  Value bytes = arith::MulIOp::create(b, loc, meta.getOffset(), four);
+  return arith::AddIOp::create(b, loc, base, bytes);
+}

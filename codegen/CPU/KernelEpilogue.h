@@ -60,6 +60,10 @@ std::optional<Padding> matchPadding(Operation *consumer, Value padded,
 /// Erases the padding's ops and its buffer (the call reads the source).
 void erasePadding(const Padding &padding);
 
+/// The address (an index) of `buffer`'s first f32 element, as the
+/// microkernels' entry points take it.
+Value f32Address(OpBuilder &b, Location loc, Value buffer);
+
 /// The accumulator [outer, channels, inner] as the bias sees it.
 struct AccumulatorShape {
   int64_t outer, channels, inner;

@@ -124,12 +124,7 @@ struct MaxPoolToUkernelsPass
       auto constant = [&](int64_t v) -> Value {
         return arith::ConstantIndexOp::create(b, loc, v);
       };
-      auto address = [&](Value buffer) -> Value {
-        auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buffer);
-        Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
-        Value bytes = arith::MulIOp::create(b, loc, meta.getOffset(), constant(4));
-        return arith::AddIOp::create(b, loc, base, bytes);
-      };
+      auto address = [&](Value buffer) { return f32Address(b, loc, buffer); };
       SmallVector<Value> operands = {
           constant(pool.n * pool.c),
           constant(padding ? padding->srcH : pool.h),
