@@ -342,6 +342,15 @@ CASES = [
     ("conv 1x1 short K read in place",
      with_epilogue(conv_case(1, 48, (40, 80), 20, (1, 1), 1, (1, 1), (1, 1), (0, 0, 0, 0), True), "relu"),
      1e-5, 1e-5),
+    # B read in place with the row tiles outermost: a last panel of 29
+    # columns (packed once) and of 16 (one vector, read in place), with
+    # the bias and ReLU6.
+    ("conv 1x1 in place rows outer edge panel",
+     with_epilogue(conv_case(1, 40, (13, 17), 24, (1, 1), 1, (1, 1), (1, 1), (0, 0, 0, 0), True), "relu6"),
+     1e-5, 1e-5),
+    ("conv 1x1 in place rows outer vector panel",
+     with_epilogue(conv_case(2, 16, (13, 16), 40, (1, 1), 1, (1, 1), (1, 1), (0, 0, 0, 0), True), "relu"),
+     1e-5, 1e-5),
     ("conv depthwise", conv_case(1, 8, (10, 10), 8, (3, 3), 8, (1, 1), (1, 1), (1, 1, 1, 1), True), 1e-5, 1e-5),
     # Many channels, few positions: the batch joins the GEMM's columns.
     # Weights prepacked as the A operand (row panels of 12): a last,

@@ -716,7 +716,12 @@ template <int W, int MR, int NV> struct Gemm {
         // follow, not as the MC rows of a panel at a time (ResNet-50's 1x1
         // 64->256 at 56x56 from memory: 1.30 -> 1.07 ms in a harness). A
         // row tile's A panel stays in L1, B's block in L2.
-        if (a.packed && !b.packed && !directB && kc * nc <= kRowOuterFloats) {
+        if (a.packed && !b.packed && kc * nc <= kRowOuterFloats) {
+          // B read in place: a last panel narrower than NR (and than W
+          // if not W) is packed once, into the space packing would use.
+          int64_t edge = nc % NR;
+          if (directB && edge && edge != W)
+            packB(bPack, p0, kc, j0 + nc - edge, edge);
           for (int64_t i = 0; i < mc; i += MR) {
             int rows = mc - i < MR ? int(mc - i) : MR;
             int64_t row = aRow0 + i0 + i, panel0 = row - row % kPackRows;
@@ -725,8 +730,15 @@ template <int W, int MR, int NV> struct Gemm {
             const float *ap = a.base + p0 * a.rowStride + panel0 * kc + (row - panel0);
             for (int64_t j = 0; j < nc; j += NR) {
               int64_t cols = nc - j < NR ? nc - j : NR;
-              runTile(rows, cols, kc, ap, 1, height, bPack + j * kc, NR, i0 + i,
-                      j0 + j, p0);
+              const float *bp = bPack + j * kc;
+              int64_t ldb = NR;
+              if (directB && (cols == NR || cols == W)) {
+                bp = b.base + p0 * b.rowStride + j0 + j;
+                ldb = b.rowStride;
+              } else if (directB) {
+                bp = bPack;
+              }
+              runTile(rows, cols, kc, ap, 1, height, bp, ldb, i0 + i, j0 + j, p0);
             }
           }
           continue;
