@@ -102,6 +102,34 @@ template <int W> inline Mask<W> firstLanes(int64_t n) {
 }
 
 /// The even lanes of a and b (lanes 0, 2, ... of the 2W floats they hold).
+/// fn(begin, end) over the planes [0, planes): on the runtime's thread
+/// pool in up to four chunks per thread, each a multiple of `unit` planes
+/// but the last, when there is a pool, more than one plane and at least
+/// 2^16 units of `work` (a few microseconds); else on this thread.
+template <typename F>
+inline void overPlanes(int64_t planes, int64_t unit, int64_t work, const F &fn) {
+  int64_t threads = tessera_uk_thread_count;
+  int64_t units = (planes + unit - 1) / unit;
+  if (!tessera_uk_parallel_for || threads <= 1 || planes <= 1 ||
+      work < (int64_t(1) << 16)) {
+    fn(int64_t(0), planes);
+    return;
+  }
+  struct Task {
+    const F *fn;
+    int64_t planes, units, chunks, unit;
+  } task{&fn, planes, units, threads * 4 < units ? threads * 4 : units, unit};
+  tessera_uk_parallel_for(
+      tessera_uk_thread_pool, task.chunks,
+      [](void *ctx, int64_t i) {
+        const Task &t = *static_cast<const Task *>(ctx);
+        int64_t begin = t.units * i / t.chunks * t.unit;
+        int64_t end = t.units * (i + 1) / t.chunks * t.unit;
+        (*t.fn)(begin, end < t.planes ? end : t.planes);
+      },
+      &task);
+}
+
 template <int W> inline Vec<W> evens(Vec<W> a, Vec<W> b) {
   if constexpr (W == 16)
     return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,

@@ -525,20 +525,6 @@ struct DwConv {
   }
 };
 
-/// The planes in `chunks` chunks, each a multiple of `unit` planes but the
-/// last.
-struct Chunks {
-  const DwConv *conv;
-  int64_t planes, chunks, unit;
-};
-
-void runChunk(void *ctx, int64_t i) {
-  const Chunks &t = *static_cast<const Chunks *>(ctx);
-  int64_t units = (t.planes + t.unit - 1) / t.unit;
-  int64_t begin = units * i / t.chunks * t.unit;
-  int64_t end = units * (i + 1) / t.chunks * t.unit;
-  t.conv->planes(begin, end < t.planes ? end : t.planes);
-}
 } // namespace
 
 /// out[n, c, oy, ox] (=, or += without flag 1) sum over (ky, kx) of
@@ -561,13 +547,6 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_dwconv2d_f32(
               oh, ow, reinterpret_cast<const float *>(biasAddr), flags, lo, hi,
               srcH, srcW, top, left, x + n * c * planeFloats};
   int64_t planes = n * c;
-  int64_t threads = tessera_uk_thread_count;
-  if (tessera_uk_parallel_for && threads > 1 && planes > 1 &&
-      planes * oh * ow * kh * kw >= (int64_t(1) << 16)) {
-    int64_t unit = conv.planeUnit(), units = (planes + unit - 1) / unit;
-    Chunks task{&conv, planes, threads * 4 < units ? threads * 4 : units, unit};
-    tessera_uk_parallel_for(tessera_uk_thread_pool, task.chunks, &runChunk, &task);
-    return;
-  }
-  conv.planes(0, planes);
+  overPlanes(planes, conv.planeUnit(), planes * oh * ow * kh * kw,
+             [&](int64_t begin, int64_t end) { conv.planes(begin, end); });
 }

@@ -123,15 +123,6 @@ struct MaxPool {
   }
 };
 
-struct Chunks {
-  const MaxPool *pool;
-  int64_t planes, chunks;
-};
-
-void runChunk(void *ctx, int64_t i) {
-  const Chunks &t = *static_cast<const Chunks *>(ctx);
-  t.pool->planes(t.planes * i / t.chunks, t.planes * (i + 1) / t.chunks);
-}
 } // namespace
 
 /// out[p, oy, ox] = the maximum over (ky, kx) of x[p, oy*sh + ky*dh - top,
@@ -144,12 +135,6 @@ extern "C" __attribute__((visibility("hidden"))) void tessera_uk_maxpool2d_f32(
     int64_t dw, intptr_t outAddr, int64_t oh, int64_t ow) {
   MaxPool pool{srcH, srcW, reinterpret_cast<const float *>(xAddr), top, left,
                kh, kw, sh, sw, dh, dw, reinterpret_cast<float *>(outAddr), oh, ow};
-  int64_t threads = tessera_uk_thread_count;
-  if (tessera_uk_parallel_for && threads > 1 && planes > 1 &&
-      planes * oh * ow * kh * kw >= (int64_t(1) << 16)) {
-    Chunks task{&pool, planes, threads * 4 < planes ? threads * 4 : planes};
-    tessera_uk_parallel_for(tessera_uk_thread_pool, task.chunks, &runChunk, &task);
-    return;
-  }
-  pool.planes(0, planes);
+  overPlanes(planes, 1, planes * oh * ow * kh * kw,
+             [&](int64_t begin, int64_t end) { pool.planes(begin, end); });
 }

@@ -353,6 +353,30 @@ template <int W, int MR, int NV> struct Gemm {
     return st;
   }
 
+  /// A prepacked (kPackRows panels): where this GEMM's row `i` starts in
+  /// the K slice at p0 (kc rows), and its panel's height (the tile's aCol;
+  /// aRow is 1).
+  struct PackedRows {
+    const float *at;
+    int64_t height;
+  };
+  PackedRows packedRows(int64_t i, int64_t p0, int64_t kc) const {
+    int64_t row = aRow0 + i, panel0 = row - row % kPackRows;
+    int64_t height = a.rowStride - panel0 < kPackRows ? a.rowStride - panel0 : kPackRows;
+    return {a.base + p0 * a.rowStride + panel0 * kc + (row - panel0), height};
+  }
+
+  /// The grid form's last, partial panel (`cols` < NR columns from `bp`,
+  /// K rows at rowsAt[0, kc)) copied into a zero-padded panel at dst: the
+  /// tile reads whole panels.
+  static void copyGridPanel(float *dst, const float *bp, const int64_t *rowsAt,
+                            int64_t kc, int64_t cols) {
+    for (int64_t q = 0; q < kc * NR; q += W)
+      store<W>(dst + q, Vec<W>(0.0f));
+    for (int64_t p = 0; p < kc; ++p)
+      copyRun<W>(dst + p * NR, bp + rowsAt[p], cols, 1);
+  }
+
   /// Packs A[i0:i0+mc, p0:p0+kc] into MR-row panels, K-major; the last
   /// panel has only the rows left.
   void packA(float *dst, int64_t i0, int64_t mc, int64_t p0,
@@ -551,10 +575,7 @@ template <int W, int MR, int NV> struct Gemm {
           const float *bp = b.base + j0 + j;
           bool inPlace = cols == NR;
           if (!inPlace) {
-            for (int64_t q = 0; q < kc * NR; q += W)
-              store<W>(bPack + q, Vec<W>(0.0f));
-            for (int64_t p = 0; p < kc; ++p)
-              copyRun<W>(bPack + p * NR, bp + rowsAt[p], cols, 1);
+            copyGridPanel(bPack, bp, rowsAt, kc, cols);
             bp = bPack;
           }
           for (int64_t i = 0; i < mc; i += MR) {
@@ -562,10 +583,9 @@ template <int W, int MR, int NV> struct Gemm {
             const float *ap = aPack + i * kc;
             int64_t aCol = rows;
             if (a.packed) {
-              int64_t row = aRow0 + i0 + i, panel0 = row - row % kPackRows;
-              aCol = a.rowStride - panel0 < kPackRows ? a.rowStride - panel0
-                                                      : kPackRows;
-              ap = a.base + p0 * a.rowStride + panel0 * kc + (row - panel0);
+              PackedRows rowsA = packedRows(i0 + i, p0, kc);
+              ap = rowsA.at;
+              aCol = rowsA.height;
             }
             InPlace in;
             if (inPlace)
@@ -599,26 +619,22 @@ template <int W, int MR, int NV> struct Gemm {
       bool inPlace = cols == NR;
       for (int64_t i = 0; i < m; i += MR) {
         int rows = m - i < MR ? int(m - i) : MR;
-        int64_t row = aRow0 + i, panel0 = row - row % kPackRows;
-        int64_t aCol = a.rowStride - panel0 < kPackRows ? a.rowStride - panel0
-                                                        : kPackRows;
         for (int64_t p0 = 0; p0 < k; p0 += KC) {
           int64_t kc = k - p0 < KC ? k - p0 : KC;
           const float *bp = b.base + j0 + j;
           if (!inPlace) {
-            for (int64_t q = 0; q < kc * NR; q += W)
-              store<W>(bPack + q, Vec<W>(0.0f));
-            for (int64_t p = 0; p < kc; ++p)
-              copyRun<W>(bPack + p * NR, bp + rowsAt[p0 + p], cols, 1);
+            copyGridPanel(bPack, bp, rowsAt + p0, kc, cols);
             bp = bPack;
           }
-          const float *ap = a.base + p0 * a.rowStride + panel0 * kc + (row - panel0);
+          PackedRows rowsA = packedRows(i, p0, kc);
           InPlace in;
           if (inPlace)
-            in = {(aCol == kPackRows ? aFull : aEdge).get(aCol, kc), rowsAt + p0};
+            in = {(rowsA.height == kPackRows ? aFull : aEdge).get(rowsA.height, kc),
+                  rowsAt + p0};
           TileStore sum;
           sum.accumulate = p0 > 0;
-          tileRows<W, NV, MR>(rows, kc, ap, 1, aCol, bp, NR, local, NR, sum, in);
+          tileRows<W, NV, MR>(rows, kc, rowsA.at, 1, rowsA.height, bp, NR, local,
+                              NR, sum, in);
         }
         storeGrid(local, rows, i, j0 + j, cols, 0, k);
       }
@@ -670,8 +686,9 @@ template <int W, int MR, int NV> struct Gemm {
     }
   }
 
-  /// The most floats of B packed per call (a K slice of a column block)
-  /// over which row tiles run outermost: 512 KB, half of a 1 MB L2.
+  /// The most floats of B (a K slice of a column block, packed per call or
+  /// read in place) over which row tiles run outermost: 512 KB, half of a
+  /// 1 MB L2.
   static constexpr int64_t kRowOuterFloats = int64_t(1) << 17;
 
   /// Column block [j0, j0+nc): all of M and K.
@@ -710,12 +727,14 @@ template <int W, int MR, int NV> struct Gemm {
         int64_t mc = m - i0 < MC ? m - i0 : MC;
         if (!directA && !a.packed && !inPlaceA)
           packA(aPack, i0, mc, p0, kc);
-        // B packed here and within half of L2, A prepacked: each row tile
-        // runs along all the panels, so that C is written (and the addend
-        // read) as MR rows, each in order, which the hardware prefetchers
-        // follow, not as the MC rows of a panel at a time (ResNet-50's 1x1
-        // 64->256 at 56x56 from memory: 1.30 -> 1.07 ms in a harness). A
-        // row tile's A panel stays in L1, B's block in L2.
+        // B packed here or read in place, within half of L2, and A
+        // prepacked: each row tile runs along all the panels, so that C is
+        // written (and the addend read) as MR rows, each in order, which
+        // the hardware prefetchers follow, not as the MC rows of a panel at
+        // a time (ResNet-50's 1x1 64->256 at 56x56 from memory: 1.30 ->
+        // 1.07 ms in a harness; MobileNetV2's 16->96 at 112x112, B in
+        // place, 0.54 -> 0.45 ms). A row tile's A panel stays in L1, B's
+        // block in L2.
         if (a.packed && !b.packed && kc * nc <= kRowOuterFloats) {
           // B read in place: a last panel narrower than NR (and than W
           // if not W) is packed once, into the space packing would use.
@@ -724,10 +743,7 @@ template <int W, int MR, int NV> struct Gemm {
             packB(bPack, p0, kc, j0 + nc - edge, edge);
           for (int64_t i = 0; i < mc; i += MR) {
             int rows = mc - i < MR ? int(mc - i) : MR;
-            int64_t row = aRow0 + i0 + i, panel0 = row - row % kPackRows;
-            int64_t height = a.rowStride - panel0 < kPackRows ? a.rowStride - panel0
-                                                               : kPackRows;
-            const float *ap = a.base + p0 * a.rowStride + panel0 * kc + (row - panel0);
+            PackedRows rowsA = packedRows(i0 + i, p0, kc);
             for (int64_t j = 0; j < nc; j += NR) {
               int64_t cols = nc - j < NR ? nc - j : NR;
               const float *bp = bPack + j * kc;
@@ -738,7 +754,8 @@ template <int W, int MR, int NV> struct Gemm {
               } else if (directB) {
                 bp = bPack;
               }
-              runTile(rows, cols, kc, ap, 1, height, bp, ldb, i0 + i, j0 + j, p0);
+              runTile(rows, cols, kc, rowsA.at, 1, rowsA.height, bp, ldb, i0 + i,
+                      j0 + j, p0);
             }
           }
           continue;
@@ -792,12 +809,9 @@ template <int W, int MR, int NV> struct Gemm {
             if (next)
               pf = Prefetch{next + i / MR * kc * share, share};
             if (a.packed) {
-              int64_t row = aRow0 + i0 + i, panel0 = row - row % kPackRows;
-              int64_t height = a.rowStride - panel0 < kPackRows ? a.rowStride - panel0
-                                                                 : kPackRows;
-              runTile(rows, cols, kc,
-                      a.base + p0 * a.rowStride + panel0 * kc + (row - panel0), 1,
-                      height, bp, ldb, i0 + i, j0 + j, p0, {}, pf);
+              PackedRows rowsA = packedRows(i0 + i, p0, kc);
+              runTile(rows, cols, kc, rowsA.at, 1, rowsA.height, bp, ldb, i0 + i,
+                      j0 + j, p0, {}, pf);
             } else if (directA) {
               runTile(rows, cols, kc,
                       a.base + (i0 + i) * a.rowStride + p0 * a.colStride,
