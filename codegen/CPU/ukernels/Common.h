@@ -102,6 +102,20 @@ template <int W> inline Mask<W> firstLanes(int64_t n) {
 }
 
 /// The even lanes of a and b (lanes 0, 2, ... of the 2W floats they hold).
+template <int W> struct Lanes {
+  static constexpr int value = W;
+};
+
+/// fn(Lanes<W>{}) for the target's vector width in floats (16, 8 or 4;
+/// tessera_uk_vector_bits is a constant, so one branch stays).
+template <typename F> inline auto forTargetWidth(const F &fn) {
+  if (tessera_uk_vector_bits >= 512)
+    return fn(Lanes<16>{});
+  if (tessera_uk_vector_bits >= 256)
+    return fn(Lanes<8>{});
+  return fn(Lanes<4>{});
+}
+
 /// fn(begin, end) over the planes [0, planes): on the runtime's thread
 /// pool in up to four chunks per thread, each a multiple of `unit` planes
 /// but the last, when there is a pool, more than one plane and at least

@@ -509,19 +509,13 @@ struct DwConv {
   }
   /// Planes a chunk of work is a multiple of: W when they run W at a time.
   int64_t planeUnit() const {
-    if (tessera_uk_vector_bits >= 512)
-      return acrossPlanes<16>() ? 16 : 1;
-    if (tessera_uk_vector_bits >= 256)
-      return acrossPlanes<8>() ? 8 : 1;
-    return acrossPlanes<4>() ? 4 : 1;
+    return forTargetWidth([&](auto lanes) -> int64_t {
+      constexpr int W = decltype(lanes)::value;
+      return acrossPlanes<W>() ? W : 1;
+    });
   }
   void planes(int64_t begin, int64_t end) const {
-    if (tessera_uk_vector_bits >= 512)
-      planes<16>(begin, end);
-    else if (tessera_uk_vector_bits >= 256)
-      planes<8>(begin, end);
-    else
-      planes<4>(begin, end);
+    forTargetWidth([&](auto lanes) { planes<decltype(lanes)::value>(begin, end); });
   }
 };
 

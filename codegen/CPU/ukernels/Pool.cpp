@@ -114,12 +114,7 @@ struct MaxPool {
         outputRow<W>(x + p * srcH * srcW, out + p * oh * ow, oy, row);
   }
   void planes(int64_t begin, int64_t end) const {
-    if (tessera_uk_vector_bits >= 512)
-      planes<16>(begin, end);
-    else if (tessera_uk_vector_bits >= 256)
-      planes<8>(begin, end);
-    else
-      planes<4>(begin, end);
+    forTargetWidth([&](auto lanes) { planes<decltype(lanes)::value>(begin, end); });
   }
 };
 
